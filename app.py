@@ -1,0 +1,55 @@
+"""Segmentation Studio: `streamlit run app.py`.
+
+The entry point builds the navigation (one page per topic of the lecture, in its order) and the
+sidebar (language, device, presentation mode), then runs the page the URL asks for.
+"""
+import streamlit as st
+
+from app_pages import common
+from app_pages.manifest import SECTIONS
+from core import device as devices
+from core import lessons
+
+st.set_page_config(page_title="Segmentation Studio", page_icon=":material/grid_view:", layout="wide")
+
+# Session-wide settings, set once; the sidebar widgets below keep them. The language also comes from
+# and goes to the address (?lang=ro), so a shared link opens in the language it was copied in.
+if common.LANG_KEY not in st.session_state:
+    asked = st.query_params.get(common.LANG_KEY)
+    st.session_state[common.LANG_KEY] = asked if asked in lessons.LANGUAGES else "en"
+st.session_state.setdefault(common.DEVICE_KEY, "auto")
+st.session_state.setdefault(common.PRESENTATION_KEY, False)
+
+with st.sidebar:
+    st.radio("Language / Limba", lessons.LANGUAGES, key=common.LANG_KEY, horizontal=True,
+             format_func=lambda code: {"en": "English", "ro": "Română"}[code])
+st.query_params[common.LANG_KEY] = common.lang()
+
+words = common.texts("common")
+pages = {}
+for section in SECTIONS:
+    if section.pages:
+        pages[words.table("sections")[section.key]] = [
+            st.Page(f"app_pages/{p.slug}.py", title=common.texts(p.slug).title, icon=p.icon,
+                    url_path=p.slug, default=(p.slug == "start"))
+            for p in section.pages
+        ]
+current = st.navigation(pages, expanded=True)
+
+with st.sidebar:
+    present = devices.available()
+    st.selectbox(words("device"), present, key=common.DEVICE_KEY,
+                 format_func=lambda d: words(f"device_{d}"))
+    info = devices.describe(common.device())
+    if info.free_bytes is not None:
+        st.caption(words("device_memory", name=info.name, free=info.free_bytes / 2**30,
+                         total=info.total_bytes / 2**30))
+    else:
+        st.caption(words("device_plain", name=info.name))
+    st.toggle(words("presentation"), key=common.PRESENTATION_KEY, help=words("presentation_help"))
+
+if common.presentation():
+    # Streamlit sizes its text in rem: a larger root font scales every page for the back row.
+    st.html("<style>html { font-size: 22px; } .stMainBlockContainer { max-width: 100%; }</style>")
+
+current.run()

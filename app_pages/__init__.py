@@ -1,0 +1,1 @@
+"""Thin Streamlit page scripts; everything that computes is in ``core``."""

@@ -1,0 +1,89 @@
+"""What every page shares: its words in the chosen language, the device, figures, the torch check.
+
+A page script is short and flat::
+
+    import streamlit as st
+    from app_pages import common
+
+    T = common.texts("transposed_convolution")  # T("key", **fmt) is a UI string, T.md("section") prose
+    common.header(T)                             # title and the lesson's intro
+    stride = st.slider(T("stride"), 1, 4, value=2, key="tc_stride", bind="query-params")
+    ...
+    common.show_figure(fig)
+    common.torch_check(ours, theirs)
+
+Every explorable widget has a key with the page's prefix and ``bind="query-params"``, so its value is
+in the URL: a teacher shares a link that opens the page in that state, a student's reload keeps it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from core import device as devices
+from core import lessons
+from core.figures import scale_for_projector
+
+LANG_KEY = "lang"
+DEVICE_KEY = "device"
+PRESENTATION_KEY = "presentation"
+
+
+def lang() -> str:
+    value = st.session_state.get(LANG_KEY, "en")
+    return value if value in lessons.LANGUAGES else "en"
+
+
+def texts(slug: str) -> lessons.Texts:
+    """The words of one page in the session's language."""
+    return lessons.texts(slug, lang())
+
+
+def ui(key: str, **fmt) -> str:
+    """A string shared by all pages (``lessons/<lang>/common.toml``)."""
+    return texts("common")(key, **fmt)
+
+
+def header(T: lessons.Texts) -> None:
+    st.title(T.title)
+    st.markdown(T.md("intro"))
+
+
+def presentation() -> bool:
+    return bool(st.session_state.get(PRESENTATION_KEY, False))
+
+
+def device() -> torch.device:
+    """The device the user chose in the sidebar (``auto`` picks CUDA, then MPS, then the CPU)."""
+    return devices.resolve(st.session_state.get(DEVICE_KEY, "auto"))
+
+
+def show_figure(fig, key: str | None = None, **kwargs):
+    """Draw a plotly figure; larger fonts and heights in presentation mode."""
+    if presentation():
+        fig = scale_for_projector(fig)
+    config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+    config.update(kwargs.pop("config", {}))
+    return st.plotly_chart(fig, key=key, config=config, **kwargs)
+
+
+def max_abs_diff(ours, theirs) -> float:
+    a = torch.as_tensor(np.asarray(ours) if not torch.is_tensor(ours) else ours).double()
+    b = torch.as_tensor(np.asarray(theirs) if not torch.is_tensor(theirs) else theirs).double()
+    if a.shape != b.shape:
+        return float("inf")
+    return float((a - b).abs().max()) if a.numel() else 0.0
+
+
+def torch_check(ours, theirs, what: str | None = None) -> float:
+    """Show how far our from-scratch result is from torch's own op (``max |Δ| = 0`` when equal)."""
+    delta = max_abs_diff(ours, theirs)
+    op = what or ui("torch_op")
+    if delta == float("inf"):
+        st.error(ui("torch_shape_mismatch", op=op))
+    elif delta <= 1e-5:
+        st.success(ui("torch_agrees", op=op, delta=f"{delta:.1e}" if delta else "0"))
+    else:
+        st.error(ui("torch_disagrees", op=op, delta=f"{delta:.3g}"))
+    return delta

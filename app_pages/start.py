@@ -1,0 +1,30 @@
+"""Start: the course map and how to use the app in class."""
+import streamlit as st
+
+from app_pages import common
+from app_pages.manifest import SECTIONS
+from core.figures import hourglass_diagram
+
+T = common.texts("start")
+words = common.texts("common")
+common.header(T)
+
+common.show_figure(hourglass_diagram(
+    [T(f"stage_{i}") for i in range(7)], T("hourglass_in"), T("hourglass_out"),
+    T("hourglass_down"), T("hourglass_up")))
+st.caption(T("hourglass_caption"))
+
+st.header(T("map_title"))
+blurbs = T.table("map")
+cards = [s for s in SECTIONS if s.key != "start"]
+for row in range(0, len(cards), 3):
+    for col, section in zip(st.columns(3), cards[row:row + 3]):
+        with col.container(border=True):
+            st.subheader(words.table("sections")[section.key])
+            st.markdown(blurbs[section.key])
+            for page in section.pages:
+                st.page_link(f"app_pages/{page.slug}.py", label=common.texts(page.slug).title,
+                             icon=page.icon)
+
+st.header(T("class_title"))
+st.markdown(T.md("in_class"))

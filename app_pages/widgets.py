@@ -1,0 +1,180 @@
+"""Widgets several pages share: an editable number grid, a step control with play/pause, a quiz block.
+
+Each keeps its state under keys that start with the key the page gives it, and mirrors what a teacher
+would want in a shared link (the grid's numbers) in the page URL.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from core.quiz import Question, is_correct
+
+
+# --- an editable grid of numbers ------------------------------------------------------------------
+
+def _grid_from_url(key: str, shape: tuple[int, int]) -> np.ndarray | None:
+    raw = st.query_params.get(key)
+    if not raw:
+        return None
+    try:
+        a = np.asarray(json.loads(raw), dtype=float)
+    except (ValueError, TypeError):
+        return None
+    return a if a.shape == shape and np.isfinite(a).all() else None
+
+
+def _as_grid(default, shape: tuple[int, int]) -> np.ndarray:
+    a = np.asarray(default, dtype=float)
+    if a.shape == shape:
+        return a
+    out = np.zeros(shape)  # a new size keeps what fits of the old grid and fills the rest with zeros
+    h, w = min(shape[0], a.shape[0]), min(shape[1], a.shape[1])
+    out[:h, :w] = a[:h, :w]
+    return out
+
+
+def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = None,
+                digits: int = 2) -> np.ndarray:
+    """A small matrix the student edits cell by cell; returns it as a float array.
+
+    ``shape`` (rows, cols) may change between reruns (a size slider): the grid keeps the numbers that
+    still fit. The values live in ``st.session_state[key]`` and in the URL query parameter ``key``.
+    An emptied cell counts as 0, and the page says so.
+    """
+    default = np.asarray(default, dtype=float)
+    shape = tuple(shape) if shape is not None else default.shape
+    rev_key, base_key = f"{key}__rev", f"{key}__base"
+    current = st.session_state.get(key)
+    if current is None or np.asarray(current).shape != shape:
+        start = _grid_from_url(key, shape)
+        if start is None:
+            start = _as_grid(current if current is not None else default, shape)
+        st.session_state[key] = start.tolist()
+        st.session_state[base_key] = start.tolist()
+        st.session_state[rev_key] = st.session_state.get(rev_key, 0) + 1
+    base = np.asarray(st.session_state.setdefault(base_key, st.session_state[key]), dtype=float)
+    if base.shape != shape:
+        base = np.asarray(st.session_state[key], dtype=float)
+        st.session_state[base_key] = base.tolist()
+    frame = pd.DataFrame(base, columns=[str(j) for j in range(shape[1])])
+    config = {str(j): st.column_config.NumberColumn(str(j), format=f"%.{digits}g", width="small")
+              for j in range(shape[1])}
+    st.caption(label)
+    edited = st.data_editor(frame, key=f"{key}__editor{st.session_state[rev_key]}", hide_index=False,
+                            column_config=config, num_rows="fixed", width="content")
+    values = edited.to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(values).any():
+        st.warning(common.ui("grid_empty_cells"))
+        values = np.nan_to_num(values, nan=0.0)
+    st.session_state[key] = values.tolist()
+    if np.array_equal(values, _as_grid(default, shape)):
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = json.dumps(values.tolist(), separators=(",", ":"))
+    return values
+
+
+def reset_grid(key: str) -> None:
+    """Forget a grid's edits (the next ``number_grid`` call starts again from its default)."""
+    for k in (key, f"{key}__base"):
+        st.session_state.pop(k, None)
+    st.query_params.pop(key, None)
+
+
+# --- stepping through a computation -----------------------------------------------------------------
+
+def step_control(key: str, n_steps: int, label: str | None = None) -> int:
+    """A step slider with previous / play-pause / next buttons; returns the current step (0-based).
+
+    Play advances one step per rerun until the last step; call :func:`autoplay` at the end of the page.
+    """
+    n_steps = max(int(n_steps), 1)
+    playing_key = f"{key}__playing"
+    step = int(st.session_state.get(key, 0))
+    step = min(max(step, 0), n_steps - 1)
+    if st.session_state.get(playing_key) and st.session_state.get(f"{key}__ticked"):
+        step = min(step + 1, n_steps - 1)
+        if step == n_steps - 1:
+            st.session_state[playing_key] = False
+    st.session_state[f"{key}__ticked"] = False
+    st.session_state[key] = step
+
+    def move(delta: int) -> None:
+        st.session_state[key] = min(max(int(st.session_state.get(key, 0)) + delta, 0), n_steps - 1)
+        st.session_state[playing_key] = False
+
+    def toggle() -> None:
+        playing = not st.session_state.get(playing_key, False)
+        if playing and int(st.session_state.get(key, 0)) >= n_steps - 1:
+            st.session_state[key] = 0  # play again from the start
+        st.session_state[playing_key] = playing
+
+    cols = st.columns([1, 1, 1, 9], vertical_alignment="bottom")
+    cols[0].button("⏮", key=f"{key}__prev", on_click=move, args=(-1,), help=common.ui("step_prev"))
+    playing = st.session_state.get(playing_key, False)
+    cols[1].button("⏸" if playing else "▶", key=f"{key}__play", on_click=toggle,
+                   help=common.ui("step_pause" if playing else "step_play"))
+    cols[2].button("⏭", key=f"{key}__next", on_click=move, args=(1,), help=common.ui("step_next"))
+    if n_steps > 1:
+        cols[3].slider(label or common.ui("step_label"), 0, n_steps - 1, key=key,
+                       format=common.ui("step_format", n=n_steps))
+    return int(st.session_state[key])
+
+
+def autoplay(key: str, seconds: float = 0.9) -> None:
+    """At the very end of a page: while playing, wait a moment and rerun to show the next step."""
+    if st.session_state.get(f"{key}__playing"):
+        time.sleep(seconds)
+        st.session_state[f"{key}__ticked"] = True
+        st.rerun()
+
+
+# --- check yourself ---------------------------------------------------------------------------------
+
+def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: str) -> None:
+    """A "check yourself" block: questions with random parameters, marked as the student answers.
+
+    ``make_questions(rng)`` builds the questions; their words are ``[quiz.<question.key>]`` in the page's
+    lesson file (``prompt`` and ``solution`` templates filled with the question's params and answer).
+    """
+    seed_key = f"{key}__seed"
+    seed = st.session_state.setdefault(seed_key, random.randrange(1_000_000))
+    questions = list(make_questions(random.Random(seed)))
+    with st.container(border=True):
+        head, button = st.columns([4, 1], vertical_alignment="center")
+        head.subheader(common.ui("quiz_title"))
+
+        def new_questions() -> None:
+            st.session_state[seed_key] = random.randrange(1_000_000)
+            for k in [k for k in st.session_state if str(k).startswith(f"{key}__a")]:
+                del st.session_state[k]
+
+        button.button(common.ui("quiz_new"), key=f"{key}__new", on_click=new_questions)
+        for i, q in enumerate(questions):
+            words = T.quiz(q.key)
+            st.markdown(f"**{i + 1}.** " + words["prompt"].format(**q.params))
+            answer_key = f"{key}__a{i}_{seed}"
+            if q.is_choice:
+                given = st.radio(common.ui("quiz_answer"), list(q.choices), index=None, key=answer_key,
+                                 format_func=lambda c: T(c), horizontal=True, label_visibility="collapsed")
+                answered = given is not None
+            else:
+                given = st.text_input(common.ui("quiz_answer"), key=answer_key,
+                                      placeholder=common.ui("quiz_placeholder"), label_visibility="collapsed")
+                answered = bool(given.strip())
+            if answered:
+                if is_correct(q, given):
+                    st.success(common.ui("quiz_right"))
+                else:
+                    st.error(common.ui("quiz_wrong"))
+            with st.expander(common.ui("quiz_solution")):
+                shown = T(q.answer) if q.is_choice else q.answer
+                st.markdown(words["solution"].format(answer=shown, **q.params))

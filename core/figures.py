@@ -1,0 +1,137 @@
+"""Plotly figure builders shared by the pages. Pure functions: data in, ``go.Figure`` out."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import plotly.graph_objects as go
+
+# A colour scale that keeps numbers readable in every cell on a projector.
+GRID_SCALE = [[0.0, "#eff6ff"], [0.5, "#93c5fd"], [1.0, "#1d4ed8"]]
+DIVERGING_SCALE = [[0.0, "#b91c1c"], [0.5, "#f8fafc"], [1.0, "#1d4ed8"]]
+HIGHLIGHT = "#ea580c"
+
+
+def format_number(v: float, digits: int = 2) -> str:
+    """Integers without a decimal point, others rounded: what a student writes on paper."""
+    if not np.isfinite(v):
+        return str(v)
+    r = round(float(v), digits)
+    return str(int(r)) if r == int(r) else f"{r:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def grid_heatmap(
+    values,
+    title: str = "",
+    highlight: Iterable[tuple[int, int]] = (),
+    digits: int = 2,
+    diverging: bool | None = None,
+    zrange: tuple[float, float] | None = None,
+    cell_px: int = 56,
+    show_numbers: bool = True,
+    row_labels: list[str] | None = None,
+    col_labels: list[str] | None = None,
+) -> go.Figure:
+    """A small 2-D array as a heatmap with its numbers in the cells, row 0 at the top.
+
+    ``highlight`` outlines cells ``(row, col)``; ``diverging`` centres the colours on zero (chosen
+    automatically when the array has both signs).
+    """
+    a = np.asarray(values, dtype=float)
+    if a.ndim != 2:
+        raise ValueError(f"grid_heatmap needs a 2-D array, got shape {a.shape}")
+    h, w = a.shape
+    finite = a[np.isfinite(a)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if diverging is None:
+        diverging = lo < 0 < hi
+    if zrange is None:
+        if diverging:
+            m = max(abs(lo), abs(hi)) or 1.0
+            zrange = (-m, m)
+        else:
+            zrange = (min(lo, 0.0), hi if hi > min(lo, 0.0) else min(lo, 0.0) + 1.0)
+    text = [[format_number(v, digits) for v in row] for row in a] if show_numbers else None
+    fig = go.Figure(
+        go.Heatmap(
+            z=a,
+            x=list(range(w)),
+            y=list(range(h)),
+            text=text,
+            texttemplate="%{text}" if show_numbers else None,
+            textfont={"size": 16 if max(h, w) <= 8 else 11},
+            colorscale=DIVERGING_SCALE if diverging else GRID_SCALE,
+            zmin=zrange[0],
+            zmax=zrange[1],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
+        )
+    )
+    for r, c in highlight:
+        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                      line={"color": HIGHLIGHT, "width": 4})
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False,
+                     tickmode="array", tickvals=list(range(h)),
+                     ticktext=row_labels if row_labels else [str(i) for i in range(h)])
+    fig.update_xaxes(side="top", constrain="domain", showgrid=False, tickmode="array",
+                     tickvals=list(range(w)),
+                     ticktext=col_labels if col_labels else [str(j) for j in range(w)])
+    fig.update_layout(
+        title={"text": title, "y": 0.98} if title else None,
+        height=min(640, max(180, cell_px * h + 90)),
+        margin={"l": 30, "r": 10, "t": 70 if title else 30, "b": 10},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def scale_for_projector(fig: go.Figure, factor: float = 1.45) -> go.Figure:
+    """Larger fonts and figures for presentation mode; returns a scaled copy."""
+    fig = go.Figure(fig)
+    base = fig.layout.font.size or 14
+    fig.update_layout(font={"size": round(base * factor)})
+    if fig.layout.height:
+        fig.update_layout(height=round(fig.layout.height * min(factor, 1.3)))
+    for trace in fig.data:
+        tf = getattr(trace, "textfont", None)
+        if tf is not None and tf.size:
+            trace.textfont.size = round(tf.size * factor)
+    for ann in fig.layout.annotations or ():
+        ann.font.size = round((ann.font.size or base) * factor)
+    return fig
+
+
+def hourglass_diagram(stage_labels: list[str], input_label: str, output_label: str,
+                      down_label: str, up_label: str) -> go.Figure:
+    """The lecture's hourglass: feature maps shrink in space through the encoder, grow back in the decoder.
+
+    Each stage is drawn as a slab whose height is its spatial size and whose width grows with channels.
+    """
+    sizes = [1.0, 0.5, 0.25, 0.125, 0.25, 0.5, 1.0]  # H relative to the input at each stage
+    widths = [0.35, 0.6, 0.85, 1.1, 0.85, 0.6, 0.35]  # more channels where the maps are small
+    colors = ["#60a5fa"] * 3 + ["#1e3a8a"] + ["#fb923c"] * 3
+    fig = go.Figure()
+    x = 0.0
+    centers = []
+    for size, width, color in zip(sizes, widths, colors):
+        fig.add_shape(type="rect", x0=x, x1=x + width, y0=-size / 2, y1=size / 2,
+                      fillcolor=color, line={"color": "#0f172a", "width": 1})
+        centers.append(x + width / 2)
+        x += width + 0.35
+    for cx, label in zip(centers, stage_labels):
+        fig.add_annotation(x=cx, y=-0.62, text=label, showarrow=False, font={"size": 13})
+    fig.add_annotation(x=centers[0] - widths[0] / 2, y=0.62, text=input_label, showarrow=False,
+                       xanchor="left", font={"size": 14})
+    fig.add_annotation(x=centers[-1] + widths[-1] / 2, y=0.62, text=output_label, showarrow=False,
+                       xanchor="right", font={"size": 14})
+    fig.add_annotation(x=centers[1] + 0.2, y=0.42, text=down_label, showarrow=False,
+                       font={"size": 15, "color": "#1d4ed8"})
+    fig.add_annotation(x=centers[5] - 0.2, y=0.42, text=up_label, showarrow=False,
+                       font={"size": 15, "color": "#c2410c"})
+    fig.update_xaxes(visible=False, range=[-0.2, x - 0.15])
+    fig.update_yaxes(visible=False, range=[-0.75, 0.75])
+    fig.update_layout(height=260, margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="white",
+                      showlegend=False)
+    return fig

@@ -1,0 +1,152 @@
+"""Shared test fixtures: run a page through AppTest; a real Streamlit server and a real Chromium."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def run_page(slug: str, lang: str = "en", state: dict | None = None, timeout: float = 120) -> AppTest:
+    """Run ``app.py`` on the page ``slug`` in ``lang``, with ``state`` put in session_state first."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.session_state["lang"] = lang
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.switch_page(f"app_pages/{slug}.py")
+    at.run()
+    return at
+
+
+def page_text(at: AppTest) -> str:
+    """All the text a page shows (markdown, titles, captions, alerts), as one string."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "success", "info", "warning",
+                 "error", "latex", "text"):
+        parts += [str(getattr(el, "value", "")) for el in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browser_available() -> bool:
+    if not Path(CHROMIUM).exists():
+        return False
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def require_browser() -> None:
+    """Skip without Chromium, except on CI, where the browser tests must run."""
+    if browser_available():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but no browser: install Debian's chromium ({CHROMIUM}) and playwright")
+    pytest.skip(f"no Chromium at {CHROMIUM}")
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    """A fresh Streamlit server on 127.0.0.1 at a free port; returns (process, base URL)."""
+    port = _free_port()
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, base
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("streamlit did not become healthy within 60 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """Base URL of one Streamlit server shared by the browser tests of a run."""
+    require_browser()
+    proc, base = start_server()
+    yield base
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def browser_page(browser):
+    """A fresh browser tab (1400×1000); closed after the test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def wait_for_app(page, timeout_ms: int = 60_000) -> None:
+    """Wait until Streamlit has finished running the script (no 'running' indicator, content shown)."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
+    deadline = time.time() + timeout_ms / 1000
+    while time.time() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count()
+        if not running:
+            break
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(500)
+
+
+def page_url(base: str, slug: str, lang: str | None = None) -> str:
+    """The address of a page: the default page (start) lives at the root."""
+    path = "" if slug == "start" else slug
+    return f"{base}/{path}" + (f"?lang={lang}" if lang else "")
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,47 @@
+"""Device selection, quiz marking and the shared figure builders."""
+import numpy as np
+import pytest
+import torch
+
+from core import device as devices
+from core.figures import format_number, grid_heatmap, scale_for_projector
+from core.quiz import Question, is_correct, parse_number
+
+
+def test_devices():
+    present = devices.available()
+    assert present[:2] == ["auto", "cpu"]
+    assert devices.resolve("cpu") == torch.device("cpu")
+    assert devices.resolve("auto").type in {"cpu", "cuda", "mps"}
+    with pytest.raises(ValueError, match="valid choices"):
+        devices.resolve("tpu")
+    if "cuda" not in present:  # an absent accelerator falls back to the CPU instead of failing
+        assert devices.resolve("cuda") == torch.device("cpu")
+    info = devices.describe(torch.device("cpu"))
+    assert info.kind == "cpu" and info.free_bytes is None
+
+
+def test_autocast_is_a_no_op_on_cpu():
+    x = torch.randn(2, 3)
+    with devices.autocast(torch.device("cpu")):
+        assert (x @ x.T).dtype == torch.float32
+
+
+def test_quiz_marking():
+    q = Question("k", {}, answer=2.5)
+    assert is_correct(q, "2,5") and is_correct(q, "5/2") and is_correct(q, 2.5)
+    assert not is_correct(q, "3") and not is_correct(q, "") and not is_correct(q, "abc")
+    assert parse_number("1/0") is None
+    c = Question("k", {}, answer="yes", choices=("yes", "no"))
+    assert is_correct(c, "yes") and not is_correct(c, "no")
+
+
+def test_grid_heatmap():
+    fig = grid_heatmap([[1, 2], [3, 4.5]], title="x", highlight=[(1, 0)])
+    assert [list(row) for row in fig.data[0].text] == [["1", "2"], ["3", "4.5"]]
+    assert len(fig.layout.shapes) == 1
+    assert format_number(2.0) == "2" and format_number(0.125, 2) == "0.12"
+    with pytest.raises(ValueError):
+        grid_heatmap(np.zeros((2, 2, 2)))
+    big = scale_for_projector(fig)
+    assert big.data[0].textfont.size > fig.data[0].textfont.size
