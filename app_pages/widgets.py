@@ -51,19 +51,20 @@ def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = N
     """
     default = np.asarray(default, dtype=float)
     shape = tuple(shape) if shape is not None else default.shape
-    rev_key, base_key = f"{key}__rev", f"{key}__base"
+    rev_key, base_key, seen_key = f"{key}__rev", f"{key}__base", f"{key}__seen"
     current = st.session_state.get(key)
     if current is None or np.asarray(current).shape != shape:
         start = _grid_from_url(key, shape)
         if start is None:
             start = _as_grid(current if current is not None else default, shape)
-        st.session_state[key] = start.tolist()
+    elif current != st.session_state.get(seen_key):
+        start = np.asarray(current, dtype=float)  # set from outside (a reset button, an example): adopt it
+    else:
+        start = None
+    if start is not None:  # a new starting point: the editor is drawn afresh from it
         st.session_state[base_key] = start.tolist()
         st.session_state[rev_key] = st.session_state.get(rev_key, 0) + 1
-    base = np.asarray(st.session_state.setdefault(base_key, st.session_state[key]), dtype=float)
-    if base.shape != shape:
-        base = np.asarray(st.session_state[key], dtype=float)
-        st.session_state[base_key] = base.tolist()
+    base = np.asarray(st.session_state[base_key], dtype=float)
     frame = pd.DataFrame(base, columns=[str(j) for j in range(shape[1])])
     config = {str(j): st.column_config.NumberColumn(str(j), format=f"%.{digits}g", width="small")
               for j in range(shape[1])}
@@ -75,6 +76,7 @@ def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = N
         st.warning(common.ui("grid_empty_cells"))
         values = np.nan_to_num(values, nan=0.0)
     st.session_state[key] = values.tolist()
+    st.session_state[seen_key] = values.tolist()
     if np.array_equal(values, _as_grid(default, shape)):
         st.query_params.pop(key, None)
     else:
@@ -84,7 +86,7 @@ def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = N
 
 def reset_grid(key: str) -> None:
     """Forget a grid's edits (the next ``number_grid`` call starts again from its default)."""
-    for k in (key, f"{key}__base"):
+    for k in (key, f"{key}__base", f"{key}__seen"):
         st.session_state.pop(k, None)
     st.query_params.pop(key, None)
 
