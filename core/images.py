@@ -1,0 +1,100 @@
+"""Reading a user's image safely, and drawing masks over it.
+
+:func:`load_image` turns the bytes of an uploaded file into an ``(H, W, 3)`` uint8 RGB array, whatever
+the format (PNG, JPEG, WebP, BMP, TIFF, GIF's first frame) or mode (16-bit, palette, CMYK, with alpha),
+with the camera's EXIF orientation applied. Everything that can go wrong becomes an :class:`ImageError`
+whose message a student understands; the size is checked from the header *before* the pixels are
+decoded, so a small file that would expand to gigabytes (a "decompression bomb") is refused cheaply.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 40_000_000  # 40 megapixels: any phone photo, far below what would exhaust memory
+FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "MPO")
+
+
+class ImageError(ValueError):
+    """An image could not be used; ``str(err)`` is a sentence that says why and what to do."""
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB; transparent areas become white, 16-bit values are scaled, not clipped."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
+        a = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(a, "L").convert("RGB")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if img.mode == "CMYK":
+        return img.convert("RGB")
+    return img.convert("RGB")
+
+
+def load_image(data: bytes, max_side: int = 1024) -> np.ndarray:
+    """Decode an uploaded image into an ``(H, W, 3)`` uint8 RGB array no larger than ``max_side``.
+
+    Raises :class:`ImageError` (a ``ValueError``) with a plain sentence for empty, truncated, oversized or
+    non-image files.
+    """
+    if not data:
+        raise ImageError("The file is empty. Choose a photo or a picture file and upload it again.")
+    if max_side < 1:
+        raise ImageError("The largest side must be at least one pixel.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # reads the header only
+            width, height = img.size
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError,
+            SyntaxError, ValueError):
+        raise ImageError("This file is not an image the app can read. Upload a PNG, JPEG, WebP, BMP, TIFF or "
+                         "GIF file.") from None
+    if img.format not in FORMATS:
+        raise ImageError(f"{img.format} files are not supported. Upload a PNG, JPEG, WebP, BMP, TIFF or GIF file.")
+    if width < 1 or height < 1:
+        raise ImageError("The image has no pixels.")
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"The image is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); the "
+                         f"limit is {MAX_PIXELS / 1e6:.0f} megapixels. Save a smaller copy and upload that.")
+    try:
+        img.seek(0)  # the first frame of an animation
+        if img.format == "JPEG":
+            img.draft("RGB", (max_side, max_side))  # let the decoder shrink big photos cheaply
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        img = _to_rgb(img)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ImageError("The image file seems damaged or cut off (truncated). Try exporting it again.") from None
+    if max(img.size) > max_side:
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return np.asarray(img, dtype=np.uint8).copy()
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, palette: np.ndarray, alpha: float = 0.5,
+            ignore_index: int | None = None) -> np.ndarray:
+    """Blend a class mask (``(H, W)`` ints) over an RGB image; ``palette[c]`` is class ``c``'s colour."""
+    if image.shape[:2] != mask.shape:
+        raise ValueError(f"mask {mask.shape} and image {image.shape[:2]} differ in size")
+    palette = np.asarray(palette, dtype=np.float32)
+    colours = palette[np.clip(mask, 0, len(palette) - 1)]  # (H, W, 3)
+    out = (1 - alpha) * image.astype(np.float32) + alpha * colours
+    if ignore_index is not None:
+        keep = mask == ignore_index
+        out[keep] = image[keep]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def colorize(mask: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """A class mask as an RGB picture."""
+    palette = np.asarray(palette, dtype=np.uint8)
+    return palette[np.clip(mask, 0, len(palette) - 1)]
