@@ -1,0 +1,94 @@
+"""The synthetic street scenes and the training loop (its generator, checkpoints and command line)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from core.data.synthetic import CLASSES, PALETTE, SyntheticStreets, make_scene, to_image, to_tensor
+from core.train import TrainConfig, lr_at, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_scenes_are_deterministic_by_seed():
+    a, b, c = make_scene(3, 48), make_scene(3, 48), make_scene(4, 48)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_scene_shapes_and_classes():
+    image, mask = make_scene(0, (40, 72))
+    assert image.shape == (40, 72, 3) and image.dtype == np.uint8 and mask.shape == (40, 72)
+    seen = set()
+    for seed in range(20):
+        seen |= set(np.unique(make_scene(seed, 64)[1]).tolist())
+    assert seen == set(range(len(CLASSES)))  # every class of the lecture's grid appears
+    with pytest.raises(ValueError, match="at least 8×8"):
+        make_scene(0, 4)
+
+
+def test_mask_matches_what_was_drawn():
+    # Where the mask says "purse", the pixels are the purse's yellow; where it says "person", reddish.
+    for seed in range(10):
+        image, mask = make_scene(seed, 96)
+        img = image.astype(float)
+        if (mask == 2).any():
+            purse = img[mask == 2].mean(0)
+            assert purse[0] > 150 and purse[1] > 130 and purse[2] < 130
+        if (mask == 1).any():
+            person = img[mask == 1].mean(0)
+            assert person[0] > person[1] + 60 and person[0] > person[2] + 60
+
+
+def test_tensor_round_trip_and_dataset():
+    image, _ = make_scene(1, 32)
+    assert np.abs(to_image(to_tensor(image)).astype(int) - image).max() <= 1
+    ds = SyntheticStreets(5, 32, seed=2)
+    x, y = ds.batch([0, 4])
+    assert x.shape == (2, 3, 32, 32) and y.shape == (2, 32, 32) and y.dtype == torch.int64
+    with pytest.raises(IndexError):
+        ds[5]
+    assert PALETTE.shape == (len(CLASSES), 3)
+
+
+def test_schedule_warms_up_then_decays():
+    cfg = TrainConfig(lr=1.0, steps=100, warmup=10)
+    assert lr_at(0, cfg) == pytest.approx(0.1) and lr_at(9, cfg) == pytest.approx(1.0)
+    assert lr_at(99, cfg) < 0.1
+    timed = TrainConfig(lr=1.0, steps=10**9, warmup=10, seconds=10)
+    assert lr_at(50, timed, elapsed=10) == pytest.approx(0.05)  # the time budget ends the schedule
+
+
+class TinyFCN(nn.Sequential):
+    """A small real fully convolutional net: enough to learn colours and a little context."""
+
+    def __init__(self, classes: int):
+        super().__init__(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(16, classes, 1))
+
+
+def test_loop_lowers_the_loss_and_validates():
+    torch.manual_seed(0)
+    cfg = TrainConfig(size=32, batch_size=4, steps=40, val_every=20, val_size=4, lr=1e-2, warmup=5, device="cpu")
+    items = list(train(cfg, TinyFCN(len(CLASSES))))
+    steps = [i for i in items if i["kind"] == "step"]
+    vals = [i for i in items if i["kind"] == "val"]
+    assert len(steps) == 40 and [v["step"] for v in vals] == [20, 40]
+    first, last = np.mean([s["loss"] for s in steps[:5]]), np.mean([s["loss"] for s in steps[-5:]])
+    assert last < 0.7 * first
+    assert 0 <= vals[-1]["miou"] <= 1 and vals[-1]["pred"].shape == (4, 32, 32)
+    assert items[-1]["kind"] == "val"
+
+
+def test_same_seed_same_run():
+    cfg = TrainConfig(size=24, batch_size=2, steps=5, val_every=5, val_size=2, device="cpu")
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(123)  # the model's initial weights
+        losses.append([i["loss"] for i in train(cfg, TinyFCN(len(CLASSES))) if i["kind"] == "step"])
+    assert losses[0] == losses[1]
