@@ -65,12 +65,14 @@ def require_browser() -> None:
     pytest.skip(f"no Chromium at {CHROMIUM}")
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
-    """A fresh Streamlit server on 127.0.0.1 at a free port; returns (process, base URL)."""
+def start_server(script: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """A fresh Streamlit server for ``script`` (the app by default) on 127.0.0.1 at a free port.
+
+    Returns (process, base URL)."""
     port = _free_port()
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+        [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
