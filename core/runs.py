@@ -1,0 +1,148 @@
+"""A training run in a background thread that the page can start, pause, step, stop and watch.
+
+The page must stay responsive while a network trains, so :class:`BackgroundRun` drives the
+:func:`core.train.train` generator from a thread of its own and keeps what the page draws — the
+metric history, the latest validation with its predictions — behind a lock. Control is by events:
+``pause()`` makes the thread wait between two steps, ``step()`` lets exactly one step through, and
+``stop()`` ends it. ``alive`` is a callable the thread asks now and then ("is the user still there?");
+when it says no — the browser tab was closed — the run stops by itself, so no orphan keeps the CPU busy.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class RunSnapshot:
+    """A consistent copy of a run's state, safe to read while the thread goes on."""
+
+    status: str  # "running", "paused", "finished", "stopped" or "failed"
+    steps: list[dict] = field(default_factory=list)  # every step item (loss, lr, images_per_s, ...)
+    vals: list[dict] = field(default_factory=list)  # every validation item, without predictions
+    last_val: dict | None = None  # the latest validation, with "pred" and "confusion"
+    error: str | None = None
+
+
+class BackgroundRun:
+    def __init__(self, items: Iterator[dict], model: torch.nn.Module, alive: Callable[[], bool] = lambda: True,
+                 start_paused: bool = False, name: str = ""):
+        self.name = name
+        self.model = model
+        self._items = items
+        self._alive = alive
+        self._lock = threading.Lock()
+        self._go = threading.Event()  # set: steps flow; clear: the thread waits between steps
+        self._stop = threading.Event()
+        self._single = threading.Event()  # one step through, then pause again
+        self._steps: list[dict] = []
+        self._vals: list[dict] = []
+        self._last_val: dict | None = None
+        self._status = "paused" if start_paused else "running"
+        self._error: str | None = None
+        if not start_paused:
+            self._go.set()
+        self._thread = threading.Thread(target=self._work, name=f"train-{name}", daemon=True)
+        self._thread.start()
+
+    # --- the thread ---------------------------------------------------------------------------------
+    def _wait_for_permission(self) -> bool:
+        """Block while paused; False when the run must end."""
+        last_check = time.monotonic()
+        while not self._go.is_set():
+            if self._stop.is_set():
+                return False
+            if time.monotonic() - last_check > 2.0:  # paused runs also notice a closed tab
+                last_check = time.monotonic()
+                if not self._alive():
+                    self._stop.set()
+                    return False
+            self._go.wait(0.1)
+        return not self._stop.is_set()
+
+    def _work(self) -> None:
+        steps_since_check = 0
+        try:
+            while self._wait_for_permission():
+                try:
+                    item = next(self._items)
+                except StopIteration:
+                    with self._lock:
+                        self._status = "finished"
+                    return
+                with self._lock:
+                    if item["kind"] == "step":
+                        self._steps.append(item)
+                    else:
+                        self._vals.append({k: v for k, v in item.items() if k not in ("pred", "confusion")})
+                        self._last_val = item
+                if item["kind"] == "step":
+                    steps_since_check += 1
+                    if self._single.is_set():
+                        self._single.clear()
+                        self._go.clear()
+                        with self._lock:
+                            self._status = "paused"
+                    if steps_since_check >= 20:
+                        steps_since_check = 0
+                        if not self._alive():
+                            self._stop.set()
+            with self._lock:
+                self._status = "stopped"
+        except Exception as err:  # noqa: BLE001 - shown to the user as a sentence, not a traceback
+            with self._lock:
+                self._status, self._error = "failed", f"{type(err).__name__}: {err}"
+        finally:
+            close = getattr(self._items, "close", None)
+            if close:
+                close()
+
+    # --- control from the page ----------------------------------------------------------------------
+    def pause(self) -> None:
+        self._go.clear()
+        with self._lock:
+            if self._status == "running":
+                self._status = "paused"
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._status == "paused":
+                self._status = "running"
+        self._single.clear()
+        self._go.set()
+
+    def step(self) -> None:
+        """Let exactly one training step through, then pause."""
+        with self._lock:
+            if self._status not in ("paused", "running"):
+                return
+            self._status = "running"
+        self._single.set()
+        self._go.set()
+
+    def stop(self, wait: float = 5.0) -> None:
+        self._stop.set()
+        self._go.set()
+        self._thread.join(wait)
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def snapshot(self) -> RunSnapshot:
+        with self._lock:
+            return RunSnapshot(self._status, list(self._steps), list(self._vals), self._last_val, self._error)
+
+    def wait_for(self, predicate: Callable[[RunSnapshot], bool], timeout: float = 30.0) -> RunSnapshot:
+        """Block until ``predicate(snapshot)`` holds or the run ends (for tests and the command line)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snap = self.snapshot()
+            if predicate(snap) or self.done:
+                return snap
+            time.sleep(0.02)
+        return self.snapshot()

@@ -1,0 +1,54 @@
+"""The background run: it trains while the caller goes on, and obeys pause, step and stop."""
+import torch
+from torch import nn
+
+from core.data.synthetic import CLASSES
+from core.runs import BackgroundRun
+from core.train import TrainConfig, train
+
+
+def _run(steps=1000, **kw):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, len(CLASSES), 1))
+    cfg = TrainConfig(size=32, batch_size=2, steps=steps, val_every=5, val_size=2, device="cpu")
+    return BackgroundRun(train(cfg, model), model, **kw)
+
+
+def test_runs_to_the_end_in_the_background():
+    run = _run(steps=12)
+    snap = run.wait_for(lambda s: s.status == "finished")
+    assert snap.status == "finished" and len(snap.steps) == 12
+    assert [v["step"] for v in snap.vals] == [5, 10, 12]
+    assert "pred" in snap.last_val and "pred" not in snap.vals[-1]
+
+
+def test_pause_step_resume_stop():
+    run = _run(start_paused=True)
+    assert run.snapshot().status == "paused" and not run.snapshot().steps
+    run.step()
+    snap = run.wait_for(lambda s: len(s.steps) >= 1 and s.status == "paused")
+    assert len(snap.steps) == 1 and snap.status == "paused"
+    run.resume()
+    snap = run.wait_for(lambda s: len(s.steps) >= 8)
+    run.pause()
+    n = len(run.wait_for(lambda s: s.status == "paused").steps)
+    assert run.wait_for(lambda s: len(s.steps) > n + 1, timeout=0.5).steps.__len__() <= n + 1
+    run.stop()
+    assert run.done and run.snapshot().status == "stopped"
+
+
+def test_a_closed_session_stops_the_run():
+    alive = {"yes": True}
+    run = _run(alive=lambda: alive["yes"])
+    run.wait_for(lambda s: len(s.steps) >= 3)
+    alive["yes"] = False
+    snap = run.wait_for(lambda s: s.status == "stopped", timeout=30)
+    assert snap.status == "stopped"
+
+
+def test_errors_become_a_sentence():
+    model = nn.Conv2d(3, 2, 1)
+    cfg = TrainConfig(size=16, batch_size=1, steps=3, device="cpu")
+    run = BackgroundRun(train(cfg, model), model)  # 2 output classes for 6 labels: cross-entropy refuses
+    snap = run.wait_for(lambda s: s.status == "failed")
+    assert snap.status == "failed" and snap.error
