@@ -54,10 +54,11 @@ class TrainConfig:
     seed: int = 0  # fixes weights, data order and the validation set
     device: str = "auto"  # auto, cpu, cuda or mps
     amp: bool = True  # mixed precision on CUDA (ignored elsewhere)
+    classes: tuple[str, ...] = CLASSES  # the label set (the street classes unless the data has its own)
 
     @property
     def num_classes(self) -> int:
-        return len(CLASSES)
+        return len(self.classes)
 
 
 def lr_at(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:
@@ -193,7 +194,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
 
 def checkpoint_meta(cfg: TrainConfig, last_val: dict | None) -> dict:
     scores = {k: last_val[k] for k in ("pixel_acc", "miou", "iou_per_class", "step")} if last_val else {}
-    return {"model": cfg.model, "model_kwargs": cfg.model_kwargs, "classes": list(CLASSES),
+    return {"model": cfg.model, "model_kwargs": cfg.model_kwargs, "classes": list(cfg.classes),
             "palette": PALETTE.tolist(), "input_size": [cfg.size, cfg.size], "dataset": cfg.dataset,
             "metrics": scores, "config": {k: v for k, v in asdict(cfg).items() if k != "model_kwargs"}}
 
