@@ -19,6 +19,7 @@ if common.LANG_KEY not in st.session_state:
     st.session_state[common.LANG_KEY] = asked if asked in lessons.LANGUAGES else "en"
 st.session_state.setdefault(common.DEVICE_KEY, "auto")
 st.session_state.setdefault(common.PRESENTATION_KEY, False)
+st.session_state.setdefault("trained_models", {})  # name -> checkpoint bytes, kept by "Train live" for this user
 
 with st.sidebar:
     st.radio("Language / Limba", lessons.LANGUAGES, key=common.LANG_KEY, horizontal=True,

@@ -87,3 +87,19 @@ def torch_check(ours, theirs, what: str | None = None) -> float:
     else:
         st.error(ui("torch_disagrees", op=op, delta=f"{delta:.3g}"))
     return delta
+
+
+def session_alive():
+    """A callable that says whether this browser session is still open (background work asks it)."""
+    from streamlit.runtime import get_instance
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:  # bare mode (tests without a server): nobody can close the tab
+        return lambda: True
+    try:
+        runtime = get_instance()
+    except RuntimeError:
+        return lambda: True
+    session_id = ctx.session_id
+    return lambda: runtime.is_active_session(session_id)

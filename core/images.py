@@ -98,3 +98,10 @@ def colorize(mask: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """A class mask as an RGB picture."""
     palette = np.asarray(palette, dtype=np.uint8)
     return palette[np.clip(mask, 0, len(palette) - 1)]
+
+
+def enlarge(image: np.ndarray, min_side: int = 160) -> np.ndarray:
+    """Repeat pixels (nearest neighbour) until the image is at least ``min_side`` tall: small images stay
+    crisp in the browser instead of being smoothed, so every pixel of a 32×32 mask is visible."""
+    factor = max(1, int(np.ceil(min_side / max(1, image.shape[0]))))
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1) if factor > 1 else image

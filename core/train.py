@@ -76,6 +76,22 @@ def lr_at(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:
     return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def upsampling_options(model: str) -> tuple[str, ...]:
+    """The decoder upsampling choices a model offers (its config's ``upsampling`` field), or ()."""
+    import dataclasses
+    import typing
+
+    from core import models
+
+    config = models.config_class(model) if hasattr(models, "config_class") else None
+    if config is None:
+        return ()
+    for f in dataclasses.fields(config):
+        if f.name == "upsampling":
+            return tuple(typing.get_args(typing.get_type_hints(config)["upsampling"]))
+    return ()
+
+
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
     from core import models
 
@@ -160,14 +176,26 @@ def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
 
 # --- checkpoints ------------------------------------------------------------------------------------
 
+def _tensors_and_metadata(model: torch.nn.Module, meta: dict) -> tuple[dict, dict]:
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return tensors, {"segmentation_studio": json.dumps({"format": FORMAT, **meta})}
+
+
 def save_checkpoint(path: str | Path, model: torch.nn.Module, meta: dict) -> Path:
     """Write the model's tensors and a JSON header (``meta`` plus the format tag) as safetensors."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    header = {"format": FORMAT, **meta}
-    save_file(tensors, str(path), metadata={"segmentation_studio": json.dumps(header)})
+    tensors, metadata = _tensors_and_metadata(model, meta)
+    save_file(tensors, str(path), metadata=metadata)
     return path
+
+
+def checkpoint_bytes(model: torch.nn.Module, meta: dict) -> bytes:
+    """The same checkpoint as :func:`save_checkpoint`, in memory (for a download button)."""
+    from safetensors.torch import save
+
+    tensors, metadata = _tensors_and_metadata(model, meta)
+    return save(tensors, metadata=metadata)
 
 
 def read_header(path: str | Path) -> dict:
@@ -215,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--val-every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=list(devices.CHOICES))
-    p.add_argument("--width", type=int, default=None, help="the model's base width (channels)")
+    p.add_argument("--width", type=float, default=None, help="the model's width multiplier (1.0 = the paper's)")
     p.add_argument("--out", default=None, help="write the trained model here (.safetensors)")
     args = p.parse_args(argv)
     steps = args.steps if args.steps is not None else (10**9 if args.seconds is not None else 300)

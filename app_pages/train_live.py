@@ -1,0 +1,158 @@
+"""Train live: a segmentation network learns in front of the class; curves, predictions, runs compared."""
+import numpy as np
+import streamlit as st
+
+from app_pages import common
+from core import models
+from core.data.synthetic import CLASSES, PALETTE, SyntheticStreets, to_image
+from core.figures_train import confusion, curves, iou_bars
+from core.images import colorize, enlarge
+from core.runs import BackgroundRun
+from core.train import TrainConfig, build_model, checkpoint_bytes, checkpoint_meta, train, upsampling_options
+
+T = common.texts("train_live")
+common.header(T)
+names = [T(f"class_{i}") for i in range(len(CLASSES))]
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def validation_images(size: int, seed: int, n: int = 4):
+    """The first validation scenes of a run (the same ones its mIoU is measured on)."""
+    x, y = SyntheticStreets(n, size, seed=10_000 + seed).batch(range(n))
+    return [to_image(im) for im in x], y.numpy()
+
+
+# --- the run's settings ---------------------------------------------------------------------------------
+cols = st.columns(6)
+choices = list(models.SEGMENTATION)
+model_name = cols[0].selectbox(T("model"), choices, index=choices.index("unet"), key="tl_model",
+                               bind="query-params")
+ups = upsampling_options(model_name)
+upsampling = (cols[1].selectbox(T("upsampling"), ups, key="tl_up", format_func=lambda o: T(f"up_{o}"),
+                                bind="query-params") if ups else None)
+if not ups:
+    cols[1].caption(T("upsampling_fixed"))
+size = cols[2].select_slider(T("size"), [32, 48, 64, 96, 128], value=64, key="tl_size", bind="query-params")
+batch = cols[3].select_slider(T("batch"), [2, 4, 8, 16, 32], value=8, key="tl_batch", bind="query-params")
+lr = cols[4].select_slider(T("lr"), [3e-4, 1e-3, 3e-3, 1e-2], value=3e-3, key="tl_lr", format_func="{:g}".format,
+                           bind="query-params")
+steps = cols[5].number_input(T("steps"), 20, 5000, value=300, step=20, key="tl_steps", bind="query-params")
+
+run: BackgroundRun | None = st.session_state.get("tl_run")
+history: list = st.session_state.setdefault("tl_history", [])
+
+
+def start() -> None:
+    old = st.session_state.get("tl_run")
+    if old is not None:
+        old.stop()
+    kwargs = {"upsampling": upsampling} if upsampling else {}
+    cfg = TrainConfig(model=model_name, model_kwargs=kwargs, size=size, batch_size=batch, lr=lr, steps=int(steps),
+                      val_every=max(10, int(steps) // 10), device=str(common.device()))
+    model = build_model(cfg)
+    label = T("run_label", n=len(history) + 1, model=model_name,
+              up=T(f"up_{upsampling}") if upsampling else "", size=size)
+    new = BackgroundRun(train(cfg, model), model, alive=common.session_alive(), name=label)
+    new.cfg = cfg
+    history.append(new)
+    del history[:-6]  # the six latest runs are kept for comparison
+    st.session_state["tl_run"] = new
+
+
+def reset() -> None:
+    for r in history:
+        r.stop(wait=0)
+    history.clear()
+    st.session_state["tl_run"] = None
+
+
+status = run.snapshot().status if run else None
+active = status in ("running", "paused")
+b = st.columns([1.3, 1, 1, 1, 1.4, 2])
+b[0].button(T("start"), type="primary", key="tl_start", on_click=start)
+if status == "running":
+    b[1].button(T("pause"), key="tl_pause", on_click=run.pause)
+else:
+    b[1].button(T("resume"), key="tl_resume", on_click=run.resume if run else None, disabled=status != "paused")
+b[2].button(T("step"), key="tl_step", on_click=run.step if run else None, disabled=not active)
+b[3].button(T("stop"), key="tl_stop", on_click=run.stop if run else None, disabled=not active)
+b[4].button(T("reset"), key="tl_reset", on_click=reset, disabled=not history)
+
+if run is None:
+    st.info(T("press_start"))
+    st.markdown(T.md("what_you_see"))
+    st.stop()
+
+
+# --- live view: redrawn every second while the run trains -------------------------------------------------
+@st.fragment(run_every=1.0 if status == "running" else None)
+def live_view() -> None:
+    snap = run.snapshot()
+    if status == "running" and snap.status != "running":
+        st.rerun(scope="app")  # paused or finished: the buttons change, the timer stops
+    last = snap.steps[-1] if snap.steps else None
+    total = run.cfg.steps
+    if snap.error:
+        st.error(T("failed", error=snap.error))
+    m = st.columns(5)
+    m[0].metric(T("m_status"), T(f"status_{snap.status}"))
+    m[1].metric(T("m_step"), f"{last['step'] if last else 0} / {total}")
+    m[2].metric(T("m_loss"), f"{last['loss']:.3f}" if last else "–")
+    m[3].metric(T("m_miou"), f"{snap.vals[-1]['miou']:.3f}" if snap.vals else "–")
+    m[4].metric(T("m_speed"), f"{np.median([s['images_per_s'] for s in snap.steps[-20:]]):.0f}" if last else "–")
+    st.progress(min(1.0, (last["step"] if last else 0) / total))
+    common.show_figure(curves([(run.name, snap.steps, snap.vals)], T("loss_title"), T("miou_title"), T("step_axis")))
+    if snap.last_val is None:
+        st.caption(T("first_val", every=run.cfg.val_every))
+        return
+    images, truths = validation_images(run.cfg.size, run.cfg.seed)
+    st.subheader(T("val_title", step=snap.last_val["step"]))
+    pred = snap.last_val["pred"].numpy()
+    grid = st.columns(len(images))
+    for col, img, truth, p in zip(grid, images, truths, pred):
+        col.image(enlarge(img), caption=T("val_image"), width="stretch")
+        col.image(enlarge(colorize(truth, PALETTE)), caption=T("val_truth"), width="stretch")
+        col.image(enlarge(colorize(p, PALETTE)), caption=T("val_pred"), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        common.show_figure(iou_bars(names, snap.last_val["iou_per_class"], PALETTE, T("iou_title")))
+    if snap.status in ("finished", "stopped"):
+        with right:
+            common.show_figure(confusion(snap.last_val["confusion"], names, T("cm_true"), T("cm_pred")))
+
+
+live_view()
+
+# --- keep the model, compare runs -----------------------------------------------------------------------
+snap = run.snapshot()
+if snap.status in ("finished", "stopped", "paused") and snap.last_val is not None:
+    meta = checkpoint_meta(run.cfg, snap.last_val)
+    meta["name"] = run.name
+    c1, c2 = st.columns(2)
+    c1.download_button(T("download"), checkpoint_bytes(run.model, meta), file_name=f"{run.cfg.model}.safetensors",
+                       mime="application/octet-stream", key="tl_download")
+    if c2.button(T("keep"), key="tl_keep"):
+        st.session_state["trained_models"][run.name] = checkpoint_bytes(run.model, meta)
+        st.success(T("kept", name=run.name))
+
+done = [r for r in history if r.snapshot().steps]
+if len(done) > 1:
+    st.header(T("compare_title"))
+    st.markdown(T.md("compare"))
+    picked = st.multiselect(T("compare_pick"), [r.name for r in done], default=[r.name for r in done[-2:]],
+                            key="tl_compare")
+    chosen = [r for r in done if r.name in picked]
+    common.show_figure(curves([(r.name, r.snapshot().steps, r.snapshot().vals) for r in chosen],
+                              T("loss_title"), T("miou_title"), T("step_axis")))
+    same_size = [r for r in chosen if r.cfg.size == chosen[0].cfg.size and r.snapshot().last_val] if chosen else []
+    if same_size:
+        images, truths = validation_images(same_size[0].cfg.size, same_size[0].cfg.seed)
+        cols = st.columns(len(same_size) + 2)
+        cols[0].image(enlarge(images[0]), caption=T("val_image"), width="stretch")
+        cols[1].image(enlarge(colorize(truths[0], PALETTE)), caption=T("val_truth"), width="stretch")
+        for col, r in zip(cols[2:], same_size):
+            v = r.snapshot().last_val
+            col.image(enlarge(colorize(v["pred"][0].numpy(), PALETTE)), width="stretch",
+                      caption=T("compare_pred", name=r.name, miou=v["miou"]))
+
+st.markdown(T.md("what_you_see"))

@@ -1,0 +1,51 @@
+"""The train-live page: start, step, stop, see curves and predictions; compare two runs."""
+import pytest
+
+from core import lessons
+from tests.conftest import page_text, run_page
+
+SMALL = {"tl_model": "fcn8s", "tl_size": 32, "tl_batch": 2, "tl_steps": 20}
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_a_run_trains_in_the_background_and_shows_its_results(lang):
+    T = lessons.texts("train_live", lang)
+    at = run_page("train_live", lang, state=SMALL)
+    assert T("press_start") in page_text(at)
+    at.button(key="tl_start").click().run()
+    run = at.session_state["tl_run"]
+    snap = run.wait_for(lambda s: s.status == "finished", timeout=120)
+    assert snap.status == "finished" and len(snap.steps) == 20
+    at.run()
+    assert not at.exception
+    text = page_text(at)
+    assert T("val_title", step=20) in text
+    assert [m.value for m in at.metric][1] == "20 / 20"
+    assert len(at.get("imgs")) >= 1 or at.session_state["tl_run"].snapshot().last_val is not None
+
+
+def test_pause_step_and_stop_from_the_page():
+    at = run_page("train_live", "en", state={**SMALL, "tl_steps": 2000})
+    at.button(key="tl_start").click().run()
+    run = at.session_state["tl_run"]
+    run.wait_for(lambda s: len(s.steps) >= 2)
+    at.run()
+    at.button(key="tl_pause").click().run()
+    n = len(run.wait_for(lambda s: s.status == "paused").steps)
+    at.button(key="tl_step").click().run()
+    assert len(run.wait_for(lambda s: len(s.steps) > n and s.status == "paused").steps) == n + 1
+    at.button(key="tl_stop").click().run()
+    assert run.done and run.snapshot().status == "stopped"
+    assert not at.exception
+
+
+def test_two_runs_are_compared_and_kept():
+    at = run_page("train_live", "en", state=SMALL)
+    for _ in range(2):
+        at.button(key="tl_start").click().run()
+        at.session_state["tl_run"].wait_for(lambda s: s.status == "finished", timeout=120)
+    at.run()
+    assert not at.exception
+    assert "Compare runs" in page_text(at)
+    at.button(key="tl_keep").click().run()
+    assert list(at.session_state["trained_models"]) == [at.session_state["tl_run"].name]
