@@ -103,3 +103,28 @@ def session_alive():
         return lambda: True
     session_id = ctx.session_id
     return lambda: runtime.is_active_session(session_id)
+
+
+def choice(widget, label: str, options, key: str, default=None, format_func=str, **kwargs):
+    """A radio / selectbox / segmented control whose value is kept in the URL by its language-free key.
+
+    Streamlit's ``bind="query-params"`` writes the *displayed* label into the address, so a link copied
+    in Romanian would not open the same choice in English. This keeps the option itself (``?tc_view=matrix``)
+    instead: read from the URL once per session, written back on every run.
+    """
+    options = list(options)
+    default = options[0] if default is None else default
+    if key not in st.session_state:
+        asked = st.query_params.get(key)
+        match = next((o for o in options if str(o) == asked), None)
+        st.session_state[key] = match if match is not None else default
+    elif st.session_state[key] not in options:
+        st.session_state[key] = default
+    value = widget(label, options, key=key, format_func=format_func, **kwargs)
+    if value is None:  # a segmented control the user cleared: fall back to the default
+        value = default
+    if value == default:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = str(value)
+    return value

@@ -25,16 +25,38 @@ SECTIONS: list[Section] = [
         PageSpec("start", ":material/map:"),
     ]),
     Section("classification_to_segmentation", [
+        PageSpec("cv_tasks", ":material/category:"),
+        PageSpec("classification_recap", ":material/label:"),
+        PageSpec("pixelwise_classification", ":material/grid_view:"),
+        PageSpec("full_resolution", ":material/memory:"),
+        PageSpec("segmentation_metrics", ":material/rule:"),
     ]),
     Section("upsampling", [
+        PageSpec("nearest_bed_of_nails", ":material/grid_on:"),
+        PageSpec("bilinear", ":material/gradient:"),
+        PageSpec("max_unpooling", ":material/call_split:"),
+        PageSpec("transposed_convolution", ":material/open_in_full:"),
+        PageSpec("compare_upsampling", ":material/compare:"),
     ]),
     Section("architectures", [
+        PageSpec("architecture_explorer", ":material/account_tree:"),
+        PageSpec("fcn", ":material/call_merge:"),
+        PageSpec("segnet", ":material/swap_vert:"),
+        PageSpec("unet", ":material/join_inner:"),
+        PageSpec("hrnet", ":material/stacked_line_chart:"),
+        PageSpec("fpn_mask_rcnn", ":material/filter_center_focus:"),
     ]),
     Section("your_images", [
     ]),
     Section("segment_anything", [
+        PageSpec("sam", ":material/ads_click:"),
+        PageSpec("how_sam_works", ":material/schema:"),
+        PageSpec("sam2_video", ":material/movie:"),
+        PageSpec("grounded_sam", ":material/text_fields:"),
     ]),
     Section("train_live", [
+        PageSpec("train_live", ":material/model_training:"),
+        PageSpec("scribbles", ":material/brush:"),
     ]),
 ]
 

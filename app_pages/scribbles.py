@@ -19,8 +19,7 @@ hexes = ["#%02x%02x%02x" % tuple(c) for c in COLOURS]
 
 left, right = st.columns([1, 2])
 with left:
-    source = st.segmented_control(T("source"), ["sample", "upload"], default="sample", key="sc_source",
-                                  format_func=T, bind="query-params") or "sample"
+    source = common.choice(st.segmented_control, T("source"), ["sample", "upload"], key="sc_source", format_func=T)
     image = None
     if source == "upload":
         upload = st.file_uploader(T("upload"), type=["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"],

@@ -28,8 +28,8 @@ choices = list(models.SEGMENTATION)
 model_name = cols[0].selectbox(T("model"), choices, index=choices.index("unet"), key="tl_model",
                                bind="query-params")
 ups = upsampling_options(model_name)
-upsampling = (cols[1].selectbox(T("upsampling"), ups, key="tl_up", format_func=lambda o: T(f"up_{o}"),
-                                bind="query-params") if ups else None)
+upsampling = (common.choice(cols[1].selectbox, T("upsampling"), ups, key="tl_up",
+                             format_func=lambda o: T(f"up_{o}")) if ups else None)
 if not ups:
     cols[1].caption(T("upsampling_fixed"))
 size = cols[2].select_slider(T("size"), [32, 48, 64, 96, 128], value=64, key="tl_size", bind="query-params")

@@ -120,11 +120,13 @@ def step_control(key: str, n_steps: int, label: str | None = None) -> int:
         st.session_state[playing_key] = playing
 
     cols = st.columns([1, 1, 1, 9], vertical_alignment="bottom")
-    cols[0].button("⏮", key=f"{key}__prev", on_click=move, args=(-1,), help=common.ui("step_prev"))
+    cols[0].button("", icon=":material/skip_previous:", key=f"{key}__prev", on_click=move, args=(-1,),
+                   help=common.ui("step_prev"))
     playing = st.session_state.get(playing_key, False)
-    cols[1].button("⏸" if playing else "▶", key=f"{key}__play", on_click=toggle,
-                   help=common.ui("step_pause" if playing else "step_play"))
-    cols[2].button("⏭", key=f"{key}__next", on_click=move, args=(1,), help=common.ui("step_next"))
+    cols[1].button("", icon=":material/pause:" if playing else ":material/play_arrow:", key=f"{key}__play",
+                   on_click=toggle, help=common.ui("step_pause" if playing else "step_play"))
+    cols[2].button("", icon=":material/skip_next:", key=f"{key}__next", on_click=move, args=(1,),
+                   help=common.ui("step_next"))
     if n_steps > 1:
         cols[3].slider(label or common.ui("step_label"), 0, n_steps - 1, key=key,
                        format=common.ui("step_format", n=n_steps))

@@ -66,7 +66,7 @@ def grid_heatmap(
             showscale=False,
             xgap=2,
             ygap=2,
-            hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
+            hovertemplate="(%{y}, %{x}): %{z}<extra></extra>",
         )
     )
     for r, c in highlight:

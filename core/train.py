@@ -99,36 +99,68 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int,
-             device: torch.device, amp: bool = True, batch: int = 16) -> dict:
-    """Pixel accuracy, mIoU and per-class IoU of ``model`` on ``(x, y)``, and its predictions."""
+def predict_batches(model: torch.nn.Module, x: torch.Tensor, device: torch.device, amp: bool = True,
+                    batch: int = 16) -> torch.Tensor:
+    """The model's raw outputs on ``x``, in eval mode and in batches, back on the CPU as float32."""
     was_training = model.training
     model.eval()
-    preds = []
+    outs = []
     for i in range(0, len(x), batch):
         xb = x[i:i + batch].to(device)
         if device.type == "cuda":
             xb = xb.contiguous(memory_format=torch.channels_last)
         with devices.autocast(device, amp):
-            preds.append(model(xb).argmax(1).cpu())  # (n, H, W)
+            outs.append(model(xb).float().cpu())  # (n, C, H, W)
     model.train(was_training)
-    pred = torch.cat(preds)
-    cm = metrics.confusion_matrix(pred, y, num_classes, ignore_index=IGNORE_INDEX)
-    iou = metrics.iou_per_class(cm)
-    return {"pixel_acc": metrics.pixel_accuracy(cm), "miou": metrics.mean_iou(cm),
-            "iou_per_class": [None if math.isnan(v) else round(float(v), 4) for v in iou],
-            "confusion": cm.tolist(), "pred": pred}
+    return torch.cat(outs)
+
+
+def to_device(target, device: torch.device):
+    """A batch's target on ``device``: a tensor, or a tuple, list or dict of them (keypoint targets)."""
+    if torch.is_tensor(target):
+        return target.to(device, non_blocking=True)
+    if isinstance(target, dict):
+        return {k: to_device(v, device) for k, v in target.items()}
+    if isinstance(target, (list, tuple)):
+        return type(target)(to_device(v, device) for v in target)
+    return target
+
+
+class SegmentationTask:
+    """What makes the loop a *segmentation* loop: its loss and its validation.
+
+    Another task (keypoint heatmaps, say) gives :func:`train` an object with the same two methods:
+    ``loss(output, target) -> scalar tensor`` and ``evaluate(model, x, y, device, amp) -> dict``.
+    """
+
+    def __init__(self, num_classes: int, ignore_index: int = IGNORE_INDEX):
+        self.num_classes, self.ignore_index = num_classes, ignore_index
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Per-pixel cross-entropy, averaged over the pixels that count."""
+        return F.cross_entropy(logits.float(), target, ignore_index=self.ignore_index)
+
+    def evaluate(self, model, x, y, device, amp=True) -> dict:
+        """Pixel accuracy, mIoU and per-class IoU on ``(x, y)``, the confusion matrix and the predictions."""
+        pred = predict_batches(model, x, device, amp).argmax(1)  # (N, H, W)
+        cm = metrics.confusion_matrix(pred, y, self.num_classes, ignore_index=self.ignore_index)
+        iou = metrics.iou_per_class(cm)
+        return {"pixel_acc": metrics.pixel_accuracy(cm), "miou": metrics.mean_iou(cm),
+                "iou_per_class": [None if math.isnan(v) else round(float(v), 4) for v in iou],
+                "confusion": cm.tolist(), "pred": pred}
 
 
 def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
-          val_data: tuple[torch.Tensor, torch.Tensor] | None = None) -> Iterator[dict]:
+          val_data: tuple[torch.Tensor, torch.Tensor] | None = None, task=None) -> Iterator[dict]:
     """Train ``model`` (built from ``cfg`` when None), yielding metrics as it goes.
 
     Yields ``{"kind": "step", ...}`` after each step and ``{"kind": "val", ...}`` after each validation;
-    the last item is always a validation. ``data`` is any dataset of ``(x, mask)`` items (default: the
-    synthetic streets); ``val_data`` a fixed ``(x, y)`` batch. The model is trained in place; stop early by
-    simply not asking for the next item.
+    the last item is always a validation. ``data`` is any dataset of ``(x, target)`` items (default: the
+    synthetic streets; a ``batch(indices)`` method is used when it has one); ``val_data`` a fixed
+    ``(x, y)`` batch; ``task`` the loss and validation (default: :class:`SegmentationTask`). The model is
+    trained in place; stop early by simply not asking for the next item.
     """
+    task = task if task is not None else SegmentationTask(cfg.num_classes)
     torch.manual_seed(cfg.seed)
     device = devices.resolve(cfg.device)
     model = model if model is not None else build_model(cfg)
@@ -148,15 +180,14 @@ def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
         idx = torch.randint(len(data), (cfg.batch_size,), generator=order).tolist()
         xb, yb = (data.batch(idx) if hasattr(data, "batch")
                   else [torch.stack(t) for t in zip(*(data[i] for i in idx))])
-        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        xb, yb = xb.to(device, non_blocking=True), to_device(yb, device)
         if device.type == "cuda":
             xb = xb.contiguous(memory_format=torch.channels_last)
         lr = lr_at(step, cfg, t0 - start)
         for group in opt.param_groups:
             group["lr"] = lr
         with devices.autocast(device, cfg.amp):
-            logits = model(xb)  # (N, C, H, W)
-            loss = F.cross_entropy(logits.float(), yb, ignore_index=IGNORE_INDEX)
+            loss = task.loss(model(xb), yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -168,10 +199,10 @@ def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
         if step % cfg.val_every == 0:
             last_val = step
             yield {"kind": "val", "step": step, "elapsed_s": time.perf_counter() - start,
-                   **evaluate(model, *val_data, cfg.num_classes, device, cfg.amp)}
+                   **task.evaluate(model, *val_data, device, cfg.amp)}
     if last_val != step:
         yield {"kind": "val", "step": step, "elapsed_s": time.perf_counter() - start,
-               **evaluate(model, *val_data, cfg.num_classes, device, cfg.amp)}
+               **task.evaluate(model, *val_data, device, cfg.amp)}
 
 
 # --- checkpoints ------------------------------------------------------------------------------------

@@ -16,9 +16,16 @@ def test_start_training_and_see_the_curve_grow(app_server, browser_page):
     step_metric = page.locator('[data-testid="stMetric"]').nth(1)
     step_metric.wait_for(timeout=60_000)
     read = lambda: int(step_metric.inner_text().split("\n")[-1].split("/")[0])  # noqa: E731
-    page.wait_for_function("() => /Validation scenes/.test(document.body.innerText)", timeout=120_000)
+    deadline = 120_000
+    while read() == 0 and deadline > 0:
+        page.wait_for_timeout(500)
+        deadline -= 500
     first = read()
-    page.wait_for_timeout(2500)  # the live view redraws every second on its own
+    assert first > 0
+    for _ in range(60):  # the live view redraws every second by itself, with no click
+        page.wait_for_timeout(1000)
+        if read() > first:
+            break
     assert read() > first
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "train_live-running")

@@ -17,7 +17,7 @@ def _text(at):
 
 
 def test_number_grid_keeps_numbers_when_the_shape_changes():
-    at = AppTest.from_function(_grid_app)
+    at = AppTest.from_function(_grid_app, default_timeout=60)
     at.run()
     assert "sum=10 shape=(2, 2)" in _text(at)
     at.session_state["g_grid"] = [[1, 2], [3, 5]]  # as an edit would leave it
@@ -39,7 +39,7 @@ def _step_app():
 
 
 def test_step_control_moves_and_plays_to_the_end():
-    at = AppTest.from_function(_step_app)
+    at = AppTest.from_function(_step_app, default_timeout=60)
     at.run()
     assert "step=0" in _text(at)
     at.button(key="s_step__next").click().run()
@@ -71,7 +71,7 @@ def _quiz_app():
 
 
 def test_quiz_marks_answers_and_shows_the_solution():
-    at = AppTest.from_function(_quiz_app)
+    at = AppTest.from_function(_quiz_app, default_timeout=60)
     at.run()
     prompt = next(m.value for m in at.markdown if "+" in m.value and m.value.startswith("**1.**"))
     a, b = [int(s) for s in prompt.split("What is ")[1].rstrip("?").split(" + ")]

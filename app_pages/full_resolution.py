@@ -1,0 +1,119 @@
+"""Why not stay at full resolution: FLOPs, activation memory and receptive field, full-res versus hourglass."""
+from dataclasses import asdict
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import common, widgets
+from core import cost
+from core.figures_segmentation import NET_COLORS, growth_curves, layer_bars, layer_lines
+
+T = common.texts("full_resolution")
+common.header(T)
+
+SIZES = [64, 128, 256, 384, 512, 768, 1024, 1536, 2048]
+KINDS = ("full_resolution", "hourglass")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def layer_table(kind: str, cfg: dict, size: int) -> list[cost.LayerCost]:
+    return cost.layer_costs(cost.build(kind, cost.NetConfig(**cfg), device="meta"), size)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def curves(cfg: dict) -> dict:
+    return cost.cost_curves(cost.NetConfig(**cfg), SIZES)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def rf_check(kind: str, stages: int, size: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The traced and the autograd-measured receptive field of the centre pixel, on a one-channel copy."""
+    narrow = cost.build(kind, cost.NetConfig(stages=stages, base_width=1, num_classes=1))
+    return cost.receptive_field_at(narrow, size, size // 2), cost.empirical_receptive_field(narrow, size)
+
+
+c1, c2, c3, c4 = st.columns(4)
+stages = c1.slider(T("stages"), 1, 5, value=3, key="fr_stages", bind="query-params", help=T("stages_help"))
+width = c2.select_slider(T("width"), [8, 16, 32, 64, 128], value=32, key="fr_width", bind="query-params",
+                         help=T("width_help"))
+classes = c3.slider(T("classes"), 2, 32, value=6, key="fr_classes", bind="query-params")
+size = c4.select_slider(T("size"), SIZES, value=512, key="fr_size", bind="query-params", help=T("size_help"))
+
+cfg = asdict(cost.NetConfig(stages=stages, base_width=width, num_classes=classes))
+layers = {k: layer_table(k, cfg, size) for k in KINDS}
+tot = {k: cost.totals(layers[k]) for k in KINDS}
+net_names = {k: T(f"net_{k}") for k in KINDS}
+chain = " → ".join(str(c) for c in cost.widths(cost.NetConfig(**cfg)))
+st.markdown(T("widths_line", chain=chain, n=len(layers["hourglass"]), size=size))
+
+st.subheader(T("totals_title", size=size))
+full, hour = tot["full_resolution"], tot["hourglass"]
+m = st.columns(4)
+m[0].metric(T("gflops", net=net_names["full_resolution"]), f"{full['flops'] / 1e9:,.1f}".replace(",", " "))
+m[1].metric(T("gflops", net=net_names["hourglass"]), f"{hour['flops'] / 1e9:,.1f}".replace(",", " "),
+            delta=T("times_fewer", x=f"{full['flops'] / hour['flops']:.1f}"), delta_color="off")
+m[2].metric(T("memory", net=net_names["full_resolution"]), f"{full['activation_bytes'] / 2**20:,.0f}".replace(",", " "))
+m[3].metric(T("memory", net=net_names["hourglass"]), f"{hour['activation_bytes'] / 2**20:,.0f}".replace(",", " "),
+            delta=T("times_less", x=f"{full['activation_bytes'] / hour['activation_bytes']:.1f}"), delta_color="off")
+st.markdown(T("same_params", params=f"{hour['params']:,}".replace(",", " "),
+              rf_full=tot["full_resolution"]["receptive_field"], rf_hour=tot["hourglass"]["receptive_field"],
+              size=size))
+
+# --- growth with the image size ---------------------------------------------------------------------
+st.subheader(T("growth_title"))
+cur = curves(cfg)
+g1, g2 = st.columns(2)
+with g1:
+    common.show_figure(growth_curves(
+        SIZES, {net_names[k]: [f / 1e9 for f in cur[k]["flops"]] for k in KINDS}, T("flops_fig"),
+        T("size_axis"), T("gflops_axis"), mark_x=size, colors={k: NET_COLORS[k] for k in KINDS}), key="fr_fig_flops")
+with g2:
+    common.show_figure(growth_curves(
+        SIZES, {net_names[k]: [b / 2**30 for b in cur[k]["activation_bytes"]] for k in KINDS}, T("memory_fig"),
+        T("size_axis"), T("gib_axis"), mark_x=size, colors={k: NET_COLORS[k] for k in KINDS},
+        hlines=[(16.0, T("gpu_line"))]), key="fr_fig_memory")
+st.markdown(T.md("growth"))
+
+# --- layer by layer ---------------------------------------------------------------------------------
+st.subheader(T("layers_title", size=size))
+names = [c.name for c in layers["hourglass"]]
+log_scale = st.toggle(T("log_scale"), value=True, key="fr_log", bind="query-params")
+l1, l2 = st.columns(2)
+with l1:
+    common.show_figure(layer_bars(names, {net_names[k]: [c.flops / 1e9 for c in layers[k]] for k in KINDS},
+                                  T("layer_flops_fig"), T("gflops_axis"), log_y=log_scale), key="fr_fig_lflops")
+with l2:
+    common.show_figure(layer_bars(names, {net_names[k]: [c.activation_bytes / 2**20 for c in layers[k]]
+                                          for k in KINDS},
+                                  T("layer_memory_fig"), T("mib_axis"), log_y=log_scale), key="fr_fig_lmem")
+common.show_figure(layer_lines(
+    names, {net_names[k]: [c.receptive_field for c in layers[k]] for k in KINDS}, T("rf_fig"), T("rf_axis"),
+    bands={net_names["hourglass"]: [c.receptive_field_min for c in layers["hourglass"]]}), key="fr_fig_rf")
+st.markdown(T.md("receptive_field"))
+
+with st.expander(T("table_title")):
+    for k in KINDS:
+        st.markdown(f"**{net_names[k]}**")
+        st.dataframe(pd.DataFrame({
+            T("col_layer"): [c.name for c in layers[k]],
+            T("col_shape"): ["×".join(map(str, c.out_shape)) for c in layers[k]],
+            T("col_gflops"): [round(c.flops / 1e9, 3) for c in layers[k]],
+            T("col_mib"): [round(c.activation_bytes / 2**20, 2) for c in layers[k]],
+            T("col_params"): [c.params for c in layers[k]],
+            T("col_rf"): [c.receptive_field for c in layers[k]],
+        }), hide_index=True)
+
+# --- checks -----------------------------------------------------------------------------------------
+st.subheader(T("torch_title"))
+st.markdown(T.md("checks"))
+for k in KINDS:
+    common.torch_check(float(tot[k]["flops_formula"]), float(tot[k]["flops"]),
+                       what=T("torch_flops", net=net_names[k]))
+step = 2 ** stages  # the hourglass needs a side divisible by 2^stages; the field must fit inside the image
+probe = step * -(-(2 * max(c.receptive_field for c in layers["hourglass"]) + 2) // step)
+for k in KINDS:
+    traced, measured = rf_check(k, stages, probe)
+    common.torch_check(list(traced), list(measured), what=T("torch_rf", net=net_names[k], size=probe))
+st.markdown(T.md("summary"))
+
+widgets.quiz(T, cost.cost_questions, key="fr_quiz")

@@ -1,0 +1,132 @@
+"""Max unpooling: pooling remembers where each maximum was, unpooling puts values back there."""
+import pandas as pd
+import streamlit as st
+import torch
+import torch.nn.functional as F
+
+from app_pages import common, widgets
+from core.figures import format_number
+from core.figures_upsampling import grid, memory_bars, routing
+from core.ops.pooling import (index_memory, max_pool2d_with_indices, max_pool_trace, max_unpool2d,
+                              max_unpool_trace, unpooling_questions)
+from core.ops.resample import bed_of_nails, nearest_upsample
+
+T = common.texts("max_unpooling")
+common.header(T)
+
+LECTURE_INPUT = [[1, 2, 6, 3], [3, 5, 2, 1], [1, 2, 2, 1], [7, 3, 4, 8]]
+K = 2  # 2 × 2 windows, stride 2, as in the lecture and in SegNet
+
+# --- 1. max pooling that remembers -----------------------------------------------------------------------
+st.subheader(T("pool_title"))
+x = torch.tensor(widgets.number_grid("mu_grid", LECTURE_INPUT, T("grid_label"), shape=(4, 4)))
+pooled, idx = max_pool2d_with_indices(x[None], K)  # (1, 2, 2) each
+pooled, idx = pooled[0], idx[0]
+pool_steps = max_pool_trace(x, K)
+
+# --- 2. the rest of the network ---------------------------------------------------------------------------
+st.subheader(T("rest_title"))
+st.markdown(T("rest_text"))
+rest = torch.tensor(widgets.number_grid("mu_rest", [[1, 2], [3, 4]], T("rest_label"), shape=(2, 2)))
+unpooled = max_unpool2d(rest[None], idx[None], K, output_size=(4, 4))[0]  # (4, 4)
+routes = max_unpool_trace(rest, idx, (4, 4))
+
+# --- step through both halves ------------------------------------------------------------------------------
+st.subheader(T("walk_title"))
+n_pool = len(pool_steps)
+k = widgets.step_control("mu_step", n_pool + len(routes), T("step_label"))
+zrange = (min(float(x.min()), float(rest.min()), 0.0), max(float(x.max()), float(rest.max()), 0.0) or 1.0)
+remembered = [s.argmax for s in pool_steps]
+
+a, b, c = st.columns([4, 2.4, 2.4])
+if k < n_pool:
+    ps = pool_steps[k]
+    (r0, c0), (r1, c1) = ps.cells[0], ps.cells[-1]
+    with a:
+        common.show_figure(grid(x, T("input_title"), blocks=K, window=(r0, c0, r1, c1), marks=remembered,
+                                zrange=zrange), key="mu_in")
+    with b:
+        common.show_figure(grid(pooled, T("pooled_title"), highlight=[ps.out], zrange=zrange, cell_px=64),
+                           key="mu_pooled")
+    with c:
+        common.show_figure(grid(idx, T("indices_title"), highlight=[ps.out], cell_px=64), key="mu_idx")
+    values = ", ".join(format_number(v) for v in ps.values)
+    st.info(T("pool_step", wi=ps.out[0], wj=ps.out[1], r0=r0, r1=r1, c0=c0, c1=c1, values=values,
+              m=format_number(ps.value), r=ps.argmax[0], c=ps.argmax[1], idx=ps.index))
+    current_route = None
+else:
+    rs = routes[k - n_pool]
+    with a:
+        common.show_figure(grid(x, T("input_title"), blocks=K, marks=remembered, sources=[rs.dest],
+                                zrange=zrange), key="mu_in")
+    with b:
+        common.show_figure(grid(pooled, T("pooled_title"), zrange=zrange, cell_px=64), key="mu_pooled")
+    with c:
+        common.show_figure(grid(idx, T("indices_title"), highlight=[rs.src], cell_px=64), key="mu_idx")
+    st.info(T("route_step", i=rs.src[0], j=rs.src[1], v=format_number(rs.value), idx=rs.index,
+              r=rs.dest[0], c=rs.dest[1]))
+    current_route = k - n_pool
+st.caption(T("indices_caption"))
+
+ties = [s.out for s in pool_steps if sum(v == s.value for v in s.values) > 1]
+if ties:
+    st.warning(T("ties", windows=", ".join(f"({i}, {j})" for i, j in ties)))
+
+# --- 3. unpooling: the routing ------------------------------------------------------------------------------
+st.subheader(T("unpool_title"))
+common.show_figure(routing(rest, unpooled, [(r.src, r.dest) for r in routes], current_route,
+                           (T("rest_short"), T("unpooled_title")), block=K), key="mu_routing")
+
+st.markdown(T("torch_title"))
+ref_pooled, ref_idx = F.max_pool2d(x[None, None], K, return_indices=True)
+common.torch_check(torch.stack([pooled, idx.double()]), torch.stack([ref_pooled[0, 0], ref_idx[0, 0].double()]),
+                   what=T("torch_pool"))
+common.torch_check(unpooled, F.max_unpool2d(rest[None, None], ref_idx, K, output_size=(4, 4))[0, 0],
+                   what=T("torch_unpool"))
+
+# --- 4. the same small map, three ways -------------------------------------------------------------------------
+st.subheader(T("compare_title"))
+st.markdown(T.md("compare"))
+zrange = (min(float(rest.min()), 0.0), max(float(rest.max()), 0.0) or 1.0)  # the colours of the small map
+ca, cb, cc = st.columns(3)
+with ca:
+    common.show_figure(grid(unpooled, T("unpooled_title"), blocks=K, zrange=zrange), key="mu_cmp_unpool")
+with cb:
+    common.show_figure(grid(nearest_upsample(rest, K), T("nearest_title"), blocks=K, zrange=zrange),
+                       key="mu_cmp_nearest")
+with cc:
+    common.show_figure(grid(bed_of_nails(rest, K), T("nails_title"), blocks=K, zrange=zrange),
+                       key="mu_cmp_nails")
+
+# --- 5. why SegNet stores indices ------------------------------------------------------------------------------
+st.markdown(T.md("segnet"))
+m1, m2, _ = st.columns([1, 1, 3])
+height = m1.number_input(T("mem_height"), min_value=32, max_value=4096, value=360, step=8, key="mu_h",
+                         bind="query-params")
+width = m2.number_input(T("mem_width"), min_value=32, max_value=4096, value=480, step=8, key="mu_w",
+                        bind="query-params")
+rows = index_memory(int(height), int(width))
+mib = 2.0 ** 20
+table = pd.DataFrame({
+    T("col_block"): [f"{r.block}" for r in rows],
+    T("col_map"): [f"{r.channels} × {r.size[0]} × {r.size[1]}" for r in rows],
+    T("col_features"): [r.feature_bytes / mib for r in rows],
+    T("col_int64"): [r.index_bytes_int64 / mib for r in rows],
+    T("col_2bit"): [r.index_bytes_2bit / mib for r in rows],
+})
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={name: st.column_config.NumberColumn(format="%.2f")
+                            for name in (T("col_features"), T("col_int64"), T("col_2bit"))})
+total_f = sum(r.feature_bytes for r in rows) / mib
+total_i = sum(r.index_bytes_int64 for r in rows) / mib
+total_b = sum(r.index_bytes_2bit for r in rows) / mib
+st.markdown(T("mem_total", h=int(height), w=int(width), f=f"{total_f:.1f}", i=f"{total_i:.1f}",
+              b=f"{total_b:.2f}", ratio=f"{total_f / total_b:.0f}"))
+common.show_figure(memory_bars([T("block_n", n=r.block) for r in rows], {
+    T("col_features"): [r.feature_bytes / mib for r in rows],
+    T("col_int64"): [r.index_bytes_int64 / mib for r in rows],
+    T("col_2bit"): [r.index_bytes_2bit / mib for r in rows],
+}, T("mem_chart_title", h=int(height), w=int(width)), "MiB"), key="mu_mem")
+
+widgets.quiz(T, unpooling_questions, key="mu_quiz")
+widgets.autoplay("mu_step")

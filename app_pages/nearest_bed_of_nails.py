@@ -1,0 +1,60 @@
+"""Nearest neighbour and bed of nails: the two simplest ways to make a map s times larger."""
+import streamlit as st
+import torch
+import torch.nn.functional as F
+
+from app_pages import common, widgets
+from core.figures import format_number
+from core.figures_upsampling import grid
+from core.ops.resample import bed_of_nails, nearest_questions, nearest_trace, nearest_upsample
+
+T = common.texts("nearest_bed_of_nails")
+common.header(T)
+
+c1, c2, c3 = st.columns(3)
+rows = c1.slider(T("rows"), 1, 4, value=2, key="nb_rows", bind="query-params")
+cols = c2.slider(T("cols"), 1, 4, value=2, key="nb_cols", bind="query-params")
+s = c3.slider(T("scale"), 2, 4, value=2, key="nb_scale", bind="query-params")
+
+x = torch.tensor(widgets.number_grid("nb_grid", [[1, 2], [3, 4]], T("grid_label"), shape=(rows, cols)))
+near = nearest_upsample(x, s)  # (s·rows, s·cols)
+nails = bed_of_nails(x, s)  # (s·rows, s·cols)
+steps = nearest_trace(x, s)
+
+st.subheader(T("walk_title"))
+k = widgets.step_control("nb_step", len(steps), T("step_label"))
+step = steps[k]
+(i, j), (si, sj) = step.out, step.src
+
+zrange = (min(float(x.min()), 0.0), max(float(x.max()), 0.0) or 1.0)
+left, mid, right = st.columns([2, 3, 3])
+with left:
+    common.show_figure(grid(x, T("input_title", h=rows, w=cols), sources=[step.src], zrange=zrange), key="nb_in")
+with mid:
+    common.show_figure(grid(near, T("nearest_title", h=rows * s, w=cols * s), highlight=[step.out], blocks=s,
+                            zrange=zrange), key="nb_near")
+with right:
+    common.show_figure(grid(nails, T("nails_title", h=rows * s, w=cols * s), highlight=[step.out], blocks=s,
+                            zrange=zrange), key="nb_nails")
+
+v = format_number(step.value)
+with st.container(border=True):
+    st.markdown(T("nearest_step", i=i, j=j, s=s, si=si, sj=sj, v=v))
+    if step.nail:
+        st.markdown(T("nails_step_hit", i=i, j=j, s=s, si=si, sj=sj, v=v))
+    else:
+        st.markdown(T("nails_step_hole", i=i, j=j, s=s, ri=i % s, rj=j % s))
+
+st.markdown(T.md("nearest"))
+st.markdown(T.md("bed_of_nails"))
+
+st.subheader(T("torch_title"))
+common.torch_check(near, F.interpolate(x[None, None], scale_factor=s, mode="nearest")[0, 0],
+                   what=T("torch_nearest"))
+one_hot = torch.zeros(1, 1, s, s, dtype=x.dtype)
+one_hot[0, 0, 0, 0] = 1.0  # bed of nails is a transposed convolution whose kernel is a single 1
+common.torch_check(nails, F.conv_transpose2d(x[None, None], one_hot, stride=s)[0, 0], what=T("torch_nails"))
+st.markdown(T.md("relations"))
+
+widgets.quiz(T, nearest_questions, key="nb_quiz")
+widgets.autoplay("nb_step")

@@ -1,0 +1,267 @@
+"""Transposed convolution: the scatter of weighted kernel copies, four ways to see it, and a gallery."""
+import numpy as np
+import streamlit as st
+import torch
+import torch.nn.functional as F
+
+from app_pages import common, widgets
+from core.figures import format_number, grid_heatmap
+from core.figures_transposed import ORIGINAL, mark_cells, matrix_figure, outline, scatter_animation
+from core.ops import transposed as tc
+
+T = common.texts("transposed_convolution")
+common.header(T)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def views(x: list, kernel: list, s: int, p: int, op: int, d: int) -> dict:
+    """Every view of one parameter set (raises tc.ParameterError when torch would refuse it)."""
+    xt, kt = torch.tensor(x, dtype=torch.float64), torch.tensor(kernel, dtype=torch.float64)
+    return {
+        "scatter": tc.scatter_trace(xt, kt, s, p, op, d),
+        "torch": F.conv_transpose2d(xt[None, None], kt[None, None], stride=s, padding=p, output_padding=op,
+                                    dilation=d)[0, 0],
+        "counts": tc.overlap_count(tuple(xt.shape), kt.shape[0], s, p, op, d),
+        "torch_counts": F.conv_transpose2d(torch.ones_like(xt)[None, None], torch.ones_like(kt)[None, None], stride=s,
+                                           padding=p, output_padding=op, dilation=d)[0, 0],
+        # A flat input of at least 4 × 4, so the pattern away from the borders is visible.
+        "compare": tc.checkerboard_comparison(max(xt.shape[0], 4), kt.shape[0], s, p, op, d),
+        "zero": tc.zero_insertion_trace(xt, kt, s, p, op, d),
+        "matrix": tc.matrix_view(xt, kt, s, p, op, d),
+        "grad": tc.autograd_check(xt, kt, s, p, op, d),
+    }
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def gallery_case(key: str) -> tuple:
+    case = next(c for c in tc.GALLERY if c.key == key)
+    n, k = case.input_size, case.kernel_size
+    x = torch.arange(1, n * n + 1, dtype=torch.float64).view(n, n)  # 1, 2, 3, … as in the lecture
+    trace = tc.scatter_trace(x, torch.ones(k, k, dtype=torch.float64), case.stride, case.padding,
+                             case.output_padding, case.dilation)
+    return case, x, trace
+
+
+def signed(v: float) -> str:
+    """A number inside a sum: negative ones in parentheses."""
+    return f"({format_number(v)})" if v < 0 else format_number(v)
+
+
+def default_input(n: int) -> np.ndarray:
+    return np.arange(1, n * n + 1, dtype=float).reshape(n, n)  # n = 2: the lecture's [[1, 2], [3, 4]]
+
+
+def default_kernel(k: int) -> np.ndarray:
+    return np.ones((k, k))
+
+
+# --- parameters -------------------------------------------------------------------------------------
+st.subheader(T("params_title"))
+row1, row2 = st.columns(3), st.columns(3)
+n = row1[0].slider(T("input_size"), 1, 8, value=2, key="tc_i", bind="query-params", help=T("input_size_help"))
+k = row1[1].slider(T("kernel_size"), 1, 5, value=3, key="tc_k", bind="query-params", help=T("kernel_size_help"))
+s = row1[2].slider(T("stride"), 1, 4, value=2, key="tc_s", bind="query-params", help=T("stride_help"))
+p = row2[0].slider(T("padding"), 0, 4, value=0, key="tc_p", bind="query-params", help=T("padding_help"))
+op = row2[1].slider(T("output_padding"), 0, 3, value=0, key="tc_op", bind="query-params",
+                    help=T("output_padding_help"))
+d = row2[2].slider(T("dilation"), 1, 3, value=1, key="tc_d", bind="query-params", help=T("dilation_help"))
+
+# A grid the student never edited follows the size slider with a fresh default; edited numbers are kept.
+for key, size, make in (("tc_x", n, default_input), ("tc_w", k, default_kernel)):
+    old = st.session_state.get(key)
+    if old is not None and np.asarray(old).shape != (size, size) and np.array_equal(old, make(len(old))):
+        widgets.reset_grid(key)
+
+left, right = st.columns(2)
+with left:
+    x = widgets.number_grid("tc_x", default_input(n), T("input_grid", n=n), shape=(n, n))
+with right:
+    kernel = widgets.number_grid("tc_w", default_kernel(k), T("kernel_grid", k=k), shape=(k, k))
+
+# --- the output size ------------------------------------------------------------------------------
+st.subheader(T("size_title"))
+st.markdown(T.md("formula"))
+size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+st.latex(  # two lines, so the numbers still fit beside the sidebar in presentation mode
+    r"\begin{aligned} O &= (I-1)\cdot S - 2P + D\cdot(K-1) + OP + 1 \\"
+    rf" &= ({n}-1)\cdot {s} - 2\cdot {p} + {d}\cdot({k}-1) + {op} + 1 = \mathbf{{{size}}} \end{{aligned}}"
+)
+try:
+    tc.conv_transpose_output_size(n, k, s, p, op, d)
+    data = views(x.tolist(), kernel.tolist(), s, p, op, d)
+except tc.ParameterError as e:
+    st.error(T(f"err_{e.code}", **e.values) if T.has(f"err_{e.code}") else str(e))
+    st.info(T("fix_params"))
+    data = None
+
+if data is not None:
+    st.caption(T("size_summary", n=n, o=size, ratio=format_number(size / n)))
+    scatter, zero, matrix = data["scatter"], data["zero"], data["matrix"]
+    top, lft, oh, ow = scatter.crop
+    ch, cw = scatter.canvas_shape
+
+    # --- the step control, shared by the views ----------------------------------------------------
+    st.subheader(T("steps_title"))
+    step_i = widgets.step_control("tc_step", len(scatter.steps), label=T("step_label"))
+    step = scatter.steps[step_i]
+    st.markdown(T("step_now", i=step.i, j=step.j, v=format_number(step.value), r=step.anchor[0],
+                  c=step.anchor[1], s=s))
+
+    tabs = st.tabs([T("tab_scatter"), T("tab_overlap"), T("tab_zero"), T("tab_matrix"), T("tab_gallery")],
+                   key="tc_view", bind="query-params")
+
+    # --- 1. scatter --------------------------------------------------------------------------------
+    with tabs[0]:
+        if tabs[0].open is not False:
+            st.markdown(T.md("scatter"))
+            # One colour scale for all steps, so a cell's colour changes only when its number does.
+            lo, hi = scatter.value_range()
+            zrange = (-max(-lo, hi), max(-lo, hi)) if lo < 0 < hi else (min(lo, 0.0), max(hi, min(lo, 0.0) + 1))
+            c1, c2, c3 = st.columns([max(n, 2), max(k, 2), max(cw, 4)])
+            with c1:
+                common.show_figure(grid_heatmap(x, T("fig_input"), highlight=[(step.i, step.j)]))
+            with c2:
+                copy = step.value * np.asarray(kernel)
+                common.show_figure(grid_heatmap(copy, T("fig_copy", v=format_number(step.value))))
+            with c3:
+                fig = grid_heatmap(step.running, T("fig_running", t=step_i + 1, total=len(scatter.steps)),
+                                   zrange=zrange)
+                mark_cells(fig, [(t.row, t.col) for t in step.touches])
+                if (top, lft, oh, ow) != (0, 0, ch, cw):
+                    outline(fig, top, lft, oh, ow)
+                common.show_figure(fig)
+            if (top, lft, oh, ow) != (0, 0, ch, cw):
+                st.caption(T("crop_note", p=p, op=op))
+            st.markdown(T("arith_title", v=format_number(step.value), i=step.i, j=step.j))
+            # The additions laid out like the kernel copy itself: one table cell per output cell touched.
+            by_cell = {(t.row, t.col): t for t in step.touches}
+            rows_touched = sorted({t.row for t in step.touches})
+            cols_touched = sorted({t.col for t in step.touches})
+            table = ["| | " + " | ".join(T("arith_col", c=c) for c in cols_touched) + " |",
+                     "|---" * (len(cols_touched) + 1) + "|"]
+            for r in rows_touched:
+                cells = []
+                for c in cols_touched:
+                    t = by_cell[(r, c)]
+                    cells.append(T("arith_cell" if t.kept else "arith_cell_cropped", before=signed(t.before),
+                                   v=signed(step.value), w=signed(t.weight), after=format_number(t.after)))
+                table.append(f"| **{T('arith_row', r=r)}** | " + " | ".join(cells) + " |")
+            st.markdown("\n".join(table))
+            if any(not t.kept for t in step.touches):
+                st.caption(T("arith_cropped_note"))
+
+            st.markdown(T("final_title"))
+            f1, f2 = st.columns(2)
+            with f1:
+                common.show_figure(grid_heatmap(scatter.output, T("fig_ours")))
+            with f2:
+                common.show_figure(grid_heatmap(data["torch"], T("fig_torch")))
+            common.torch_check(scatter.output, data["torch"], what=T("torch_name"))
+
+    # --- 2. overlaps and the checkerboard ---------------------------------------------------------
+    with tabs[1]:
+        if tabs[1].open is not False:
+            st.markdown(T.md("overlaps"))
+            counts, cmp = data["counts"], data["compare"]
+            common.show_figure(grid_heatmap(counts, T("fig_counts")))
+            common.torch_check(counts, data["torch_counts"], what=T("torch_ones_name"))
+            pattern = cmp.pattern[0]
+            if len(set(pattern)) > 1:
+                st.warning(T("pattern_uneven", s=s, k=k, d=d, counts=", ".join(map(str, pattern))))
+            else:
+                st.success(T("pattern_even", s=s, k=k, d=d, counts=", ".join(map(str, pattern))))
+            st.markdown(T.md("resize"))
+            g1, g2 = st.columns(2)
+            with g1:
+                common.show_figure(grid_heatmap(cmp.transposed, T("fig_flat_transposed", m=max(n, 4))))
+                lo, hi = cmp.transposed_range
+                st.caption(T("range_note", lo=format_number(lo), hi=format_number(hi)))
+            with g2:
+                common.show_figure(grid_heatmap(cmp.resized, T("fig_flat_resized", s=s, m=max(n, 4))))
+                lo, hi = cmp.resized_range
+                st.caption(T("range_note", lo=format_number(lo), hi=format_number(hi)))
+
+    # --- 3. zero insertion ------------------------------------------------------------------------
+    with tabs[2]:
+        if tabs[2].open is not False:
+            st.markdown(T.md("zero_insertion"))
+            qh = zero.pad[0]
+            st.markdown(T("zero_recipe", zeros=s - 1, q=qh, dk=d * (k - 1), p=p, op=op))
+            for key, limit in (("tc_zr", oh - 1), ("tc_zc", ow - 1)):
+                st.session_state[key] = min(int(st.session_state.get(key, 0)), limit)
+            z1, z2 = st.columns(2)
+            r = z1.slider(T("out_row"), 0, max(oh - 1, 1), key="tc_zr", disabled=oh == 1)
+            c = z2.slider(T("out_col"), 0, max(ow - 1, 1), key="tc_zc", disabled=ow == 1)
+            r, c = min(r, oh - 1), min(c, ow - 1)
+            ph, pw = zero.padded.shape
+            y1, y2, y3 = st.columns([max(pw, 4), max(k, 4), max(ow, 4)])
+            with y1:
+                fig = grid_heatmap(zero.padded, T("fig_padded"))
+                mark_cells(fig, zero.input_cells(), ORIGINAL, width=2, dash="dot")
+                mark_cells(fig, zero.window_cells(r, c))
+                si, sj = (int(v) for v in zero.positions[step.i, step.j])
+                if 0 <= si < ph and 0 <= sj < pw:
+                    mark_cells(fig, [(si, sj)], "#16a34a", width=5)
+                common.show_figure(fig)
+            with y2:
+                common.show_figure(grid_heatmap(zero.flipped, T("fig_flipped")))
+            with y3:
+                common.show_figure(grid_heatmap(zero.output, T("fig_zero_result"), highlight=[(r, c)]))
+            st.caption(T("zero_legend"))
+            if np.array_equal(kernel, kernel[::-1, ::-1]):
+                st.caption(T("flip_symmetric"))
+            terms = [f"{signed(a)}·{signed(b)}" for a, b in zero.products(r, c)]
+            st.markdown(T("zero_arith", r=r, c=c, terms=" + ".join(terms) if terms else "0",
+                          value=format_number(float(zero.output[r, c]))))
+            common.torch_check(zero.output, data["torch"], what=T("torch_name"))
+
+    # --- 4. the matrix view and the gradient ------------------------------------------------------
+    with tabs[3]:
+        if tabs[3].open is not False:
+            st.markdown(T.md("matrix"))
+            rows, cols = matrix.c.shape
+            st.markdown(T("matrix_shape", rows=rows, cols=cols, n=n, o=oh))
+            if rows <= 36 and cols <= 121:
+                row_labels = [f"x[{i},{j}]" for i in range(n) for j in range(n)]
+                col_labels = [f"y[{i},{j}]" for i in range(oh) for j in range(ow)]
+                common.show_figure(matrix_figure(matrix.c, matrix.x_flat, matrix.y_flat, row_labels, col_labels,
+                                                 (T("fig_x_flat"), T("fig_matrix"), T("fig_y_flat")),
+                                                 highlight_row=step_i))
+                st.caption(T("matrix_caption", t=step_i, i=step.i, j=step.j))
+            else:
+                st.info(T("matrix_too_big", rows=rows, cols=cols))
+            if matrix.dropped_rows:
+                st.caption(T("matrix_dropped", op=op, s=s))
+            common.torch_check(matrix.output, data["torch"], what=T("torch_name"))
+            st.markdown(T.md("autograd"))
+            grad = data["grad"]
+            a1, a2 = st.columns(2)
+            with a1:
+                common.show_figure(grid_heatmap(grad.gradient, T("fig_gradient")))
+            with a2:
+                common.show_figure(grid_heatmap(grad.ours, T("fig_ours")))
+            common.torch_check(grad.ours, grad.gradient, what=T("autograd_name"))
+
+    # --- 5. gallery -------------------------------------------------------------------------------
+    with tabs[4]:
+        if tabs[4].open is not False:
+            st.markdown(T.md("gallery"))
+            keys = [c.key for c in tc.GALLERY]
+            chosen = common.choice(st.selectbox, T("case_pick"), keys, key="tc_case",
+                                   format_func=lambda key: T(f"case_{key}"))
+            case, gx, trace = gallery_case(chosen)
+            go_size = tc.conv_transpose_output_size(case.input_size, case.kernel_size, case.stride, case.padding,
+                                                    case.output_padding, case.dilation)
+            st.markdown(T("case_params", i=case.input_size, k=case.kernel_size, s=case.stride, p=case.padding,
+                          op=case.output_padding, d=case.dilation, o=go_size))
+            st.markdown(T(f"case_{chosen}_note"))
+            common.show_figure(scatter_animation(trace.steps, gx, trace.crop, trace.canvas_shape,
+                                                 (T("fig_input"), T("fig_gallery_out")), T("play"), T("pause"),
+                                                 T("gallery_step")), key=f"tc_anim_{chosen}")
+            st.caption(T("gallery_caption"))
+
+# --- check yourself ---------------------------------------------------------------------------------
+st.markdown(T.md("recap"))
+widgets.quiz(T, tc.transposed_questions, key="tc_quiz")
+
+widgets.autoplay("tc_step")

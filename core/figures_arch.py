@@ -1,0 +1,219 @@
+"""Figures of the architectures pages, drawn from live modules: diagrams, shape curves, feature maps.
+
+Pure functions: measured data in (:mod:`core.models.inspect`), ``go.Figure`` or arrays out. Every word
+shown comes in as an argument (the pages take it from the lessons).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.models.base import Edge
+from core.models.inspect import LayerRow, StageBox
+
+__all__ = [
+    "KIND_COLORS",
+    "EDGE_STYLES",
+    "architecture_diagram",
+    "shape_curves",
+    "feature_mosaic",
+    "map_row",
+    "label_image",
+]
+
+KIND_COLORS = {  # box fill per node kind; text stays dark on all of them
+    "input": "#e5e7eb",
+    "conv": "#bfdbfe",
+    "pool": "#93c5fd",
+    "up": "#fdba74",
+    "score": "#ddd6fe",
+    "fuse": "#bbf7d0",
+    "head": "#99f6e4",
+    "output": "#fca5a5",
+}
+EDGE_STYLES = {  # kind → (colour, dash, width)
+    "flow": ("#475569", "solid", 2),
+    "skip": ("#7c3aed", "dash", 3),
+    "concat": ("#16a34a", "dash", 3),
+    "indices": ("#dc2626", "dot", 3),
+    "fusion": ("#0d9488", "solid", 1),
+    "lateral": ("#2563eb", "solid", 3),
+    "topdown": ("#ea580c", "solid", 3),
+}
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "×".join(str(int(s)) for s in shape)
+
+
+def _exit_point(cx: float, cy: float, hw: float, hh: float, dx: float, dy: float) -> tuple[float, float]:
+    """Where a ray from the centre of a ``2hw × 2hh`` box in direction ``(dx, dy)`` leaves the box."""
+    tx = hw / abs(dx) if dx else math.inf
+    ty = hh / abs(dy) if dy else math.inf
+    t = min(tx, ty)
+    return cx + t * dx, cy + t * dy
+
+
+def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], edge_labels: Mapping[str, str],
+                         input_hw: tuple[int, int], hover: str = "{key}<br>{shape}<br>stride {jump}<br>RF {rf}",
+                         highlight: str | None = None, x_gap: float = 1.25, y_gap: float = 1.15) -> go.Figure:
+    """Boxes at the layout positions of the family's graph, each with its measured ``C×H×W``; arrows by kind.
+
+    A box's height grows with its resolution (square root of ``H / H_input``), so the shrinking and
+    growing of the maps is visible at a glance. ``edge_labels`` names the arrow kinds for the legend;
+    ``hover`` is a template with ``key``, ``shape``, ``jump`` and ``rf``.
+    """
+    fig = go.Figure()
+    h_in = max(1, input_hw[0])
+    pos, size = {}, {}
+    for key, box in boxes.items():
+        x, y = box.node.col * x_gap, -box.node.row * y_gap
+        rel = box.shape[-2] / h_in if len(box.shape) >= 2 else 1.0
+        hh = 0.13 + 0.15 * math.sqrt(min(rel, 1.0))
+        pos[key], size[key] = (x, y), (0.52, hh)
+
+    used = []
+    for e in edges:
+        if e.src not in pos or e.dst not in pos:
+            continue
+        (x0, y0), (x1, y1) = pos[e.src], pos[e.dst]
+        dx, dy = x1 - x0, y1 - y0
+        norm = math.hypot(dx, dy) or 1.0
+        dx, dy = dx / norm, dy / norm
+        sx, sy = _exit_point(x0, y0, *size[e.src], dx, dy)
+        ex, ey = _exit_point(x1, y1, *size[e.dst], -dx, -dy)
+        color, dash, width = EDGE_STYLES.get(e.kind, EDGE_STYLES["flow"])
+        fig.add_trace(go.Scatter(x=[sx, ex], y=[sy, ey], mode="lines", hoverinfo="skip", showlegend=False,
+                                 line={"color": color, "dash": dash, "width": width}))
+        fig.add_annotation(x=ex, y=ey, ax=ex - 0.12 * dx, ay=ey - 0.12 * dy, xref="x", yref="y", axref="x",
+                           ayref="y", showarrow=True, arrowhead=2, arrowsize=1.1, arrowwidth=max(width, 1.5),
+                           arrowcolor=color, text="")
+        if e.kind not in used:
+            used.append(e.kind)
+
+    for key, box in boxes.items():
+        (x, y), (hw, hh) = pos[key], size[key]
+        line = {"color": "#ea580c", "width": 4} if key == highlight else {"color": "#334155", "width": 1}
+        fig.add_shape(type="rect", x0=x - hw, x1=x + hw, y0=y - hh, y1=y + hh, line=line,
+                      fillcolor=KIND_COLORS.get(box.node.kind, "#f1f5f9"), layer="above")
+        fig.add_annotation(x=x, y=y, text=f"<b>{key}</b><br>{_shape_text(box.shape)}", showarrow=False,
+                           font={"size": 11, "color": "#0f172a"})
+    keys = list(boxes)
+    fig.add_trace(go.Scatter(
+        x=[pos[k][0] for k in keys], y=[pos[k][1] for k in keys], mode="markers", showlegend=False,
+        marker={"size": 38, "opacity": 0, "symbol": "square"},
+        hovertext=[hover.format(key=k, shape=_shape_text(boxes[k].shape), jump=f"{boxes[k].jump:.3g}",
+                                rf=f"{boxes[k].rf:.0f}") for k in keys],
+        hoverinfo="text",
+    ))
+    for kind in used:  # legend entries for the arrow kinds that appear
+        color, dash, width = EDGE_STYLES.get(kind, EDGE_STYLES["flow"])
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=edge_labels.get(kind, kind),
+                                 line={"color": color, "dash": dash, "width": width}))
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    height_units = (max(ys) - min(ys)) + 1.2 if ys else 1
+    fig.update_xaxes(visible=False, range=[min(xs) - 0.7, max(xs) + 0.7] if xs else None)
+    fig.update_yaxes(visible=False, range=[min(ys) - 0.6, max(ys) + 0.6] if ys else None)
+    fig.update_layout(height=int(min(760, max(240, 72 * height_units + 70))),
+                      margin={"l": 5, "r": 5, "t": 10, "b": 5}, plot_bgcolor="white",
+                      legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},
+                      hoverlabel={"font_size": 13})
+    return fig
+
+
+def shape_curves(rows: Sequence[LayerRow], labels: Mapping[str, str]) -> go.Figure:
+    """Resolution (H of the output, log scale) and channels after every row of the layer table.
+
+    ``labels``: ``resolution``, ``channels``, ``layer`` (axis titles).
+    """
+    idx = [r.index for r in rows]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=(labels["resolution"], labels["channels"]))
+    hover = [f"{r.index}: {r.module or '·'} — {r.op} {r.detail}<br>{_shape_text(r.shape[1:])}" for r in rows]
+    fig.add_trace(go.Scatter(x=idx, y=[r.shape[-2] for r in rows], mode="lines+markers", line_shape="hv",
+                             hovertext=hover, hoverinfo="text", line={"color": "#2563eb"}, showlegend=False),
+                  row=1, col=1)
+    fig.add_trace(go.Scatter(x=idx, y=[r.shape[1] for r in rows], mode="lines+markers", line_shape="hv",
+                             hovertext=hover, hoverinfo="text", line={"color": "#ea580c"}, showlegend=False),
+                  row=2, col=1)
+    fig.update_yaxes(type="log", dtick=math.log10(2), tickformat="d", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=math.log10(2), tickformat="d", row=2, col=1)
+    fig.update_xaxes(title_text=labels["layer"], row=2, col=1)
+    fig.update_layout(height=430, margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white")
+    return fig
+
+
+def _normalise(a: np.ndarray) -> np.ndarray:
+    lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+
+
+def feature_mosaic(maps: np.ndarray, columns: int | None = None, hover: str = "channel %{customdata[0]}: %{customdata[1]:.3g}",
+                   max_side: int = 56) -> go.Figure:
+    """Channels ``(C, H, W)`` side by side, each scaled to its own range, with a gap between them.
+
+    Tiles larger than ``max_side`` are shown subsampled (every k-th cell), which keeps the page light;
+    hover gives the channel and the raw value; the channel number sits in each tile's corner.
+    """
+    maps = np.asarray(maps, dtype=float)
+    step = max(1, math.ceil(max(maps.shape[-2:]) / max_side))
+    maps = maps[:, ::step, ::step]
+    c, h, w = maps.shape
+    columns = columns or max(1, min(c, math.ceil(math.sqrt(c * h / w * 1.6))))
+    rows = math.ceil(c / columns)
+    gap = max(1, round(min(h, w) / 12))
+    shape = (rows * (h + gap) - gap, columns * (w + gap) - gap)
+    big = np.full(shape, np.nan)
+    custom = np.full((*shape, 2), np.nan)
+    for k in range(c):
+        r, q = divmod(k, columns)
+        y0, x0 = r * (h + gap), q * (w + gap)
+        big[y0:y0 + h, x0:x0 + w] = _normalise(maps[k])
+        custom[y0:y0 + h, x0:x0 + w, 0] = k
+        custom[y0:y0 + h, x0:x0 + w, 1] = maps[k]
+    fig = go.Figure(go.Heatmap(z=big, customdata=custom, hovertemplate=hover + "<extra></extra>",
+                               colorscale="Viridis", showscale=False, hoverongaps=False))
+    for k in range(c):
+        r, q = divmod(k, columns)
+        fig.add_annotation(x=q * (w + gap) - 0.5, y=r * (h + gap) - 0.5, text=str(k), showarrow=False,
+                           xanchor="left", yanchor="top", font={"size": 10, "color": "white"},
+                           bgcolor="rgba(15,23,42,0.6)")
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
+    fig.update_xaxes(visible=False)
+    fig.update_layout(height=int(min(900, max(200, 720 * shape[0] / max(shape[1], 1)))),
+                      margin={"l": 0, "r": 0, "t": 0, "b": 0}, plot_bgcolor="white")
+    return fig
+
+
+def map_row(maps: Sequence[np.ndarray], titles: Sequence[str], shared_range: bool = False,
+            diverging: bool = False, height: int = 300) -> go.Figure:
+    """A few 2-D maps side by side (each its own colour range unless ``shared_range``), zeros visible."""
+    maps = [np.asarray(m, dtype=float) for m in maps]
+    fig = make_subplots(rows=1, cols=len(maps), subplot_titles=list(titles), horizontal_spacing=0.03)
+    fig.update_annotations(font_size=13)
+    lo = min(float(m.min()) for m in maps)
+    hi = max(float(m.max()) for m in maps)
+    for k, m in enumerate(maps, start=1):
+        a, b = (lo, hi) if shared_range else (float(m.min()), float(m.max()))
+        if diverging:
+            b = max(abs(a), abs(b)) or 1.0
+            a = -b
+        fig.add_trace(go.Heatmap(z=m, zmin=a, zmax=b if b > a else a + 1, showscale=False,
+                                 colorscale="RdBu_r" if diverging else "Viridis",
+                                 hovertemplate="(%{y}, %{x}): %{z:.3g}<extra></extra>"), row=1, col=k)
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{k if k > 1 else ''}", visible=False, row=1, col=k)
+        fig.update_xaxes(visible=False, row=1, col=k)
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 56, "b": 0}, plot_bgcolor="white")
+    return fig
+
+
+def label_image(labels: np.ndarray, colors: Sequence[str], scale: int = 1) -> np.ndarray:
+    """A label map as an RGB array (one colour per class), optionally enlarged by pixel repetition."""
+    lut = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=np.uint8)
+    rgb = lut[np.clip(np.asarray(labels), 0, len(colors) - 1)]
+    return rgb.repeat(scale, 0).repeat(scale, 1) if scale > 1 else rgb

@@ -1,0 +1,149 @@
+"""Figures of the "Your images" pages: maps over a photo, a pixel's class distribution, poses and heatmaps.
+
+Pure functions: arrays and already-translated words in, ``go.Figure`` out. Large maps are shown at a
+reduced size (every ``k``-th pixel) so the browser receives tens of thousands of numbers, not millions;
+hovering still reads the value under the mouse.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = ["value_map", "distribution_bars", "boxes_figure", "pose_figure", "heatmap_grid", "hex_color"]
+
+FONT = {"size": 16}
+INK = "#0f172a"
+SEQUENTIAL = "Viridis"
+
+
+def hex_color(rgb) -> str:
+    r, g, b = (int(v) for v in rgb)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _text_color(rgb) -> str:
+    r, g, b = (float(v) for v in rgb)
+    return INK if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "white"
+
+
+def _step(h: int, w: int, max_side: int) -> int:
+    return max(1, int(np.ceil(max(h, w) / max_side)))
+
+
+def _photo_layout(fig: go.Figure, h: int, w: int, title: str, height: int) -> go.Figure:
+    fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], constrain="domain")
+    fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain")
+    fig.update_layout(height=height, margin={"l": 4, "r": 4, "t": 44 if title else 4, "b": 4}, font=FONT,
+                      title={"text": title, "font": {"size": 18}} if title else None, plot_bgcolor="white",
+                      showlegend=False)
+    return fig
+
+
+def value_map(values: np.ndarray, title: str = "", zmin: float = 0.0, zmax: float = 1.0,
+              colorscale=SEQUENTIAL, colorbar: str = "", height: int = 320, max_side: int = 220,
+              hover: str = "x=%{x}, y=%{y}: %{z:.3f}") -> go.Figure:
+    """An ``(H, W)`` map of numbers over the photo's grid (x, y in the photo's pixels), with a colour bar."""
+    h, w = values.shape
+    k = _step(h, w, max_side)
+    sub = values[::k, ::k]  # (⌈H/k⌉, ⌈W/k⌉): every k-th pixel
+    fig = go.Figure(go.Heatmap(z=sub, x=np.arange(0, w, k), y=np.arange(0, h, k), zmin=zmin, zmax=zmax,
+                               colorscale=colorscale, hovertemplate=hover + "<extra></extra>",
+                               colorbar={"title": {"text": colorbar}, "thickness": 14}))
+    return _photo_layout(fig, h, w, title, height)
+
+
+def distribution_bars(names: Sequence[str], probs: Sequence[float], colors: Sequence, title: str = "",
+                      height: int | None = None) -> go.Figure:
+    """A pixel's most probable classes as horizontal bars, the winner on top, each in its class colour."""
+    n = len(probs)
+    fig = go.Figure(go.Bar(
+        y=list(range(n)), x=list(probs), orientation="h", text=[f"{p:.3f}" for p in probs], textposition="outside",
+        cliponaxis=False, marker={"color": [hex_color(c) for c in colors], "line": {"color": INK, "width": 1}},
+        customdata=list(names), hovertemplate="%{customdata}: %{x:.4f}<extra></extra>", showlegend=False))
+    fig.update_xaxes(range=[0, 1.2], tickvals=[0, 0.25, 0.5, 0.75, 1], title={"text": "p"}, gridcolor="#e2e8f0",
+                     tickfont={"size": 15})
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(n)), ticktext=list(names),
+                     tickfont={"size": 15})
+    fig.update_layout(height=height or 70 + 36 * n, margin={"l": 10, "r": 10, "t": 44 if title else 10, "b": 40},
+                      font=FONT, title={"text": title, "font": {"size": 18}} if title else None,
+                      plot_bgcolor="white", bargap=0.25)
+    return fig
+
+
+def boxes_figure(image: np.ndarray, boxes: np.ndarray, labels: Sequence[str], colors: Sequence,
+                 title: str = "", height: int = 480) -> go.Figure:
+    """The photo (with masks already blended in) and each object's box and label in its colour."""
+    h, w = image.shape[:2]
+    fig = go.Figure(go.Image(z=image, hoverinfo="skip"))
+    for (x0, y0, x1, y1), label, color in zip(boxes, labels, colors):
+        c = hex_color(color)
+        fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, line={"color": c, "width": 3})
+        fig.add_annotation(x=x0, y=y0, text=f"<b>{label}</b>", showarrow=False, xanchor="left", yanchor="bottom",
+                           bgcolor=c, font={"color": _text_color(color), "size": 14}, borderpad=2)
+    return _photo_layout(fig, h, w, title, height)
+
+
+def pose_figure(image: np.ndarray, people: Sequence[np.ndarray], scores: Sequence[np.ndarray],
+                skeleton: Sequence[tuple[int, int]], names: Sequence[str], threshold: float,
+                boxes: Sequence | None = None, colors: Sequence | None = None, title: str = "",
+                height: int = 480) -> go.Figure:
+    """Keypoints ``(17, 2)`` per person and the skeleton's limbs between joints scored above ``threshold``.
+
+    Joints below the threshold are drawn hollow (the model is unsure), limbs only between confident joints.
+    """
+    h, w = image.shape[:2]
+    fig = go.Figure(go.Image(z=image, hoverinfo="skip"))
+    palette = colors if colors is not None else [(234, 88, 12)] * len(people)
+    for p, (points, conf) in enumerate(zip(people, scores)):
+        c = hex_color(palette[p % len(palette)])
+        if boxes is not None:
+            x0, y0, x1, y1 = boxes[p]
+            fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, line={"color": c, "width": 2, "dash": "dot"})
+        xs, ys = [], []
+        for a, b in skeleton:
+            if conf[a] >= threshold and conf[b] >= threshold:
+                xs += [float(points[a, 0]), float(points[b, 0]), None]
+                ys += [float(points[a, 1]), float(points[b, 1]), None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": c, "width": 4}, hoverinfo="skip"))
+        sure = np.asarray(conf) >= threshold
+        fig.add_trace(go.Scatter(
+            x=points[:, 0], y=points[:, 1], mode="markers",
+            marker={"size": 9, "color": [c if s else "rgba(0,0,0,0)" for s in sure],
+                    "line": {"color": ["white" if s else c for s in sure], "width": 2}},
+            customdata=[[n, float(s)] for n, s in zip(names, conf)],
+            hovertemplate="%{customdata[0]}: %{customdata[1]:.2f}<extra></extra>"))
+    return _photo_layout(fig, h, w, title, height)
+
+
+def heatmap_grid(maps: np.ndarray, names: Sequence[str], title: str = "", cols: int = 6, zmax: float | None = None,
+                 colorscale=SEQUENTIAL, height_per_row: int = 170, peaks: np.ndarray | None = None) -> go.Figure:
+    """``(K, h, w)`` heatmaps as small multiples, one per joint, each titled with its name.
+
+    ``peaks`` ``(K, 2)`` (x, y in the maps' cells) marks each map's decoded point.
+    """
+    k = len(maps)
+    rows = int(np.ceil(k / cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(names), horizontal_spacing=0.015,
+                        vertical_spacing=0.06)
+    top = float(zmax if zmax is not None else max(float(maps.max()), 1e-6))
+    for i in range(k):
+        r, c = i // cols + 1, i % cols + 1
+        fig.add_trace(go.Heatmap(z=maps[i], zmin=0, zmax=top, colorscale=colorscale, showscale=i == 0,
+                                 colorbar={"thickness": 12, "len": 0.9},
+                                 hovertemplate=f"{names[i]}<br>x=%{{x}}, y=%{{y}}: %{{z:.3f}}<extra></extra>"),
+                      row=r, col=c)
+        if peaks is not None:
+            fig.add_trace(go.Scatter(x=[peaks[i, 0]], y=[peaks[i, 1]], mode="markers", hoverinfo="skip",
+                                     marker={"symbol": "x", "size": 9, "color": "#f43f5e"}), row=r, col=c)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    for i in range(k):  # each small map keeps its own aspect ratio
+        fig.layout[f"yaxis{'' if i == 0 else i + 1}"].scaleanchor = f"x{'' if i == 0 else i + 1}"
+    fig.update_annotations(font={"size": 13})
+    fig.update_layout(height=40 + height_per_row * rows, margin={"l": 4, "r": 4, "t": 60 if title else 24, "b": 4},
+                      title={"text": title, "font": {"size": 18}} if title else None, showlegend=False,
+                      plot_bgcolor="white", font=FONT)
+    return fig

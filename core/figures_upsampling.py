@@ -1,0 +1,311 @@
+"""Figures of the upsampling pages (nearest, bed of nails, bilinear, max unpooling, compare all).
+
+Pure functions: numbers and already-translated labels in, ``go.Figure`` out. They build on
+:func:`core.figures.grid_heatmap` (a small grid with its numbers in the cells).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import make_colorscale, sequential
+from plotly.subplots import make_subplots
+
+from core.figures import HIGHLIGHT, format_number, grid_heatmap
+
+# One colour per bilinear tap (top-left, top-right, bottom-left, bottom-right), kept the same in every
+# figure of the page so the eye links a neighbour, its weight and its rectangle. Saturated for projectors.
+TAP_COLORS = ("#dc2626", "#16a34a", "#7c3aed", "#b45309")
+SOURCE = "#16a34a"  # the input cell(s) an output cell comes from
+BLOCK = "#64748b"  # outlines of pooling windows / upsampled blocks
+INK = "#0f172a"
+# Error maps: black (no error) to yellow. Inferno starts at "#000004", one of the placeholder colours
+# ("#000001" to "#000010") that Streamlit's chart theme replaces by its own palette, so start at pure black.
+ERROR_SCALE = [[0.0, "#000000"]] + make_colorscale(sequential.Inferno)[1:]
+
+
+def _rect(fig: go.Figure, r0: float, c0: float, r1: float, c1: float, color: str, width: float = 4,
+          dash: str | None = None) -> None:
+    """Outline cells r0..r1 × c0..c1 (inclusive) of a grid drawn by ``grid_heatmap``."""
+    fig.add_shape(type="rect", x0=c0 - 0.5, x1=c1 + 0.5, y0=r0 - 0.5, y1=r1 + 0.5,
+                  line={"color": color, "width": width, "dash": dash})
+
+
+def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[int, int] | None = None,
+         digits: int = 2, zrange=None, cell_px: int = 56, taps: Sequence[tuple[int, int]] = (),
+         point: tuple[float, float] | None = None, window: tuple[int, int, int, int] | None = None,
+         marks: Sequence[tuple[int, int]] = ()) -> go.Figure:
+    """A number grid with what the current step touches.
+
+    ``highlight``: output cells (orange); ``sources``: input cells they come from (green, dashed);
+    ``blocks``: draw the ``b × b`` blocks (pooling windows, upsampled blocks) as grey lines;
+    ``taps``: four cells outlined in the tap colours; ``point``: a fractional (row, col) sample
+    position drawn as a black dot; ``window``: ``(r0, c0, r1, c1)`` outlined in orange (a pooling
+    window); ``marks``: cells outlined in dark ink (remembered maxima).
+    """
+    a = np.asarray(values, dtype=float)
+    fig = grid_heatmap(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px)
+    if blocks:
+        bh, bw = blocks if isinstance(blocks, tuple) else (blocks, blocks)
+        for r in range(0, a.shape[0], bh):
+            for c in range(0, a.shape[1], bw):
+                _rect(fig, r, c, min(r + bh, a.shape[0]) - 1, min(c + bw, a.shape[1]) - 1, BLOCK, width=2)
+    for r, c in marks:
+        _rect(fig, r, c, r, c, INK, width=4)
+    for r, c in sources:
+        _rect(fig, r, c, r, c, SOURCE, width=5, dash="dot")
+    if window is not None:
+        _rect(fig, *window, HIGHLIGHT, width=5)
+    for (r, c), color in zip(taps, TAP_COLORS):
+        _rect(fig, r, c, r, c, color, width=5)
+    for r, c in highlight:
+        _rect(fig, r, c, r, c, HIGHLIGHT, width=5)
+    if point is not None:
+        fig.add_trace(go.Scatter(x=[point[1]], y=[point[0]], mode="markers",
+                                 marker={"size": 16, "color": INK, "line": {"color": "white", "width": 2}},
+                                 hoverinfo="skip", showlegend=False))
+    return fig
+
+
+def clickable(fig: go.Figure, h: int, w: int) -> go.Figure:
+    """Add an almost invisible marker at every cell centre so a click selects ``(row, col)``.
+
+    Streamlit reports clicks on plotly points; heatmap cells are not points, so these markers carry
+    ``customdata = [row, col]``.
+    """
+    rows, cols = np.mgrid[0:h, 0:w]
+    fig.add_trace(go.Scatter(
+        x=cols.ravel(), y=rows.ravel(), mode="markers",
+        marker={"size": 34, "color": "rgba(0,0,0,0.01)", "symbol": "square"},
+        customdata=np.stack([rows.ravel(), cols.ravel()], axis=1), hoverinfo="none", showlegend=False,
+    ))
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return fig
+
+
+def unit_square(frac: tuple[float, float], weights: Sequence[float], values: Sequence[float],
+                corner_labels: Sequence[str], title: str = "") -> go.Figure:
+    r"""Bilinear weights as areas: the unit square between four input pixels, split at the sample point.
+
+    The point sits at ``(frac_row, frac_col)`` from the top-left pixel. Each neighbour's weight is the
+    area of the rectangle *opposite* to it, drawn in that neighbour's colour — the nearer the point
+    is to a pixel, the larger that pixel's rectangle.
+    """
+    fy, fx = frac
+    fig = go.Figure()
+    # rectangle opposite to each corner: (x0, x1, y0, y1) with y pointing down
+    rects = [(fx, 1, fy, 1), (0, fx, fy, 1), (fx, 1, 0, fy), (0, fx, 0, fy)]
+    for (x0, x1, y0, y1), color, wgt in zip(rects, TAP_COLORS, weights):
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=color, opacity=0.28,
+                      line={"color": color, "width": 2})
+        if (x1 - x0) * (y1 - y0) > 1e-9:
+            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=f"<b>{format_number(wgt, 4)}</b>",
+                               showarrow=False, font={"size": 17, "color": color})
+    corners = [(0, 0), (1, 0), (0, 1), (1, 1)]  # (x, y) of top-left, top-right, bottom-left, bottom-right
+    for (x, y), color, label, v in zip(corners, TAP_COLORS, corner_labels, values):
+        fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", hoverinfo="skip", showlegend=False,
+                                 marker={"size": 22, "color": color, "line": {"color": "white", "width": 2}}))
+        fig.add_annotation(x=x, y=y, text=f"{label} = <b>{format_number(v)}</b>", showarrow=False,
+                           yshift=26 if y == 0 else -26, font={"size": 15, "color": color})
+    fig.add_trace(go.Scatter(x=[fx], y=[fy], mode="markers", hoverinfo="skip", showlegend=False,
+                             marker={"size": 16, "color": INK, "line": {"color": "white", "width": 2}}))
+    fig.update_xaxes(range=[-0.25, 1.25], visible=False)
+    fig.update_yaxes(range=[1.3, -0.3], visible=False, scaleanchor="x")
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
+                      title={"text": title} if title else None, plot_bgcolor="white")
+    return fig
+
+
+def linear_strip(values: Sequence[float], u: Sequence[float], current: int, labels: dict[str, str]) -> go.Figure:
+    """1-D linear interpolation along one row: input samples, the line between them, and every output sample.
+
+    ``u`` is the source coordinate of each output index; the current one is drawn in orange with
+    dotted lines down to the axis. ``labels`` holds ``input``, ``output``, ``axis`` and ``title``.
+    """
+    v = np.asarray(values, dtype=float)
+    u = np.asarray(u, dtype=float)
+    n = len(v)
+    # the interpolated curve is flat beyond the first and last sample (the border is clamped)
+    xs = np.concatenate([[min(-0.5, u.min())], np.arange(n), [max(n - 0.5, u.max())]])
+    ys = np.concatenate([[v[0]], v, [v[-1]]])
+    out = np.interp(u, np.arange(n), v)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#93c5fd", "width": 3},
+                             hoverinfo="skip", showlegend=False))
+    fig.add_trace(go.Scatter(x=np.arange(n), y=v, mode="markers+text", name=labels["input"],
+                             text=[format_number(t) for t in v], textposition="top center",
+                             textfont={"size": 15},
+                             marker={"size": 18, "color": "#1d4ed8", "symbol": "square"}))
+    fig.add_trace(go.Scatter(x=u, y=out, mode="markers", name=labels["output"],
+                             marker={"size": 11, "color": "white", "line": {"color": INK, "width": 2}}))
+    fig.add_trace(go.Scatter(x=[u[current]], y=[out[current]], mode="markers+text", showlegend=False,
+                             text=[format_number(out[current])], textposition="bottom center",
+                             textfont={"size": 16, "color": HIGHLIGHT},
+                             marker={"size": 16, "color": HIGHLIGHT}))
+    lo = float(min(v.min(), 0))
+    fig.add_shape(type="line", x0=u[current], x1=u[current], y0=lo, y1=out[current],
+                  line={"color": HIGHLIGHT, "dash": "dot", "width": 2})
+    span = float(v.max() - lo) or 1.0
+    fig.update_yaxes(range=[lo - 0.08 * span, v.max() + 0.25 * span], zeroline=True, title=None)
+    fig.update_xaxes(title=labels["axis"], tickmode="array", tickvals=list(range(n)), range=[xs[0] - 0.3, xs[-1] + 0.3])
+    fig.update_layout(height=300, margin={"l": 40, "r": 10, "t": 50, "b": 40}, plot_bgcolor="#f8fafc",
+                      title={"text": labels["title"]}, legend={"orientation": "h", "y": 1.12, "x": 1,
+                                                                "xanchor": "right"})
+    return fig
+
+
+def _bezier(p0, p1, p2, p3, n: int = 40) -> np.ndarray:
+    """Points of a cubic Bézier curve from ``p0`` to ``p3`` (``(n, 2)``)."""
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    pts = [np.asarray(p, dtype=float) for p in (p0, p1, p2, p3)]
+    return ((1 - t) ** 3) * pts[0] + 3 * ((1 - t) ** 2) * t * pts[1] + 3 * (1 - t) * t ** 2 * pts[2] + t ** 3 * pts[3]
+
+
+def routing(small, big, routes: Sequence[tuple[tuple[int, int], tuple[int, int]]], current: int | None,
+            titles: tuple[str, str], block: int | None = None) -> go.Figure:
+    """Max unpooling as arrows: each cell of the small map flies to its remembered cell of the big one.
+
+    ``routes`` is ``[(src (row, col), dest (row, col)), ...]``; the ``current`` route is orange, the
+    others grey. Both grids share one pair of axes: the small one on the left, the big one on the right.
+    Arrows leave the small grid through its outer edge (right column: to the right; others: over the
+    top or under the bottom), so no arrow crosses another cell of the small map. ``block`` outlines the
+    pooling windows of the big grid.
+    """
+    s = np.asarray(small, dtype=float)
+    b = np.asarray(big, dtype=float)
+    hs, ws = s.shape
+    hb, wb = b.shape
+    gap = 2.4
+    off_r = (hb - hs) / 2  # centre the small grid vertically
+    off_c = ws + gap  # the big grid starts after the small one and a gap
+    lo = float(min(s.min(), b.min(), 0))
+    hi = float(max(s.max(), b.max()))
+    hi = hi if hi > lo else lo + 1
+    scale = [[0.0, "#eff6ff"], [0.5, "#93c5fd"], [1.0, "#1d4ed8"]]
+    fig = go.Figure()
+    for a, r0, c0 in ((s, off_r, 0.0), (b, 0.0, off_c)):
+        h, w = a.shape
+        fig.add_trace(go.Heatmap(
+            z=a, x=c0 + np.arange(w), y=r0 + np.arange(h), zmin=lo, zmax=hi, colorscale=scale,
+            showscale=False, xgap=2, ygap=2, text=[[format_number(v) for v in row] for row in a],
+            texttemplate="%{text}", textfont={"size": 18}, hoverinfo="skip"))
+    if block:
+        for r in range(0, hb, block):
+            for c in range(0, wb, block):
+                fig.add_shape(type="rect", x0=off_c + c - 0.5, x1=off_c + min(c + block, wb) - 0.5,
+                              y0=r - 0.5, y1=min(r + block, hb) - 0.5, line={"color": BLOCK, "width": 2})
+    order = [k for k in range(len(routes)) if k != current] + ([current] if current is not None else [])
+    for k in order:  # the current route last, so it is drawn on top
+        (sr, sc), (dr, dc) = routes[k]
+        on = k == current
+        color = HIGHLIGHT if on else "rgba(100,116,139,0.6)"
+        sy, sx = off_r + sr, float(sc)
+        end = (off_c + dc - 0.32, float(dr))  # (x, y): the left part of the destination cell
+        if sc == ws - 1:  # rightmost column: leave through the right edge
+            p0 = (sx + 0.45, sy)
+            p1 = (sx + 1.4, sy)
+        elif sr == 0:  # top row: leave over the top
+            p0 = (sx, sy - 0.45)
+            p1 = (sx, sy - 1.5)
+        else:  # other rows: leave under the bottom
+            p0 = (sx, sy + 0.45)
+            p1 = (sx, sy + 1.5)
+        curve = _bezier(p0, p1, (end[0] - 1.3, end[1]), end)
+        fig.add_trace(go.Scatter(x=curve[:-3, 0], y=curve[:-3, 1], mode="lines", hoverinfo="skip",
+                                 line={"color": color, "width": 4 if on else 2}, showlegend=False))
+        fig.add_annotation(x=end[0], y=end[1], ax=curve[-4, 0], ay=curve[-4, 1], xref="x", yref="y",
+                           axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.1,
+                           arrowwidth=4 if on else 2, arrowcolor=color, text="")
+        if on:
+            for r, c in ((sy, sx), (dr, off_c + dc)):
+                fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                              line={"color": HIGHLIGHT, "width": 5})
+    top = min(-0.5, off_r - 2.1)
+    bottom = max(hb - 0.5, off_r + hs + 1.1)
+    for text, x, y in ((titles[0], (ws - 1) / 2, top + 0.15), (titles[1], off_c + (wb - 1) / 2, -0.95)):
+        fig.add_annotation(x=x, y=y, text=f"<b>{text}</b>", showarrow=False, font={"size": 15})
+    fig.update_xaxes(visible=False, range=[-0.7, off_c + wb - 0.3], constrain="domain")
+    fig.update_yaxes(visible=False, range=[bottom + 0.1, top - 0.2], scaleanchor="x", constrain="domain")
+    fig.update_layout(height=max(300, 70 * (bottom - top) + 40), margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      plot_bgcolor="white", showlegend=False)
+    return fig
+
+
+def image_panels(images: Sequence[np.ndarray], titles: Sequence[str], cols: int = 3,
+                 panel_px: int = 240, error_max: float = 1.0) -> go.Figure:
+    """Images side by side, one per subplot, same display size whatever their resolution.
+
+    ``images`` are ``(H, W, 3)`` floats in [0, 1] (colour) or ``(H, W)`` (drawn with a heat scale,
+    for error maps, 0 to ``error_max``). A low-resolution image is stretched to the panel so its pixels
+    show as blocks.
+    """
+    rows = (len(images) + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles),
+                        horizontal_spacing=0.02, vertical_spacing=0.08 if rows > 1 else 0.0)
+    for k, img in enumerate(images):
+        r, c = k // cols + 1, k % cols + 1
+        a = np.asarray(img, dtype=float)
+        h, w = a.shape[:2]
+        if a.ndim == 3:
+            rgb = np.clip(a * 255.0, 0, 255).astype(np.uint8)
+            fig.add_trace(go.Image(z=rgb, dx=1.0, dy=1.0, hoverinfo="skip"), row=r, col=c)
+        else:
+            fig.add_trace(go.Heatmap(z=a, colorscale=ERROR_SCALE, zmin=0.0, zmax=error_max, showscale=False,
+                                     hoverinfo="skip"), row=r, col=c)
+        fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], row=r, col=c)
+        fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor=f"x{k + 1 if k else ''}",
+                         row=r, col=c)
+    for ann in fig.layout.annotations:
+        ann.font.size = 15
+        ann.font.color = INK
+    fig.update_layout(height=rows * panel_px + 50, margin={"l": 5, "r": 5, "t": 40, "b": 5},
+                      plot_bgcolor="white")
+    return fig
+
+
+def metric_bars(names: Sequence[str], values: Sequence[float], title: str, best: str | None = None) -> go.Figure:
+    """One bar per method (e.g. PSNR in dB); the best one in the accent colour, numbers on the bars."""
+    vals = [v if np.isfinite(v) else 0.0 for v in values]
+    colors = [HIGHLIGHT if n == best else "#1d4ed8" for n in names]
+    fig = go.Figure(go.Bar(x=list(names), y=vals, marker_color=colors, text=[format_number(v, 1) for v in vals],
+                           textposition="outside", textfont={"size": 15}))
+    fig.update_yaxes(range=[0, max(vals + [1.0]) * 1.18])
+    fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 50, "b": 40}, title={"text": title},
+                      plot_bgcolor="#f8fafc", showlegend=False)
+    return fig
+
+
+def memory_bars(blocks: Sequence[str], series: dict[str, Sequence[float]], title: str, unit: str) -> go.Figure:
+    """Grouped bars per encoder block: what each way of remembering costs (e.g. in MiB), log scale."""
+    palette = ("#1d4ed8", "#ea580c", "#16a34a")
+    fig = go.Figure()
+    for (name, vals), color in zip(series.items(), palette):
+        fig.add_trace(go.Bar(name=name, x=list(blocks), y=list(vals), marker_color=color,
+                             text=[format_number(v, 2) for v in vals], textposition="outside"))
+    fig.update_yaxes(type="log", title=unit)
+    fig.update_layout(barmode="group", height=360, title={"text": title}, plot_bgcolor="#f8fafc",
+                      margin={"l": 50, "r": 10, "t": 60, "b": 40},
+                      legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+def _tex_number(v: float) -> str:
+    text = format_number(v, 4)
+    return f"({text})" if text.startswith("-") else text
+
+
+def weighted_sum_latex(weights: Sequence[float], values: Sequence[float], result: float) -> str:
+    r"""``w₁·x₁ + … = y`` in LaTeX, each term in its tap's colour (the colours of :data:`TAP_COLORS`)."""
+    terms = [rf"\color{{{c}}}{{{format_number(w, 4)} \cdot {_tex_number(v)}}}"
+             for w, v, c in zip(weights, values, TAP_COLORS)]
+    return " + ".join(terms) + rf" = \mathbf{{{format_number(result, 4)}}}"
+
+
+def weights_latex(frac: tuple[float, float], weights: Sequence[float], names: Sequence[str]) -> str:
+    r"""The four weights as products of 1-D weights, e.g. ``w_{TL} = (1 - 0.25)(1 - 0.75) = 0.1875``."""
+    fr, fc = (format_number(f, 4) for f in frac)
+    factors = [f"(1 - {fr})(1 - {fc})", f"(1 - {fr})\\cdot {fc}", f"{fr}\\cdot(1 - {fc})", f"{fr}\\cdot {fc}"]
+    lines = [rf"\color{{{c}}}{{w_{{\text{{{n}}}}} = {f} = {format_number(w, 4)}}}"
+             for n, f, w, c in zip(names, factors, weights, TAP_COLORS)]
+    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"

@@ -1,0 +1,79 @@
+"""A real Chromium clicks a pixel on the pixelwise page and reads that pixel's probabilities.
+
+AppTest cannot click inside a plotly chart; this test does, through the transparent click layer, and
+checks the numbers against ``core.pixelwise`` for the page's default logits.
+"""
+import pytest
+
+from core import lessons, pixelwise
+from core.data import scenes
+from tests.conftest import screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+DEFAULTS = {"margin": 3.0, "noise": 1.0, "seed": 0, "temperature": 1.0}  # the page's slider defaults
+
+
+def _expected(lang: str, row: int, col: int) -> tuple[str, pixelwise.PixelReport]:
+    grid = scenes.street_grid().labels
+    z = pixelwise.synthetic_logits(grid, 6, margin=DEFAULTS["margin"], noise=DEFAULTS["noise"], seed=DEFAULTS["seed"])
+    r = pixelwise.pixel_report(z, grid, row, col, DEFAULTS["temperature"])
+    T = lessons.texts("pixelwise_classification", lang)
+    names = [T.table("classes")[k] for k in scenes.STREET_CLASSES]
+    summary = T("pixel_summary", row=row, col=col, label=names[r.label], argmax=names[r.argmax],
+                p=f"{r.probs[r.label]:.4f}", loss=f"{r.loss:.4f}")
+    return summary.replace("**", ""), r  # the browser shows the text without the markdown stars
+
+
+def _click_cell(page, chart_key: str, row: int, col: int) -> None:
+    chart = page.locator(f".st-key-{chart_key} .js-plotly-plot")
+    chart.wait_for(timeout=60_000)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    x, y = chart.evaluate(
+        """(gd, rc) => { const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+             const box = gd.getBoundingClientRect();
+             return [box.left + xa._offset + xa.l2p(rc[1]), box.top + ya._offset + ya.l2p(rc[0])]; }""",
+        [row, col])
+    page.mouse.click(x, y)
+
+
+def _wait_for_pixel(page, lang: str, row: int, col: int) -> pixelwise.PixelReport:
+    summary, report = _expected(lang, row, col)
+    page.locator('[data-testid="stMarkdownContainer"]', has_text=summary).first.wait_for(timeout=30_000)
+    T = lessons.texts("pixelwise_classification", lang)
+    bars = page.locator(".st-key-pw_fig_probs")
+    bars.get_by_text(T("probs_fig", row=row, col=col)).wait_for(timeout=30_000)
+    shown = bars.inner_text()
+    for p in report.probs:  # every one of the C probabilities is written on its bar
+        assert f"{p:.3f}" in shown
+    assert page.locator(".st-key-pw_row input").input_value() == str(row)
+    assert page.locator(".st-key-pw_col input").input_value() == str(col)
+    return report
+
+
+def test_click_a_pixel_shows_its_probabilities(app_server, browser_page):
+    page = browser_page
+    page.goto(f"{app_server}/pixelwise_classification?lang=en")
+    wait_for_app(page)
+    _wait_for_pixel(page, "en", 11, 4)  # the default pixel: the lecture's purse
+
+    _click_cell(page, "pw_click_pred", 2, 7)
+    _wait_for_pixel(page, "en", 2, 7)
+    page.wait_for_function("() => location.search.includes('pw_row=2') && location.search.includes('pw_col=7')")
+    screenshot(page, "pixelwise-click-en")
+
+    # the row selector is the fallback, and stays in sync with the clicks
+    row_input = page.locator(".st-key-pw_row input")
+    row_input.fill("5")
+    row_input.press("Enter")
+    _wait_for_pixel(page, "en", 5, 7)
+
+
+def test_click_on_the_loss_map_in_romanian(app_server, browser_page):
+    page = browser_page
+    page.goto(f"{app_server}/pixelwise_classification?lang=ro")
+    wait_for_app(page)
+    _click_cell(page, "pw_click_loss", 12, 22)
+    _wait_for_pixel(page, "ro", 12, 22)
+    screenshot(page, "pixelwise-click-ro")
