@@ -1,25 +1,42 @@
 """Train live: a segmentation network learns in front of the class; curves, predictions, runs compared."""
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
+import torch
 
 from app_pages import common
 from core import models
-from core.data.synthetic import CLASSES, PALETTE, SyntheticStreets, to_image
+from core.data.datasets import DOWNLOAD_MB, DatasetError, FolderPairs, TorchvisionPairs
+from core.data.synthetic import CLASSES, SyntheticStreets, to_image
 from core.figures_train import confusion, curves, iou_bars
-from core.images import colorize, enlarge
+from core.images import colorize, enlarge, palette
 from core.runs import BackgroundRun
 from core.train import TrainConfig, build_model, checkpoint_bytes, checkpoint_meta, train, upsampling_options
 
 T = common.texts("train_live")
 common.header(T)
-names = [T(f"class_{i}") for i in range(len(CLASSES))]
+STREET_NAMES = [T(f"class_{i}") for i in range(len(CLASSES))]
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def validation_images(size: int, seed: int, n: int = 4):
-    """The first validation scenes of a run (the same ones its mIoU is measured on)."""
-    x, y = SyntheticStreets(n, size, seed=10_000 + seed).batch(range(n))
-    return [to_image(im) for im in x], y.numpy()
+def validation_images(run, n: int = 4):
+    """The first validation images of a run (the same ones its mIoU is measured on)."""
+    x, y = run.val_data
+    return [to_image(im) for im in x[:n]], y[:n].numpy()
+
+
+def open_dataset(kind: str, size: int, where: str, download: bool):
+    """(training data, fixed validation batch, class names) for the chosen dataset."""
+    if kind == "synthetic":
+        return None, SyntheticStreets(32, size, seed=10_000).batch(range(32)), STREET_NAMES
+    data = (FolderPairs(where, size) if kind == "folder"
+            else TorchvisionPairs(kind, where, "train", size, download=download))
+    if len(data) < 2:
+        raise DatasetError(T("too_few"))
+    n_val = max(1, min(32, len(data) // 5))  # the last fifth (at most 32 images) is held out
+    train_part = torch.utils.data.Subset(data, range(len(data) - n_val))
+    train_part.batch = lambda idx: data.batch([int(i) for i in idx])
+    return train_part, data.batch(range(len(data) - n_val, len(data))), list(data.classes)
 
 
 # --- the run's settings ---------------------------------------------------------------------------------
@@ -37,23 +54,42 @@ batch = cols[3].select_slider(T("batch"), [2, 4, 8, 16, 32], value=8, key="tl_ba
 lr = cols[4].select_slider(T("lr"), [3e-4, 1e-3, 3e-3, 1e-2], value=3e-3, key="tl_lr", format_func="{:g}".format,
                            bind="query-params")
 steps = cols[5].number_input(T("steps"), 20, 5000, value=300, step=20, key="tl_steps", bind="query-params")
+dcols = st.columns([1, 2, 1])
+dataset = common.choice(dcols[0].selectbox, T("dataset"), ["synthetic", "folder", "oxford_pet", "voc2012"],
+                        key="tl_data", format_func=lambda d: T(f"data_{d}"))
+where, allow_download = "", False
+if dataset == "folder":
+    where = dcols[1].text_input(T("folder_path"), key="tl_folder", placeholder=T("folder_hint"))
+elif dataset != "synthetic":
+    where = dcols[1].text_input(T("data_root"), value=str(Path(torch.hub.get_dir()).parent / "datasets"),
+                                key="tl_root")
+    allow_download = dcols[2].checkbox(T("download_ok", mb=DOWNLOAD_MB[dataset]), key="tl_download_ok")
 
 run: BackgroundRun | None = st.session_state.get("tl_run")
 history: list = st.session_state.setdefault("tl_history", [])
 
 
 def start() -> None:
+    try:
+        with st.spinner(T("opening_data")):
+            data, val_data, class_names = open_dataset(dataset, size, where, allow_download)
+    except DatasetError as err:
+        st.session_state["tl_error"] = str(err)
+        return
+    st.session_state["tl_error"] = None
     old = st.session_state.get("tl_run")
     if old is not None:
         old.stop()
     kwargs = {"upsampling": upsampling} if upsampling else {}
-    cfg = TrainConfig(model=model_name, model_kwargs=kwargs, size=size, batch_size=batch, lr=lr, steps=int(steps),
-                      val_every=max(10, int(steps) // 10), device=str(common.device()))
+    cfg = TrainConfig(model=model_name, model_kwargs=kwargs, dataset=dataset, size=size, batch_size=batch, lr=lr,
+                      steps=int(steps), val_every=max(10, int(steps) // 10), device=str(common.device()),
+                      classes=tuple(class_names))
     model = build_model(cfg)
     label = T("run_label", n=len(history) + 1, model=model_name,
               up=T(f"up_{upsampling}") if upsampling else "", size=size)
-    new = BackgroundRun(train(cfg, model), model, alive=common.session_alive(), name=label)
-    new.cfg = cfg
+    new = BackgroundRun(train(cfg, model, data=data, val_data=val_data), model, alive=common.session_alive(),
+                        name=label)
+    new.cfg, new.val_data, new.class_names = cfg, val_data, class_names
     history.append(new)
     del history[:-6]  # the six latest runs are kept for comparison
     st.session_state["tl_run"] = new
@@ -78,6 +114,8 @@ b[2].button(T("step"), key="tl_step", on_click=run.step if run else None, disabl
 b[3].button(T("stop"), key="tl_stop", on_click=run.stop if run else None, disabled=not active)
 b[4].button(T("reset"), key="tl_reset", on_click=reset, disabled=not history)
 
+if st.session_state.get("tl_error"):
+    st.error(T("data_error", reason=st.session_state["tl_error"]))
 if run is None:
     st.info(T("press_start"))
     st.markdown(T.md("what_you_see"))
@@ -105,20 +143,21 @@ def live_view() -> None:
     if snap.last_val is None:
         st.caption(T("first_val", every=run.cfg.val_every))
         return
-    images, truths = validation_images(run.cfg.size, run.cfg.seed)
+    images, truths = validation_images(run)
+    colours = palette(len(run.class_names))
     st.subheader(T("val_title", step=snap.last_val["step"]))
     pred = snap.last_val["pred"].numpy()
     grid = st.columns(len(images))
     for col, img, truth, p in zip(grid, images, truths, pred):
         col.image(enlarge(img), caption=T("val_image"), width="stretch")
-        col.image(enlarge(colorize(truth, PALETTE)), caption=T("val_truth"), width="stretch")
-        col.image(enlarge(colorize(p, PALETTE)), caption=T("val_pred"), width="stretch")
+        col.image(enlarge(colorize(truth, colours)), caption=T("val_truth"), width="stretch")
+        col.image(enlarge(colorize(p, colours)), caption=T("val_pred"), width="stretch")
     left, right = st.columns(2)
     with left:
-        common.show_figure(iou_bars(names, snap.last_val["iou_per_class"], PALETTE, T("iou_title")))
+        common.show_figure(iou_bars(run.class_names, snap.last_val["iou_per_class"], colours, T("iou_title")))
     if snap.status in ("finished", "stopped"):
         with right:
-            common.show_figure(confusion(snap.last_val["confusion"], names, T("cm_true"), T("cm_pred")))
+            common.show_figure(confusion(snap.last_val["confusion"], run.class_names, T("cm_true"), T("cm_pred")))
 
 
 live_view()
@@ -144,15 +183,18 @@ if len(done) > 1:
     chosen = [r for r in done if r.name in picked]
     common.show_figure(curves([(r.name, r.snapshot().steps, r.snapshot().vals) for r in chosen],
                               T("loss_title"), T("miou_title"), T("step_axis")))
-    same_size = [r for r in chosen if r.cfg.size == chosen[0].cfg.size and r.snapshot().last_val] if chosen else []
-    if same_size:
-        images, truths = validation_images(same_size[0].cfg.size, same_size[0].cfg.seed)
-        cols = st.columns(len(same_size) + 2)
+    same = ([r for r in chosen if r.snapshot().last_val and r.cfg.size == chosen[0].cfg.size
+             and r.cfg.dataset == chosen[0].cfg.dataset and torch.equal(r.val_data[1], chosen[0].val_data[1])]
+            if chosen else [])
+    if same:  # the same validation images: predictions can be set side by side
+        images, truths = validation_images(same[0])
+        colours = palette(len(same[0].class_names))
+        cols = st.columns(len(same) + 2)
         cols[0].image(enlarge(images[0]), caption=T("val_image"), width="stretch")
-        cols[1].image(enlarge(colorize(truths[0], PALETTE)), caption=T("val_truth"), width="stretch")
-        for col, r in zip(cols[2:], same_size):
+        cols[1].image(enlarge(colorize(truths[0], colours)), caption=T("val_truth"), width="stretch")
+        for col, r in zip(cols[2:], same):
             v = r.snapshot().last_val
-            col.image(enlarge(colorize(v["pred"][0].numpy(), PALETTE)), width="stretch",
+            col.image(enlarge(colorize(v["pred"][0].numpy(), colours)), width="stretch",
                       caption=T("compare_pred", name=r.name, miou=v["miou"]))
 
 st.markdown(T.md("what_you_see"))

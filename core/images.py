@@ -105,3 +105,23 @@ def enlarge(image: np.ndarray, min_side: int = 160) -> np.ndarray:
     crisp in the browser instead of being smoothed, so every pixel of a 32×32 mask is visible."""
     factor = max(1, int(np.ceil(min_side / max(1, image.shape[0]))))
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1) if factor > 1 else image
+
+
+def palette(n: int) -> np.ndarray:
+    """``n`` distinct colours for class masks: the street classes' own colours first, then the bit-spreading
+    palette PASCAL VOC masks use (class 0 black), so VOC masks look as they usually do."""
+    from core.data.synthetic import PALETTE
+
+    if n <= len(PALETTE):
+        return PALETTE[:n].copy()
+    out = np.zeros((n, 3), np.uint8)
+    for c in range(n):
+        r = g = b = 0
+        v = c
+        for shift in range(7, -1, -1):
+            r |= ((v >> 0) & 1) << shift
+            g |= ((v >> 1) & 1) << shift
+            b |= ((v >> 2) & 1) << shift
+            v >>= 3
+        out[c] = (r, g, b)
+    return out

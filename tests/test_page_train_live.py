@@ -49,3 +49,27 @@ def test_two_runs_are_compared_and_kept():
     assert "Compare runs" in page_text(at)
     at.button(key="tl_keep").click().run()
     assert list(at.session_state["trained_models"]) == [at.session_state["tl_run"].name]
+
+
+def test_a_folder_of_pairs_trains_and_a_bad_folder_is_explained(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    for d in ("images", "masks"):
+        (tmp_path / d).mkdir()
+    for i in range(5):
+        Image.fromarray(np.full((40, 40, 3), 40 * i, np.uint8)).save(tmp_path / "images" / f"p{i}.png")
+        m = np.zeros((40, 40), np.uint8)
+        m[20:] = 1
+        Image.fromarray(m).save(tmp_path / "masks" / f"p{i}.png")
+    at = run_page("train_live", "en", state={**SMALL, "tl_data": "folder", "tl_folder": str(tmp_path / "nope")})
+    at.button(key="tl_start").click().run()
+    assert not at.exception and "tl_run" not in at.session_state
+    assert any("images/ and masks/" in e.value for e in at.error)
+    at.text_input(key="tl_folder").input(str(tmp_path)).run()
+    at.button(key="tl_start").click().run()
+    run = at.session_state["tl_run"]
+    assert run.class_names == ["class 0", "class 1"]
+    assert run.wait_for(lambda s: s.status == "finished", timeout=120).status == "finished"
+    at.run()
+    assert not at.exception

@@ -1,0 +1,81 @@
+"""Encoder–decoder and SegNet: the decoder unpools with the encoder's max-pooling indices."""
+import pandas as pd
+import streamlit as st
+
+from app_pages import arch_widgets as aw
+from app_pages import common, loaders
+from core.figures import grid_heatmap
+from core.figures_arch import map_row
+from core.models import demo
+from core.ops.pooling import index_memory
+from core.zoo import weights as zoo
+
+T = common.texts("segnet")
+W = aw.words()
+common.header(T)
+
+st.subheader(T("diagram_title"))
+st.markdown(T.md("architecture"))
+h, w = aw.size_inputs("sn", (96, 128))
+aw.diagram("segnet", demo.NUM_CLASSES, h, w, key="sn_diagram")
+
+# --- one feature map through pool → indices → unpool → conv -------------------------------------------------
+st.subheader(T("walk_title"))
+st.markdown(T.md("walk"))
+net = loaders.model("segnet", demo.NUM_CLASSES)
+channels = net.encoder.channels[0][-1]
+aw.clamp_state("sn_channel", 0, channels - 1)
+channel = st.slider(T("channel"), 0, channels - 1, value=1, key="sn_channel", bind="query-params")
+walk = demo.segnet_walkthrough(net, loaders.sample_input(h, w), channel)
+f, u, d = walk.nonzero
+common.show_figure(map_row(
+    [walk.feature, walk.pooled, walk.unpooled, walk.densified],
+    [T("m_feature", h=h, w=w), T("m_pooled", h=walk.pooled.shape[0], w=walk.pooled.shape[1]),
+     T("m_unpooled", share=100 * u), T("m_dense", share=100 * d)], height=260), key="sn_maps")
+st.caption(T("maps_caption"))
+common.torch_check(walk.ours, walk.unpooled, T("torch_unpool"))
+
+st.markdown(T("zoom_title"))
+busy_r, busy_c = demo.busiest_window(walk.feature)  # start where the map has edges
+aw.clamp_state("sn_row", 0, (h - 8) // 2 * 2)
+aw.clamp_state("sn_col", 0, (w - 8) // 2 * 2)
+r0 = st.slider(T("zoom_row"), 0, (h - 8) // 2 * 2, value=busy_r, step=2, key="sn_row", bind="query-params")
+c0 = st.slider(T("zoom_col"), 0, (w - 8) // 2 * 2, value=busy_c, step=2, key="sn_col", bind="query-params")
+window = walk.feature[r0:r0 + 8, c0:c0 + 8]
+pooled = walk.pooled[r0 // 2:r0 // 2 + 4, c0 // 2:c0 // 2 + 4]
+flat = walk.indices[r0 // 2:r0 // 2 + 4, c0 // 2:c0 // 2 + 4]
+maxima = [(int(i) // w - r0, int(i) % w - c0) for i in flat.flatten()]
+a, b, c = st.columns([3, 2, 3])
+with a:
+    common.show_figure(grid_heatmap(window, T("z_feature"), highlight=maxima, cell_px=40), key="sn_z1")
+with b:
+    common.show_figure(grid_heatmap(pooled, T("z_pooled"), cell_px=40), key="sn_z2")
+with c:
+    common.show_figure(grid_heatmap(walk.unpooled[r0:r0 + 8, c0:c0 + 8], T("z_unpooled"), highlight=maxima,
+                                    cell_px=40), key="sn_z3")
+st.caption(T("zoom_caption", r=r0, c=c0))
+
+# --- what crosses from encoder to decoder -------------------------------------------------------------------
+st.subheader(T("memory_title"))
+st.markdown(T.md("memory"))
+rows = index_memory(h, w)
+frame = pd.DataFrame({
+    T("col_block"): [r.block for r in rows],
+    T("col_map"): [f"{r.channels}×{r.size[0]}×{r.size[1]}" for r in rows],
+    T("col_feature"): [r.feature_bytes / 1024 for r in rows],
+    T("col_int64"): [r.index_bytes_int64 / 1024 for r in rows],
+    T("col_2bit"): [r.index_bytes_2bit / 1024 for r in rows],
+})
+st.dataframe(frame, hide_index=True, column_config={
+    k: st.column_config.NumberColumn(format="%.1f KiB") for k in (T("col_feature"), T("col_int64"), T("col_2bit"))})
+total = sum(r.feature_bytes for r in rows) / max(1, sum(r.index_bytes_2bit for r in rows))
+st.caption(T("memory_caption", ratio=total))
+
+# --- starting from ImageNet ---------------------------------------------------------------------------------
+st.subheader(T("weights_title"))
+path = zoo.cached_file("vgg16_bn")
+if path.is_file():
+    st.success(T("weights_found", path=str(path)))
+else:
+    st.info(T("weights_not_cached", path=str(path)))
+st.caption(W("random_weights"))
