@@ -207,16 +207,23 @@ def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
 
 # --- checkpoints ------------------------------------------------------------------------------------
 
-def _tensors_and_metadata(model: torch.nn.Module, meta: dict) -> tuple[dict, dict]:
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+def _tensors_and_metadata(model: torch.nn.Module, meta: dict, dtype: torch.dtype | None = None
+                          ) -> tuple[dict, dict]:
+    """The state dict on the CPU (floating tensors cast to ``dtype`` if given) and the JSON header."""
+    tensors = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().cpu().contiguous()
+               for k, v in model.state_dict().items()}
     return tensors, {"segmentation_studio": json.dumps({"format": FORMAT, **meta})}
 
 
-def save_checkpoint(path: str | Path, model: torch.nn.Module, meta: dict) -> Path:
-    """Write the model's tensors and a JSON header (``meta`` plus the format tag) as safetensors."""
+def save_checkpoint(path: str | Path, model: torch.nn.Module, meta: dict, dtype: torch.dtype | None = None) -> Path:
+    """Write the model's tensors and a JSON header (``meta`` plus the format tag) as safetensors.
+
+    ``dtype=torch.float16`` halves the file (the shipped checkpoints use it); loading casts back to the
+    model's float32 parameters.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors, metadata = _tensors_and_metadata(model, meta)
+    tensors, metadata = _tensors_and_metadata(model, meta, dtype)
     save_file(tensors, str(path), metadata=metadata)
     return path
 
@@ -276,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto", choices=list(devices.CHOICES))
     p.add_argument("--width", type=float, default=None, help="the model's width multiplier (1.0 = the paper's)")
     p.add_argument("--out", default=None, help="write the trained model here (.safetensors)")
+    p.add_argument("--save-dtype", default="float32", choices=["float32", "float16"],
+                   help="precision of the saved weights (float16 halves the file)")
     args = p.parse_args(argv)
     steps = args.steps if args.steps is not None else (10**9 if args.seconds is not None else 300)
     cfg = TrainConfig(model=args.model, size=args.size, batch_size=args.batch_size, lr=args.lr, steps=steps,
@@ -296,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             out = item
         print(json.dumps(out), flush=True)
     if args.out:
-        save_checkpoint(args.out, model, checkpoint_meta(cfg, last_val))
+        save_checkpoint(args.out, model, checkpoint_meta(cfg, last_val), dtype=getattr(torch, args.save_dtype))
     return 0
 
 

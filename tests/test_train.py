@@ -92,3 +92,29 @@ def test_same_seed_same_run():
         torch.manual_seed(123)  # the model's initial weights
         losses.append([i["loss"] for i in train(cfg, TinyFCN(len(CLASSES))) if i["kind"] == "step"])
     assert losses[0] == losses[1]
+
+
+def test_checkpoint_round_trip_and_cli(tmp_path):
+    """The command line trains, prints JSON lines (the last with val_miou) and writes a loadable checkpoint."""
+    from core.train import load_checkpoint, read_header
+
+    out = tmp_path / "fpn.safetensors"
+    proc = subprocess.run([sys.executable, "-m", "core.train", "--model", "fpn", "--dataset", "synthetic", "--steps", "3",
+                           "--size", "32", "--batch-size", "2", "--val-every", "2", "--device", "cpu", "--out", str(out),
+                           "--save-dtype", "float16"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["kind"] for line in lines] == ["step", "step", "val", "step", "val"]
+    assert "val_miou" in lines[-1] and 0 <= lines[-1]["val_miou"] <= 1
+    header = read_header(out)
+    assert header["model"] == "fpn" and header["classes"][1] == "person" and header["input_size"] == [32, 32]
+    model, header = load_checkpoint(out)
+    assert next(model.parameters()).dtype == torch.float32
+    x = torch.randn(1, 3, 40, 36)
+    assert model(x).shape == (1, len(CLASSES), 40, 36)
+
+
+def test_cli_refuses_an_unknown_model():
+    proc = subprocess.run([sys.executable, "-m", "core.train", "--model", "nope", "--steps", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "valid names" in proc.stderr
