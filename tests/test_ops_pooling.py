@@ -137,3 +137,12 @@ def test_questions_have_consistent_answers(seed):
     window = grid[2 * wi:2 * wi + 2, 2 * wj:2 * wj + 2]
     r, c = divmod(int(qs[0].answer), 4)
     assert grid[r, c] == window.max()
+
+
+def test_unpool_refuses_a_negative_size_like_torch():
+    # found by hypothesis: a 1-row input, window 1, asked for -1 rows; torch refuses with a ValueError
+    x, idx = torch.ones(1, 1, 1, 1), torch.zeros(1, 1, 1, 1, dtype=torch.int64)
+    with pytest.raises(ValueError):
+        F.max_unpool2d(x, idx, 1, 1, output_size=(-1, -1))
+    with pytest.raises(ValueError, match="negative"):
+        max_unpool2d(x, idx, 1, 1, output_size=(-1, -1))

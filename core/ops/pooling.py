@@ -104,6 +104,8 @@ def unpool_output_size(in_size: int, k: int, s: int, requested: int | None = Non
     default = (in_size - 1) * s + k
     if requested is None:
         return default
+    if requested < 0:
+        raise ValueError(f"an output side cannot be negative ({requested})")
     if not (default - s < requested < default + s):
         raise ValueError(f"an output side of {requested} cannot come from pooling with window {k} and stride {s}: "
                          f"choose a size from {default - s + 1} to {default + s - 1}")
