@@ -11,7 +11,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from streamlit.testing.v1 import AppTest
+
+# On CI the property tests draw the same examples every run (a run that lands must be reproducible);
+# locally they keep exploring new ones. Either way no example has a deadline: the machine is shared.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
