@@ -30,7 +30,7 @@ def model(name: str, num_classes: int, paper: bool = False, options: tuple = (),
     return models.build(name, num_classes, **dict(options)).eval()
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)  # a trace keeps its boxes' tensors: up to ~40 MB at 512²
 def traced(name: str, num_classes: int, paper: bool, height: int, width: int, options: tuple = ()):
     """The diagram and the per-layer trace of a model on the sample scene (or an empty meta tensor)."""
     net = model(name, num_classes, paper, options)
@@ -72,7 +72,7 @@ def maskrcnn(min_size: int, allow_download: bool = False):
 
 # --- Segment Anything (SAM, SAM 2, Grounding DINO, SAM 3) -------------------------------------------
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=6, show_spinner=False)
 def promptable_model(kind: str, key: str | None, path: str, device: str):
     """A promptable model bundle: the pretrained ``key`` from ``path``, or (no path) the tiny random one."""
     from core.promptable import hub, models as promptable

@@ -49,6 +49,10 @@ SECTIONS: list[Section] = [
     Section("your_images", [
     ]),
     Section("segment_anything", [
+        PageSpec("sam", ":material/ads_click:"),
+        PageSpec("how_sam_works", ":material/schema:"),
+        PageSpec("sam2_video", ":material/movie:"),
+        PageSpec("grounded_sam", ":material/text_fields:"),
     ]),
     Section("train_live", [
         PageSpec("train_live", ":material/model_training:"),

@@ -1,0 +1,76 @@
+"""How SAM works: image encoder, prompt encoder, mask decoder, read off the model; why one embedding serves all."""
+import pandas as pd
+import streamlit as st
+
+from app_pages import common, loaders
+from app_pages import sam_widgets as sw
+from core.promptable.anatomy import PARTS, pca_rgb
+from core.promptable.figures import anatomy_diagram, clicks_timeline, cost_bars, shape_text
+from core.promptable.segment import Point, Segmenter, image_key
+
+T = common.texts("how_sam_works")
+common.header(T)
+
+ARCHS = ("sam_full", "sam2_full", "live")
+arch = common.choice(st.segmented_control, T("architecture"), ARCHS, key="hsw_arch",
+                     format_func=lambda a: T(f"arch_{a}"))
+image = sw.sample_image("landscape")
+click = sw.FIRST_CLICK["landscape"]
+loaded = None
+if arch == "live":
+    loaded = sw.model("sam", "hsw")
+    with st.spinner(T("tracing")):
+        anatomy = loaders.sam_live_anatomy(loaded, f"{loaded.key}@{loaded.device}", image_key(image), image, *click)
+    st.caption(T("live_caption", label=loaded.label if loaded.pretrained else T("tiny_label")))
+else:
+    anatomy = loaders.sam_full_size_anatomy("sam" if arch == "sam_full" else "sam2")
+    st.caption(T("meta_caption"))
+
+steps = T.table("steps")
+io = {k: T(f"io_{k}") for k in ("image", "prompts", "prompts_detail", "masks", "once", "per_click")}
+common.show_figure(anatomy_diagram(anatomy, steps, io, params_label=T("params_unit")), key="hsw_diagram")
+st.caption(T("diagram_caption"))
+
+for part in PARTS:
+    with st.expander(T(f"part_{part}"), expanded=part == "image_encoder"):
+        st.markdown(T.md(part))
+        rows = [{T("col_step"): steps.get(b.step, b.step).replace("<br>", " "), T("col_module"): b.name,
+                 T("col_class"): b.kind, T("col_repeat"): b.repeat, T("col_params"): f"{b.params:,}".replace(",", " "),
+                 T("col_shapes"): ", ".join(shape_text(s) for s in b.shapes)}
+                for b in anatomy.blocks if b.part == part]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+st.header(T("one_embedding_title"))
+st.markdown(T.md("one_embedding"))
+enc_flops, dec_flops = anatomy.flops["image_encoder"], anatomy.flops["prompt_and_decoder"]
+a, b, c = st.columns(3)
+a.metric(T("flops_encoder"), f"{enc_flops / 1e9:,.3g} GFLOPs")
+b.metric(T("flops_click"), f"{dec_flops / 1e9:,.3g} GFLOPs")
+c.metric(T("flops_ratio"), f"{enc_flops / max(dec_flops, 1):,.0f} ×")
+common.show_figure(cost_bars(anatomy, {"image_encoder": T("part_image_encoder"),
+                                       "prompt_and_decoder": T("prompt_and_decoder"),
+                                       "params_title": T("params_title"), "flops_title": T("flops_title")}),
+                   key="hsw_cost")
+
+if loaded is not None:
+    segmenter = Segmenter(loaded)
+    emb, _ = loaders.sam_embeddings().get(segmenter, image)
+    pred = segmenter.predict(emb, [Point(*click, 1)])
+    st.subheader(T("measured_title"))
+    m1, m2 = st.columns(2)
+    m1.metric(T("t_encoder"), sw.seconds(emb.seconds))
+    m2.metric(T("t_click"), sw.seconds(pred.seconds))
+    lines = {"without": T("line_without"), "with": T("line_with"), "x": T("axis_clicks"), "y": T("axis_seconds")}
+    common.show_figure(clicks_timeline(emb.seconds, pred.seconds, lines), key="hsw_timeline")
+    if not loaded.pretrained:
+        st.info(T("tiny_timing_note"))
+    if anatomy.embedding is not None:
+        st.subheader(T("pca_title"))
+        p1, p2 = st.columns(2)
+        p1.image(image, caption=T("pca_input"), width="stretch")
+        p2.image(pca_rgb(anatomy.embedding), caption=T("pca_caption", shape=shape_text(anatomy.embedding.shape)),
+                 width="stretch")
+        if not loaded.pretrained:
+            st.caption(T("pca_tiny"))
+else:
+    st.info(T("live_hint"))

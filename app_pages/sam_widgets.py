@@ -1,0 +1,304 @@
+"""What the Segment Anything pages share: a picture, a model with its weights status, the prompt workbench.
+
+The words come from ``lessons/<lang>/sam_common.toml``. Models and image embeddings are cached in
+:mod:`app_pages.loaders`; the clicks of each user live in ``st.session_state`` under the page's prefix.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from app_pages import common, loaders
+from app_pages.components import image_click
+from core.images import ImageError, load_image
+from core.promptable import draw, hub, samples
+from core.promptable.models import Loaded
+from core.promptable.segment import Segmenter, parse_prompts
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
+SAMPLES = ("landscape", "animals", "street")
+DEFAULT_MODEL = {"sam": "sam_vit_b", "sam2": "sam2.1_tiny", "grounding_dino": "gdino_tiny", "sam3": "sam3"}
+MODES = ("foreground", "background", "box", "everything")
+# A first click that shows something at once on each sample (the horse, the front dog, a person).
+FIRST_CLICK = {"landscape": (150, 270), "animals": (248, 286), "street": (247, 225)}
+
+
+def words():
+    return common.texts("sam_common")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sample_image(name: str) -> np.ndarray:
+    """The sample pictures, drawn by code (384 × 512)."""
+    if name == "landscape":
+        return samples.landscape(384, 512).image
+    if name == "animals":
+        from core.data.scenes import make_scene
+
+        return make_scene(384, 512).image
+    from core.data.synthetic import make_scene
+
+    return make_scene(11, (384, 512))[0]
+
+
+def picture(prefix: str) -> tuple[np.ndarray, str]:
+    """A sample or the user's upload; returns the image and its name ("upload" for an upload).
+
+    A file that cannot be read leaves the previous upload in place and says why.
+    """
+    W = words()
+    source = common.choice(st.segmented_control, W("source"), ["sample", "upload"], key=f"{prefix}_source",
+                           format_func=lambda s: W(f"source_{s}"))
+    if source == "upload":
+        upload = st.file_uploader(W("upload"), type=IMAGE_TYPES, key=f"{prefix}_upload")
+        if upload is not None:
+            token = (upload.file_id, upload.size)
+            if st.session_state.get(f"{prefix}_upload_token") != token:
+                try:
+                    st.session_state[f"{prefix}_uploaded"] = load_image(upload.getvalue(), max_side=1024)
+                    st.session_state[f"{prefix}_upload_token"] = token
+                except ImageError as err:
+                    st.warning(W("bad_image", reason=str(err)))
+        image = st.session_state.get(f"{prefix}_uploaded")
+        if image is not None:
+            return image, "upload"
+        st.info(W("upload_first"))
+    name = common.choice(st.selectbox, W("sample"), SAMPLES, key=f"{prefix}_sample",
+                         format_func=lambda s: W(f"sample_{s}"))
+    return sample_image(name), name
+
+
+def _option(key: str, W) -> str:
+    s = hub.spec(key)
+    return W("model_option", label=s.label, params=s.params_m, mb=s.download_mb)
+
+
+def _notice(res: hub.Resolution, kind: str, compact: bool = False) -> None:
+    """Say clearly why there are no pretrained weights, how to get them, and what runs instead.
+
+    ``compact`` (several models on one page): one short line, the full text in an expander.
+    """
+    W = words()
+    spec = res.spec
+    where = {"bad_folder": W("weights_bad_folder", missing=res.detail),
+             "offline": W("weights_offline"),
+             "download_failed": W("weights_download_failed", detail=res.detail[:300])}.get(res.reason, "")
+    text = W("weights_missing", label=spec.label, repo=spec.repo, mb=spec.download_mb,
+             command=hub.download_command(spec), folder_command=hub.download_command(spec, "./weights/" + spec.key))
+    if spec.gated:
+        text += " " + W("weights_gated")
+    if where:
+        st.warning(where)
+    if compact:
+        st.info(W("weights_missing_short", label=spec.label, kind=W(f"kind_{kind}")))
+        with st.expander(W("weights_how")):
+            st.markdown(text + "\n\n" + W("tiny_demo", kind=W(f"kind_{kind}")))
+    else:
+        st.info(text + "\n\n" + W("tiny_demo", kind=W(f"kind_{kind}")))
+
+
+def model(kind: str, prefix: str, label: str | None = None, compact: bool = False) -> Loaded:
+    """Pick a checkpoint of ``kind``'s family; load it from the cache, a folder or a download, else the tiny one."""
+    W = words()
+    family = "sam2" if kind == "sam2_video" else kind
+    options = [s.key for s in hub.specs(family)]
+    key = common.choice(st.selectbox, label or W(f"model_{family}"), options, key=f"{prefix}_model",
+                        default=DEFAULT_MODEL[family], format_func=lambda k: _option(k, W))
+    spec = hub.spec(key)
+    res = hub.resolve(spec, folder=(st.session_state.get(f"{prefix}_folder") or "").strip() or None)
+    with st.expander(W("weights_where", label=spec.label), expanded=False):
+        st.text_input(W("folder"), key=f"{prefix}_folder", placeholder=W("folder_placeholder"), help=W("folder_help"))
+        st.caption(W("command_caption"))
+        st.code(hub.download_command(spec), language="bash")
+        offline = hub.is_offline()
+        download = st.button(W("download", mb=spec.download_mb), key=f"{prefix}_download",
+                             disabled=offline or res.found, help=W("download_offline") if offline else None)
+    if download and not res.found:
+        bar = st.progress(0.0, text=W("downloading", label=spec.label))
+        res = hub.resolve(spec, download=True, progress=lambda f, name: bar.progress(
+            f, text=W("downloading_file", label=spec.label, file=name or "…", pct=100 * f)))
+        bar.empty()
+    device = str(common.device())
+    loaded = None
+    if res.found:
+        try:
+            with st.spinner(W("loading", label=spec.label)):
+                loaded = loaders.promptable_model(kind, spec.key, str(res.path), device)
+        except Exception as err:  # a damaged or foreign folder: say so, keep the page working
+            st.error(W("load_failed", label=spec.label, reason=f"{type(err).__name__}: {err}"[:300]))
+    if loaded is None:
+        if res.found:  # found but unusable: the error above says why
+            res = hub.Resolution(spec, None, None, "load_failed")
+        _notice(res, kind, compact)
+        with st.spinner(W("loading", label=W(f"kind_{kind}"))):
+            loaded = loaders.promptable_model(kind, None, "", device)
+    else:
+        st.caption(W(f"weights_from_{res.source}", label=spec.label, path=str(res.path),
+                     n=loaded.n_params / 1e6))
+    return loaded
+
+
+def seconds(s: float) -> str:
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+
+
+# --- the prompt workbench ----------------------------------------------------------------------------
+
+def _prompts_from_url(prefix: str) -> list[dict] | None:
+    """Prompts a shared link carries: ``?sam_p=[["p",x,y,label],["b",x0,y0,x1,y1]]`` in picture pixels."""
+    try:
+        raw = json.loads(st.query_params.get(f"{prefix}_p", ""))
+        items = []
+        for entry in raw:
+            if entry[0] == "p":
+                items.append({"kind": "point", "x": float(entry[1]), "y": float(entry[2]), "label": int(entry[3])})
+            elif entry[0] == "b":
+                items.append({"kind": "box", **dict(zip(("x0", "y0", "x1", "y1"), map(float, entry[1:5])))})
+        return items
+    except (ValueError, TypeError, IndexError, KeyError):
+        return None
+
+
+def _prompts_to_url(prefix: str, items: list[dict], shareable: bool) -> None:
+    if not shareable or not items:
+        st.query_params.pop(f"{prefix}_p", None)
+        return
+    compact = [["p", round(i["x"]), round(i["y"]), i["label"]] if i["kind"] == "point"
+               else ["b", *(round(i[k]) for k in ("x0", "y0", "x1", "y1"))] for i in items]
+    st.query_params[f"{prefix}_p"] = json.dumps(compact, separators=(",", ":"))
+
+
+def _prompts(prefix: str, key: str, first: list[dict], shareable: bool) -> list[dict]:
+    """This user's prompts on this image: a new image starts from ``first`` (or, on a sample picture
+    opened from a shared link, from the prompts in the link)."""
+    state = st.session_state.get(f"{prefix}_prompts")
+    if not state or state.get("image") != key:
+        items = list(first)
+        if shareable and state is None:
+            items = _prompts_from_url(prefix) or items
+        state = {"image": key, "items": items}
+        st.session_state[f"{prefix}_prompts"] = state
+    return state["items"]
+
+
+def first_click(name: str) -> list[dict]:
+    """The prompt a sample starts with (none for an upload)."""
+    if name not in FIRST_CLICK:
+        return []
+    x, y = FIRST_CLICK[name]
+    return [{"kind": "point", "x": float(x), "y": float(y), "label": 1}]
+
+
+def workbench(loaded: Loaded, image: np.ndarray, prefix: str, first: list[dict] | None = None,
+              shareable: bool = False) -> None:
+    """Clicks, a box or "everything" on ``image`` with a SAM / SAM 2 bundle; masks, candidates, timings.
+
+    ``shareable``: the picture is a sample, so the prompts are also kept in the page's URL.
+    """
+    W = words()
+    segmenter = Segmenter(loaded)
+    with st.spinner(W("embedding")):
+        emb, computed = loaders.sam_embeddings().get(segmenter, image)
+    items = _prompts(prefix, f"{emb.image_key}:{loaded.key}", first or [], shareable)
+    _prompts_to_url(prefix, items, shareable)
+
+    bar = st.columns([6, 2, 1, 1], vertical_alignment="bottom")
+    with bar[0]:
+        mode = common.choice(st.segmented_control, W("mode"), MODES, key=f"{prefix}_mode",
+                             format_func=lambda m: W(f"mode_{m}"))
+    multimask = bar[1].toggle(W("multimask"), value=True, key=f"{prefix}_multimask", bind="query-params",
+                              help=W("multimask_help"))
+    if bar[2].button(W("undo"), key=f"{prefix}_undo", disabled=not items, width="stretch"):
+        items.pop()
+        st.rerun()
+    if bar[3].button(W("clear"), key=f"{prefix}_clear", disabled=not items, width="stretch"):
+        items.clear()
+        st.rerun()
+
+    if mode == "everything":
+        _everything(segmenter, emb, image, prefix, loaded.pretrained)
+        return
+
+    points, box = parse_prompts(items)
+    pred = segmenter.predict(emb, points, box, multimask=multimask)
+    left, right = st.columns([3, 2])
+    with left:
+        st.caption(W(f"hint_{mode}"))
+        shown = image if pred is None else draw.overlay_masks(image, [pred.mask], [draw.color(0)])
+        event = image_click(draw.draw_prompts(shown, points, box), key=f"{prefix}_click",
+                            mode="box" if mode == "box" else "point", alt=W("click_alt"))
+        if event and event.get("t") != st.session_state.get(f"{prefix}_last_t"):
+            st.session_state[f"{prefix}_last_t"] = event.get("t")
+            if event.get("kind") == "box":
+                items.append({k: float(event[k]) for k in ("x0", "y0", "x1", "y1")} | {"kind": "box"})
+            else:
+                items.append({"kind": "point", "x": float(event["x"]), "y": float(event["y"]),
+                              "label": 0 if mode == "background" else 1})
+            st.rerun()
+        last = items[-1] if items else None
+        where = ""
+        if last and last.get("kind") == "box":
+            where = " " + W("last_box", x0=last["x0"], y0=last["y0"], x1=last["x1"], y1=last["y1"])
+        elif last:
+            where = " " + W("last_point", x=last["x"], y=last["y"])
+        st.caption(W("prompt_count", points=sum(p.label for p in points),
+                     negatives=sum(1 - p.label for p in points), box=W("yes") if box else W("no")) + where)
+    with right:
+        a, b = st.columns(2)
+        a.metric(W("t_encoder"), seconds(emb.seconds), help=W("t_encoder_help"))
+        a.caption(W("encoder_now") if computed else W("encoder_cached"))
+        if pred is None:
+            b.metric(W("t_click"), "—")
+            st.info(W("no_prompt"))
+            return
+        b.metric(W("t_click"), seconds(pred.seconds), help=W("t_click_help"))
+        b.caption(W("click_share", share=100 * pred.seconds / max(emb.seconds, 1e-9)))
+        if not loaded.pretrained:
+            st.caption(W("tiny_timing"))
+        st.markdown(f"**{W('candidates')}**")
+        cols = st.columns(len(pred.scores))
+        for k, col in enumerate(cols):
+            thumb = draw.overlay_masks(image, [pred.masks[k]], [draw.color(0 if k == pred.best else 9)])
+            col.image(thumb, width="stretch")
+            tag = W("kept") if k == pred.best else ""
+            col.markdown(W("candidate_score", k=k + 1, score=round(float(pred.scores[k]), 3) + 0.0, tag=tag))
+        st.caption(W("candidates_caption") if len(pred.scores) > 1 else W("single_caption"))
+        share = 100 * pred.mask.mean()
+        st.caption(W("mask_area", share=share, pixels=int(pred.mask.sum())))
+
+
+def _everything(segmenter: Segmenter, emb, image: np.ndarray, prefix: str, pretrained: bool) -> None:
+    W = words()
+    c = st.columns(4)
+    per_side = c[0].slider(W("per_side"), 4, 32, value=16, key=f"{prefix}_grid", bind="query-params",
+                           help=W("per_side_help"))
+    iou = c[1].slider(W("iou_threshold"), 0.0, 1.0, value=0.88 if pretrained else 0.0, step=0.01,
+                      key=f"{prefix}_iou", bind="query-params", help=W("iou_threshold_help"))
+    stable = c[2].slider(W("stability_threshold"), 0.0, 1.0, value=0.92 if pretrained else 0.0, step=0.01,
+                         key=f"{prefix}_stab", bind="query-params", help=W("stability_help"))
+    nms = c[3].slider(W("nms_threshold"), 0.3, 0.95, value=0.7, step=0.05, key=f"{prefix}_nms",
+                      bind="query-params", help=W("nms_help"))
+    run_key = (emb.image_key, segmenter.key, per_side, iou, stable, nms)
+    result = st.session_state.get(f"{prefix}_everything")
+    if st.button(W("run_everything", n=per_side * per_side), key=f"{prefix}_everything_run", type="primary"):
+        with st.spinner(W("running_everything", n=per_side * per_side)):
+            segs = segmenter.everything(emb, per_side=per_side, iou_threshold=iou, stability_threshold=stable,
+                                        nms_threshold=nms)
+        result = (run_key, segs)
+        st.session_state[f"{prefix}_everything"] = result
+    if not result or result[0] != run_key:
+        st.image(image, width="stretch")
+        st.info(W("everything_first"))
+        return
+    segs = result[1]
+    left, right = st.columns([3, 2])
+    left.image(draw.overlay_masks(image, segs.masks, alpha=0.6), width="stretch")
+    with right:
+        st.metric(W("segments"), segs.n_kept)
+        st.markdown(W("funnel", points=segs.n_points, candidates=segs.n_candidates, confident=segs.n_confident,
+                      kept=segs.n_kept))
+        st.caption(W("everything_time", time=seconds(segs.seconds), enc=seconds(emb.seconds)))
+        if segs.n_kept == 0:
+            st.warning(W("everything_none"))
