@@ -45,6 +45,15 @@ def ui(key: str, **fmt) -> str:
     return texts("common")(key, **fmt)
 
 
+def image_error(err) -> str:
+    """The sentence of a :class:`core.images.ImageError` in the session's language."""
+    code = getattr(err, "code", None)
+    table = texts("common").data.get("image_errors", {})
+    if code in table:
+        return table[code].format(**err.params)
+    return str(err)
+
+
 def header(T: lessons.Texts) -> None:
     st.title(T.title)
     st.markdown(T.md("intro"))

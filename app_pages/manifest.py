@@ -47,6 +47,9 @@ SECTIONS: list[Section] = [
         PageSpec("fpn_mask_rcnn", ":material/filter_center_focus:"),
     ]),
     Section("your_images", [
+        PageSpec("segment_photo", ":material/photo_camera:"),
+        PageSpec("instances", ":material/category_search:"),
+        PageSpec("pose_photo", ":material/accessibility_new:"),
     ]),
     Section("segment_anything", [
         PageSpec("sam", ":material/ads_click:"),

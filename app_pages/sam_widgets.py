@@ -60,7 +60,7 @@ def picture(prefix: str) -> tuple[np.ndarray, str]:
                     st.session_state[f"{prefix}_uploaded"] = load_image(upload.getvalue(), max_side=1024)
                     st.session_state[f"{prefix}_upload_token"] = token
                 except ImageError as err:
-                    st.warning(W("bad_image", reason=str(err)))
+                    st.warning(W("bad_image", reason=common.image_error(err)))
         image = st.session_state.get(f"{prefix}_uploaded")
         if image is not None:
             return image, "upload"

@@ -28,7 +28,7 @@ with left:
             try:
                 image = load_image(upload.getvalue(), max_side=256)
             except ImageError as err:
-                st.error(T("bad_image", reason=str(err)))
+                st.error(T("bad_image", reason=common.image_error(err)))
         if image is None:
             st.info(T("upload_first"))
     if image is None:

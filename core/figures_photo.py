@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["value_map", "distribution_bars", "boxes_figure", "pose_figure", "heatmap_grid", "hex_color"]
+__all__ = ["value_map", "distribution_bars", "boxes_figure", "pose_figure", "heatmap_grid", "hex_color", "mark_pixel"]
 
 FONT = {"size": 16}
 INK = "#0f172a"
@@ -27,6 +27,18 @@ def hex_color(rgb) -> str:
 def _text_color(rgb) -> str:
     r, g, b = (float(v) for v in rgb)
     return INK if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "white"
+
+
+def mark_pixel(image: np.ndarray, x: int, y: int) -> np.ndarray:
+    """A copy of ``image`` with a ring around pixel ``(x, y)`` (white with a dark edge, visible on any colour)."""
+    h, w = image.shape[:2]
+    r = max(4, round(min(h, w) / 40))  # the ring grows with the photo so it stays visible when shown smaller
+    yy, xx = np.ogrid[:h, :w]
+    d = np.sqrt((xx - x) ** 2 + (yy - y) ** 2)
+    out = image.copy()
+    out[(d >= r) & (d < r + max(1, r / 3))] = 255
+    out[(d >= r + max(1, r / 3)) & (d < r + max(2, r / 2))] = (15, 23, 42)
+    return out
 
 
 def _step(h: int, w: int, max_side: int) -> int:
@@ -67,7 +79,8 @@ def distribution_bars(names: Sequence[str], probs: Sequence[float], colors: Sequ
                      tickfont={"size": 15})
     fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(n)), ticktext=list(names),
                      tickfont={"size": 15})
-    fig.update_layout(height=height or 70 + 36 * n, margin={"l": 10, "r": 10, "t": 44 if title else 10, "b": 40},
+    top = 70 if "<br>" in title else 44 if title else 10
+    fig.update_layout(height=(height or 70 + 36 * n) + top - 44, margin={"l": 10, "r": 10, "t": top, "b": 40},
                       font=FONT, title={"text": title, "font": {"size": 18}} if title else None,
                       plot_bgcolor="white", bargap=0.25)
     return fig

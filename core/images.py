@@ -18,8 +18,29 @@ MAX_PIXELS = 40_000_000  # 40 megapixels: any phone photo, far below what would 
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "MPO")
 
 
+# What can go wrong, as sentences; pages show the same sentences in the user's language from
+# ``[image_errors]`` in lessons/<lang>/common.toml (same codes, same placeholders).
+MESSAGES = {
+    "empty": "The file is empty. Choose a photo or a picture file and upload it again.",
+    "max_side": "The largest side must be at least one pixel.",
+    "not_image": "This file is not an image the app can read. Upload a PNG, JPEG, WebP, BMP, TIFF or GIF file.",
+    "format": "{format} files are not supported. Upload a PNG, JPEG, WebP, BMP, TIFF or GIF file.",
+    "no_pixels": "The image has no pixels.",
+    "too_large": "The image is {width}×{height} pixels ({megapixels:.0f} megapixels); the limit is {limit:.0f} "
+                 "megapixels. Save a smaller copy and upload that.",
+    "damaged": "The image file seems damaged or cut off (truncated). Try exporting it again.",
+}
+
+
 class ImageError(ValueError):
-    """An image could not be used; ``str(err)`` is a sentence that says why and what to do."""
+    """An image could not be used; ``str(err)`` is a sentence that says why and what to do.
+
+    ``code`` and ``params`` let a page say the same sentence in another language.
+    """
+
+    def __init__(self, code: str, **params):
+        self.code, self.params = code, params
+        super().__init__(MESSAGES[code].format(**params))
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -47,9 +68,9 @@ def load_image(data: bytes, max_side: int = 1024) -> np.ndarray:
     non-image files.
     """
     if not data:
-        raise ImageError("The file is empty. Choose a photo or a picture file and upload it again.")
+        raise ImageError("empty")
     if max_side < 1:
-        raise ImageError("The largest side must be at least one pixel.")
+        raise ImageError("max_side")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -57,15 +78,14 @@ def load_image(data: bytes, max_side: int = 1024) -> np.ndarray:
             width, height = img.size
     except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError,
             SyntaxError, ValueError):
-        raise ImageError("This file is not an image the app can read. Upload a PNG, JPEG, WebP, BMP, TIFF or "
-                         "GIF file.") from None
+        raise ImageError("not_image") from None
     if img.format not in FORMATS:
-        raise ImageError(f"{img.format} files are not supported. Upload a PNG, JPEG, WebP, BMP, TIFF or GIF file.")
+        raise ImageError("format", format=img.format)
     if width < 1 or height < 1:
-        raise ImageError("The image has no pixels.")
+        raise ImageError("no_pixels")
     if width * height > MAX_PIXELS:
-        raise ImageError(f"The image is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); the "
-                         f"limit is {MAX_PIXELS / 1e6:.0f} megapixels. Save a smaller copy and upload that.")
+        raise ImageError("too_large", width=width, height=height, megapixels=width * height / 1e6,
+                         limit=MAX_PIXELS / 1e6)
     try:
         img.seek(0)  # the first frame of an animation
         if img.format == "JPEG":
@@ -74,7 +94,7 @@ def load_image(data: bytes, max_side: int = 1024) -> np.ndarray:
         img = ImageOps.exif_transpose(img)
         img = _to_rgb(img)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ImageError("The image file seems damaged or cut off (truncated). Try exporting it again.") from None
+        raise ImageError("damaged") from None
     if max(img.size) > max_side:
         img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return np.asarray(img, dtype=np.uint8).copy()

@@ -95,3 +95,16 @@ def test_overlay_and_colorize():
     out = overlay(img, mask, pal, alpha=0.5, ignore_index=255)
     assert tuple(out[0, 1]) == (100, 50, 0) and tuple(out[1, 1]) == (0, 0, 0)
     assert colorize(np.array([[1]]), pal).tolist() == [[[200, 100, 0]]]
+
+
+def test_every_error_has_words_in_both_languages():
+    from core.images import MESSAGES
+    from core.lessons import LANGUAGES, texts
+
+    for lang in LANGUAGES:
+        table = texts("common", lang).table("image_errors")
+        assert set(table) == set(MESSAGES)
+    err = ImageError("too_large", width=9000, height=9000, megapixels=81, limit=40)
+    assert "9000×9000" in str(err) and err.code == "too_large"
+    ro = texts("common", "ro").table("image_errors")["too_large"].format(**err.params)
+    assert "megapixeli" in ro

@@ -30,7 +30,8 @@ import torch
 
 from core.zoo.weights import WeightsStatus, find
 
-__all__ = ["MaskRCNNBundle", "MaskRCNNRun", "HeadShape", "build_maskrcnn", "run_maskrcnn", "LEVELS", "coco_classes", "draw_detections"]
+__all__ = ["MaskRCNNBundle", "MaskRCNNRun", "HeadShape", "build_maskrcnn", "run_maskrcnn", "LEVELS", "coco_classes",
+           "draw_detections", "run_graph"]
 
 LEVELS = ("P2", "P3", "P4", "P5", "P6")  # torchvision names them "0", "1", "2", "3", "pool"
 
@@ -136,6 +137,49 @@ def run_maskrcnn(bundle: MaskRCNNBundle, rgb: np.ndarray, score_threshold: float
         boxes=out["boxes"][keep].numpy(), labels=out["labels"][keep].numpy(), scores=out["scores"][keep].numpy(),
         masks=out["masks"][keep, 0].numpy() if "masks" in out else None,
     )
+
+
+# Where each stage of one run sits in the diagram: (column, row, box colour kind).
+_LAYOUT = {
+    "transform": (0, 4, "input"),
+    **{f"C{k}": (1, 5 - k + 1, "pool") for k in range(2, 6)},
+    **{f"P{k}": (2, 5 - k + 1, "fuse") for k in range(2, 7)},
+    "proposals": (3, 0.5, "head"),
+    "box_roi": (4, 0.5, "up"), "box_head": (5, 0.5, "conv"), "class_scores": (6, 0, "score"),
+    "box_deltas": (6, 1, "score"), "detections": (7, 2, "output"),
+    "mask_roi": (4, 3, "up"), "mask_head": (5, 3, "conv"), "mask_logits": (6, 3, "output"),
+}
+_EDGES = (
+    [("transform", "C2", "flow")] + [(f"C{k}", f"C{k + 1}", "flow") for k in range(2, 5)]
+    + [(f"C{k}", f"P{k}", "lateral") for k in range(2, 6)] + [(f"P{k + 1}", f"P{k}", "topdown") for k in range(2, 5)]
+    + [("P5", "P6", "flow")] + [(f"P{k}", "proposals", "fusion") for k in range(2, 7)]
+    + [("proposals", "box_roi", "flow"), ("P3", "box_roi", "fusion"), ("box_roi", "box_head", "flow"),
+       ("box_head", "class_scores", "flow"), ("box_head", "box_deltas", "flow"),
+       ("class_scores", "detections", "flow"), ("box_deltas", "detections", "flow"),
+       ("detections", "mask_roi", "flow"), ("P2", "mask_roi", "fusion"), ("mask_roi", "mask_head", "flow"),
+       ("mask_head", "mask_logits", "flow")]
+)
+
+
+def run_graph(run: MaskRCNNRun):
+    """The run as diagram boxes (shapes as measured) and arrows, for :func:`core.figures_arch.architecture_diagram`.
+
+    RoIAlign reads every pyramid level (each box from the level that suits its size); one arrow from a
+    level stands for all of them.
+    """
+    from core.models.base import Edge, Node
+    from core.models.inspect import StageBox
+
+    boxes = {}
+    for s in run.shapes:
+        if s.stage not in _LAYOUT:
+            continue
+        col, row, kind = _LAYOUT[s.stage]
+        shape = s.shape[1:] if s.stage in ("transform",) or s.stage[:1] in "CP" else s.shape
+        key = "image" if s.stage == "transform" else s.stage
+        boxes[key] = StageBox(Node(key, s.stage, col, row, kind), tuple(shape), 0.0, 0.0)
+    edges = [Edge("image" if a == "transform" else a, b, kind) for a, b, kind in _EDGES]
+    return boxes, [e for e in edges if e.src in boxes and e.dst in boxes]
 
 
 def draw_detections(rgb: np.ndarray, run: MaskRCNNRun, names: list[str], alpha: float = 0.45) -> np.ndarray:

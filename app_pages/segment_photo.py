@@ -1,0 +1,240 @@
+"""Your photo, labelled by real segmentation networks: overlay, one pixel, maps, two models compared, timings."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_pages import common, loaders
+from app_pages import photo_widgets as pw
+from app_pages.components import image_click
+from core import analysis
+from core.figures_photo import distribution_bars, hex_color, mark_pixel, value_map
+from core.images import colorize, overlay
+from core.zoo import resolve, semantic
+from core.zoo.checkpoints import CheckpointError, app_header
+
+T = common.texts("segment_photo")
+W = pw.words()
+common.header(T)
+dev = pw.device()
+CLASS_WORDS = T.table("classes")
+
+
+def cname(name: str) -> str:
+    return CLASS_WORDS.get(analysis.class_name_key(name), name)
+
+
+# --- the photo and the models ------------------------------------------------------------------------------
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader(T("photo_title"))
+    image, image_id = pw.pick_image("sp")
+    st.image(image, caption=T("photo_caption", h=image.shape[0], w=image.shape[1]), width=360)
+
+with right:
+    st.subheader(T("models_title"))
+    with st.expander(T("app_upload_title"), icon=":material/upload_file:"):
+        st.caption(T("app_upload_help"))
+        up = st.file_uploader(T("app_upload"), type=["safetensors"], key="sp_app_upload")
+        if up is not None:
+            data = up.getvalue()
+            try:
+                app_header(data)
+                st.session_state.setdefault("sp_app_models", {})[up.name] = data
+            except CheckpointError as err:
+                pw.checkpoint_problem(err)
+    app_models = {**st.session_state.get("trained_models", {}), **st.session_state.get("sp_app_models", {})}
+    options = [f"tv:{n}" for n in semantic.TORCHVISION] + [f"app:{n}" for n in app_models]
+
+    def label(key: str) -> str:
+        return T(f"model_{key[3:]}") if key.startswith("tv:") else T("model_app", name=key[4:])
+
+    if not app_models:
+        st.caption(T("no_app_models"))
+    key_a = common.choice(st.selectbox, T("model"), options, key="sp_model", default="tv:lraspp_mobilenet_v3_large",
+                          format_func=label)
+    compare = st.toggle(T("compare"), key="sp_compare", bind="query-params", help=T("compare_help"))
+    key_b = None
+    if compare:
+        key_b = common.choice(st.selectbox, T("model_b"), options, key="sp_model_b", default="tv:fcn_resnet50",
+                              format_func=label)
+    side = st.slider(T("side"), 64, 640, value=520 if dev.type == "cuda" else 256, step=32, key="sp_side",
+                     bind="query-params", help=T("side_help"))
+    amp = pw.precision_switch("sp", dev)
+
+
+def load(key: str, prefix: str):
+    """The model ``key`` with its weights (or random ones, and why), and the seconds loading took."""
+    if key.startswith("app:"):
+        data = app_models[key[4:]]
+        ref = resolve.uploaded(key[4:], data)
+    else:
+        published = semantic.weights_enum(key[3:])
+        ref, data = pw.weights_panel(prefix, label(key), published.url, published.meta.get("_file_size"))
+    try:
+        model, seconds = pw.timed(loaders.photo_semantic_model, key, str(dev), ref.key, ref, data)
+    except CheckpointError as err:
+        pw.checkpoint_problem(err)
+        if key.startswith("app:"):
+            st.stop()
+        ref = resolve.random_weights("not_cached")
+        model, seconds = pw.timed(loaders.photo_semantic_model, key, str(dev), ref.key, ref, None)
+    return model, seconds
+
+
+def run(model, use_amp: bool):
+    model_side = side if model.key.startswith("tv:") else model.default_side
+    pred = pw.guarded(loaders.photo_semantic_prediction, model.key, model.weights.key, str(dev), image_id, model_side,
+                      use_amp, model, image)
+    if pred is None:
+        st.stop()
+    return pred
+
+
+with right:
+    model_a, load_a = load(key_a, "sp_a")
+    if key_b is not None:
+        model_b, load_b = load(key_b, "sp_b")
+pred_a = run(model_a, amp)
+if not model_a.weights.pretrained:
+    st.warning(W("untrained", model=label(key_a)))
+if model_a.key.startswith("app:"):
+    st.info(T("app_side_note", side=model_a.default_side, model=model_a.info.get("model", "")))
+
+
+def legend(model, mask) -> None:
+    rows = []
+    for a in analysis.class_areas(mask, model.classes):
+        swatch = hex_color(model.palette[a.index])
+        rows.append(f"<span style='color:{swatch};font-size:1.3em'>■</span> {cname(a.name)} — "
+                    f"**{100 * a.share:.1f} %**")
+    st.markdown("<br>".join(rows), unsafe_allow_html=True)
+
+
+def blend(model, mask, alpha: float) -> np.ndarray:
+    background = [i for i, n in enumerate(model.classes) if analysis.is_background(n)]
+    return overlay(image, mask, model.palette, alpha, ignore_index=background[0] if background else None)
+
+
+# --- the overlay, the legend, one pixel ---------------------------------------------------------------------
+st.header(T("result_title", model=label(key_a)))
+st.markdown(T.md("overlay"))
+alpha = st.slider(T("opacity"), 0.0, 1.0, value=0.6, step=0.05, key="sp_alpha", bind="query-params")
+mask_a = pred_a.mask
+h, w = mask_a.shape
+if "sp_clicked" in st.session_state:  # a click on the overlay (previous run) selects that pixel
+    st.session_state["sp_x"], st.session_state["sp_y"] = st.session_state.pop("sp_clicked")
+for k, limit in (("sp_x", w - 1), ("sp_y", h - 1)):  # a new, smaller photo: keep the pixel inside it
+    if k in st.session_state and not 0 <= int(st.session_state[k]) <= limit:
+        del st.session_state[k]
+over_a = blend(model_a, mask_a, alpha)
+shown, panel = st.columns([3, 2], gap="medium")
+with panel:
+    c1, c2 = st.columns(2)
+    x = int(c1.number_input(T("pixel_x"), 0, w - 1, value=w // 2, key="sp_x", bind="query-params"))
+    y = int(c2.number_input(T("pixel_y"), 0, h - 1, value=h // 2, key="sp_y", bind="query-params"))
+with shown:
+    st.caption(T("click_hint"))
+    event = image_click(mark_pixel(over_a, x, y), key="sp_click", width=900, alt=T("overlay_alt"))
+    if event and event.get("kind") == "point" and (int(event["x"]), int(event["y"])) != (x, y):
+        st.session_state["sp_clicked"] = (int(event["x"]), int(event["y"]))
+        st.rerun()  # the pixel inputs take the click before they are drawn, and the ring moves there
+with panel:
+    dist = analysis.pixel_distribution(pred_a.probs, x, y, top=6)
+    common.show_figure(distribution_bars([cname(model_a.classes[c]) for c, _ in dist], [p for _, p in dist],
+                                         [model_a.palette[c] for c, _ in dist], title=T("pixel_fig", x=x, y=y)),
+                       key="sp_fig_pixel")
+    ent = float(analysis.entropy(pred_a.probs[:, y:y + 1, x:x + 1])[0, 0])
+    st.markdown(T("pixel_summary", name=cname(model_a.classes[dist[0][0]]), p=dist[0][1], entropy=ent))
+
+c1, c2 = st.columns([1, 2], gap="medium")
+with c1:
+    st.markdown(f"**{T('legend_title')}**")
+    legend(model_a, mask_a)
+with c2:
+    st.image(colorize(mask_a, model_a.palette), caption=T("mask_caption"), width=min(480, 2 * w))
+
+# --- probability, confidence and entropy maps -------------------------------------------------------------------
+st.header(T("maps_title"))
+st.markdown(T.md("maps"))
+present = [a.index for a in analysis.class_areas(mask_a, model_a.classes)]
+others = [c for c in range(model_a.num_classes) if c not in present]
+non_bg = [c for c in present if not analysis.is_background(model_a.classes[c])]
+chosen = common.choice(st.selectbox, T("map_class"), present + others, key="sp_map_class",
+                       default=(non_bg or present)[0], format_func=lambda c: cname(model_a.classes[c]))
+m1, m2, m3 = st.columns(3)
+map_height = int(np.clip(70 + 300 * h / w, 200, 460))  # a column is about 300 px wide: keep the photo's shape
+with m1:
+    common.show_figure(value_map(pred_a.probs[chosen], title=T("map_prob", name=cname(model_a.classes[chosen])),
+                                 colorbar="p", height=map_height), key="sp_fig_prob")
+with m2:
+    common.show_figure(value_map(analysis.confidence(pred_a.probs), title=T("map_confidence"),
+                                 zmin=1.0 / model_a.num_classes, colorbar="max p", height=map_height),
+                       key="sp_fig_conf")
+with m3:
+    common.show_figure(value_map(analysis.entropy(pred_a.probs), title=T("map_entropy"), colorscale="Magma",
+                                 colorbar="H / log C", height=map_height), key="sp_fig_entropy")
+
+# --- two models side by side ------------------------------------------------------------------------------------
+seconds = {label(key_a): pred_a.seconds}
+loads = {label(key_a): load_a}
+if key_b is not None:
+    pred_b = run(model_b, amp)
+    seconds[label(key_b) + (" (B)" if key_b == key_a else "")] = pred_b.seconds
+    loads[label(key_b) + (" (B)" if key_b == key_a else "")] = load_b
+    st.header(T("compare_title"))
+    st.markdown(T.md("compare"))
+    if not model_b.weights.pretrained:
+        st.warning(W("untrained", model=label(key_b)))
+    mask_b = pred_b.mask
+    agree = analysis.agreement(mask_a, model_a.classes, mask_b, model_b.classes)
+    a1, a2 = st.columns(2)
+    a1.image(over_a, caption=f"A · {label(key_a)}", width="stretch")
+    a2.image(blend(model_b, mask_b, alpha), caption=f"B · {label(key_b)}", width="stretch")
+    with a1:
+        legend(model_a, mask_a)
+    with a2:
+        legend(model_b, mask_b)
+    k1, k2, k3 = st.columns(3)
+    k1.metric(T("agree_miou"), "—" if np.isnan(agree.mean_iou) else f"{agree.mean_iou:.3f}",
+              help=T("agree_miou_help"))
+    k2.metric(T("agree_pixels"), f"{100 * agree.pixel_agreement:.1f} %", help=T("agree_pixels_help"))
+    k3.metric(T("agree_shared"), f"{len(agree.shared)}", help=T("agree_shared_help"))
+    d1, d2 = st.columns([1, 1])
+    with d1:
+        if agree.iou:
+            st.dataframe(pd.DataFrame({T("col_class"): [cname(n) for n in agree.iou],
+                                       T("col_iou"): [round(v, 3) for v in agree.iou.values()]}),
+                         hide_index=True, width="stretch")
+        else:
+            st.info(T("agree_none"))
+    with d2:
+        marks = np.array([[0, 0, 0], [236, 72, 153]], dtype=np.uint8)
+        st.image(overlay(image, agree.disagree.astype(np.int64), marks, 0.75, ignore_index=0),
+                 caption=T("disagree_caption"), width="stretch")
+
+# --- speed -----------------------------------------------------------------------------------------------------
+st.header(T("speed_title"))
+st.markdown(T.md("speed"))
+st.caption(pw.device_line(dev, amp) + " " + T("input_size", h=pred_a.input_size[0], w=pred_a.input_size[1]))
+if dev.type == "cuda" and st.toggle(T("fp32_compare"), key="sp_fp32", bind="query-params", help=T("fp32_help")):
+    other = run(model_a, not amp)
+    seconds[f"{label(key_a)} · {W('precision_fp32' if amp else 'precision_amp')}"] = other.seconds
+    fast, slow = (pred_a, other) if amp else (other, pred_a)
+    f1, f2, f3 = st.columns(3)
+    f1.metric(T("speedup"), f"{slow.seconds['forward'] / max(fast.seconds['forward'], 1e-9):.2f}×")
+    f2.metric(T("max_delta"), f"{float(np.abs(fast.probs - slow.probs).max()):.2e}")
+    f3.metric(T("mask_same"), f"{100 * float((fast.mask == slow.mask).mean()):.2f} %")
+pw.timings_table(seconds, loads)
+
+# --- take it home ------------------------------------------------------------------------------------------------
+st.header(T("download_title"))
+stem = f"{key_a[3:] if key_a.startswith('tv:') else key_a[4:].rsplit('.', 1)[0]}"
+d1, d2, d3 = st.columns(3)
+d1.download_button(T("download_mask"), analysis.mask_png(mask_a, model_a.palette), file_name=f"{stem}_mask.png",
+                   mime="image/png", key="sp_dl_mask", icon=":material/download:")
+d2.download_button(T("download_overlay"), analysis.png_bytes(over_a), file_name=f"{stem}_overlay.png",
+                   mime="image/png", key="sp_dl_overlay", icon=":material/download:")
+d3.download_button(T("download_csv"), analysis.areas_csv(mask_a, model_a.classes), file_name=f"{stem}_areas.csv",
+                   mime="text/csv", key="sp_dl_csv", icon=":material/download:")
+st.caption(T("download_note"))
+st.markdown(T.md("summary"))

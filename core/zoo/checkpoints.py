@@ -1,0 +1,273 @@
+r"""Reading weights files someone gives us, without letting them run code.
+
+A ``.pth`` file written by ``torch.save`` is a *pickle*: a small program that rebuilds Python objects.
+Unpickling a stranger's file can call any function it names (``os.system`` included), so this module
+never does that. It reads
+
+* **safetensors** files: a JSON header and raw tensor bytes, nothing executable at all;
+* ``torch.save`` files with ``torch.load(..., weights_only=True)``: the unpickler only builds tensors,
+  numbers, strings and plain containers, and refuses anything else with an error that names the
+  function the file asked for. Published research checkpoints sometimes store a few numpy numbers
+  (a best score) beside the tensors; those two harmless constructors (a numpy scalar and its dtype) are
+  allowed on a retry, still under ``weights_only=True``, and nothing else ever is.
+
+Checkpoints come in several dialects; :func:`adapt_keys` renames their keys to a model's:
+
+* ``module.`` in front of every key (saved from ``nn.DataParallel``): removed;
+* mmpose's top-down HRNet (``backbone.*``, ``keypoint_head.final_layer.*`` in mmpose 0.x,
+  ``head.final_layer.*`` in 1.x): the prefixes are stripped, so the official layout remains;
+* a dict with the tensors under ``"state_dict"`` or ``"model"``: unwrapped by :func:`read_state_dict`.
+
+Loading is strict (:func:`load_into`): every key and shape must match, or :class:`CheckpointError`
+says how many keys are missing or extra and shows one of each. A file that only lacks BatchNorm's
+``num_batches_tracked`` counters (written by PyTorch before 0.4.1, and by frozen BatchNorm) gets them as
+zeros: they count training steps and do not change any output.
+
+The Segmentation Studio's own checkpoints (:mod:`core.train`) are safetensors files with a JSON header
+describing the model; :func:`app_checkpoint` rebuilds the model from those bytes.
+"""
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["CheckpointError", "read_state_dict", "adapt_keys", "load_into", "AppCheckpoint", "app_checkpoint",
+           "app_header", "app_header_of",
+           "is_safetensors", "MMPOSE_PREFIXES"]
+
+SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".tar")  # what a weights file is usually called
+
+# mmpose's top-down heatmap models: backbone.* is the HRNet, the head's last 1×1 conv is final_layer.
+MMPOSE_PREFIXES = (("backbone.", ""), ("keypoint_head.final_layer.", "final_layer."),
+                   ("head.final_layer.", "final_layer."))
+
+
+class CheckpointError(ValueError):
+    """A weights file could not be used. ``code`` names the case for the page's sentence:
+
+    ``missing`` (no such file), ``unsafe`` (the pickle asks to call ``params["name"]``), ``unreadable``
+    (not a checkpoint at all), ``empty`` (no tensors in it), ``mismatch`` (keys or shapes differ from the
+    model's: ``params`` has ``missing``, ``unexpected``, ``wrong_shape`` counts and an ``example``),
+    ``not_app`` (a safetensors file without the Segmentation Studio header), ``not_segmentation``
+    (an app checkpoint of a model that does not label pixels), ``wrong_model`` (an app checkpoint of
+    another network than the page needs).
+    """
+
+    def __init__(self, code: str, message: str, **params):
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+def _numpy_scalar_globals() -> dict[str, object]:
+    """The constructors of numpy numbers and their dtypes: they build a number from bytes, nothing more."""
+    found: dict[str, object] = {}
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            mod = __import__(module, fromlist=["scalar"])
+            found[f"{module}.scalar"] = mod.scalar
+        except (ImportError, AttributeError):
+            pass
+    found["numpy.dtype"] = np.dtype
+    for t in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.bool_):
+        cls = type(np.dtype(t))
+        found[f"{cls.__module__}.{cls.__name__}"] = cls
+    return found
+
+
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)|but got <class '([\w.]+)'>")  # the two ways torch names what it refused
+
+
+def is_safetensors(data: bytes) -> bool:
+    """safetensors begins with an 8-byte little-endian header length, then the JSON header's ``{``."""
+    if len(data) < 10:
+        return False
+    n = int.from_bytes(data[:8], "little")
+    return 2 <= n <= len(data) - 8 and data[8:9] == b"{"
+
+
+def _torch_load(data: bytes) -> object:
+    allowed: list[object] = []
+    extra = _numpy_scalar_globals()
+    for _ in range(len(extra) + 1):
+        try:
+            with torch.serialization.safe_globals(allowed):
+                return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as err:
+            found = _GLOBAL.search(str(err))
+            name = (found.group(1) or found.group(2)) if found else ""
+            if name in extra and extra[name] not in allowed:
+                allowed.append(extra[name])  # a numpy number: allow its constructor and try again
+                continue
+            if name:
+                raise CheckpointError("unsafe", f"The file asks Python to call {name} while it is read. "
+                                      "A weights file needs no code, so it was not opened.", name=name) from None
+            raise CheckpointError("unreadable", "This file is not a PyTorch checkpoint.") from None
+        except Exception as err:  # a damaged or foreign file can fail anywhere inside the unpickler
+            raise CheckpointError("unreadable",
+                                  f"This file is not a PyTorch checkpoint ({type(err).__name__}).") from None
+    raise CheckpointError("unreadable", "This file is not a PyTorch checkpoint.")
+
+
+def _tensors_only(obj: object) -> dict[str, torch.Tensor]:
+    """The state dict inside what a checkpoint holds: the dict itself, or its ``state_dict`` / ``model``."""
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model", "module"):
+            inner = obj.get(key)
+            if isinstance(inner, dict) and any(torch.is_tensor(v) for v in inner.values()):
+                obj = inner
+                break
+        tensors = {str(k): v for k, v in obj.items() if torch.is_tensor(v)}
+        if tensors:
+            return tensors
+    raise CheckpointError("empty", "The file holds no tensors, so it cannot be a model's weights.")
+
+
+def read_state_dict(source: str | Path | bytes) -> dict[str, torch.Tensor]:
+    """The tensors of a weights file (a path or its bytes): safetensors, or ``torch.load(weights_only=True)``."""
+    if isinstance(source, (str, Path)):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise CheckpointError("missing", f"There is no file at {path}.", path=str(path))
+        data = path.read_bytes()
+    else:
+        data = bytes(source)
+    if not data:
+        raise CheckpointError("empty", "The file is empty.")
+    if is_safetensors(data):
+        from safetensors.torch import load as load_safetensors
+
+        try:
+            return _tensors_only(load_safetensors(data))
+        except CheckpointError:
+            raise
+        except Exception as err:  # a damaged header or truncated tensor data
+            raise CheckpointError("unreadable", f"The safetensors file is damaged ({err}).") from None
+    return _tensors_only(_torch_load(data))
+
+
+def adapt_keys(state: dict[str, torch.Tensor], expected: set[str] | dict) -> tuple[dict[str, torch.Tensor], str]:
+    """Rename a checkpoint's keys to the model's (see the module's dialects); returns ``(state, dialect)``.
+
+    ``dialect`` is ``"plain"``, ``"dataparallel"`` or ``"mmpose"``. Keys the model does not have are kept,
+    so :func:`load_into` can report them.
+    """
+    expected = set(expected)
+    dialect = "plain"
+    if state and all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+        dialect = "dataparallel"
+    if any(k.startswith("backbone.") for k in state) and not any(k.startswith("backbone.") for k in expected):
+        renamed = {}
+        for k, v in state.items():
+            for old, new in MMPOSE_PREFIXES:
+                if k.startswith(old):
+                    k = new + k[len(old):]
+                    break
+            renamed[k] = v
+        # mmpose 1.x keeps a few bookkeeping tensors beside the weights (e.g. data_preprocessor.*): drop them
+        state = {k: v for k, v in renamed.items() if k in expected or not k.startswith("data_preprocessor.")}
+        dialect = "mmpose"
+    return state, dialect
+
+
+def load_into(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
+    """Load ``state`` into ``model`` strictly, after :func:`adapt_keys`; :class:`CheckpointError` on mismatch."""
+    own = model.state_dict()
+    state, _ = adapt_keys(state, own)
+    state = dict(state)
+    for k, v in own.items():  # counters old files lack: zero steps seen, which changes no output
+        if k.endswith("num_batches_tracked") and k not in state:
+            state[k] = torch.zeros_like(v)
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or wrong:
+        example = (missing or unexpected or wrong)[0]
+        if wrong and not (missing or unexpected):
+            example = f"{example}: {tuple(state[example].shape)} ≠ {tuple(own[example].shape)}"
+        raise CheckpointError(
+            "mismatch", f"The file does not fit this model: {len(missing)} weights missing, {len(unexpected)} "
+            f"unexpected, {len(wrong)} of another shape (e.g. {example}).",
+            missing=len(missing), unexpected=len(unexpected), wrong_shape=len(wrong), example=example)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+# --- the app's own checkpoints -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AppCheckpoint:
+    model: nn.Module  # eval mode, on the CPU
+    header: dict  # core.train's JSON header: model, model_kwargs, classes, palette, input_size, metrics, ...
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.header["classes"])
+
+    @property
+    def palette(self) -> np.ndarray:
+        return np.asarray(self.header.get("palette") or [], dtype=np.uint8).reshape(-1, 3)
+
+
+def app_header(data: bytes) -> dict:
+    """The Segmentation Studio header of a checkpoint's bytes (no tensors are read)."""
+    if not is_safetensors(data):
+        raise CheckpointError("not_app", "This is not a safetensors file written by the Segmentation Studio.")
+    n = int.from_bytes(data[:8], "little")
+    try:
+        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+        header = json.loads(meta["segmentation_studio"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise CheckpointError("not_app",
+                              "This safetensors file has no Segmentation Studio model description.") from None
+    if not isinstance(header, dict) or "model" not in header or not header.get("classes"):
+        raise CheckpointError("not_app", "This safetensors file has no Segmentation Studio model description.")
+    return header
+
+
+def app_header_of(source: str | Path | bytes) -> dict | None:
+    """The Segmentation Studio header of a file or bytes, or None when it is any other kind of file."""
+    if isinstance(source, (str, Path)):
+        try:
+            with open(Path(source).expanduser(), "rb") as f:
+                head = f.read(8)
+                n = int.from_bytes(head, "little") if len(head) == 8 else 0
+                data = head + f.read(n) if 2 <= n <= 100_000_000 else head
+        except OSError:
+            return None
+    else:
+        data = bytes(source[:8 + int.from_bytes(source[:8], "little")]) if len(source) >= 8 else b""
+    try:
+        return app_header(data) if len(data) > 8 else None
+    except CheckpointError:
+        return None
+
+
+def app_checkpoint(data: bytes) -> AppCheckpoint:
+    """Rebuild a model trained in the app (``core.train`` checkpoint bytes) and load its weights strictly."""
+    from safetensors.torch import load as load_safetensors
+
+    from core import models
+
+    header = app_header(data)
+    if header["model"] not in models.SEGMENTATION:
+        raise CheckpointError("not_segmentation", f"The checkpoint holds a {header['model']} model, which does not "
+                              "label pixels.", model=str(header["model"]))
+    try:
+        model = models.build(header["model"], num_classes=len(header["classes"]), **header.get("model_kwargs", {}))
+    except (TypeError, ValueError) as err:
+        raise CheckpointError("not_app", f"The model the checkpoint describes cannot be built ({err}).") from None
+    try:
+        tensors = load_safetensors(data)
+    except Exception as err:
+        raise CheckpointError("unreadable", f"The safetensors file is damaged ({err}).") from None
+    load_into(model, tensors)
+    return AppCheckpoint(model.eval(), header)

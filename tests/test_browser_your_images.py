@@ -1,0 +1,49 @@
+"""A real Chromium uploads a photo on "Segment your photo", sees the overlay, and clicks one of its pixels."""
+import pytest
+from PIL import Image
+
+from core import lessons
+from core.data.synthetic import make_scene
+from tests.conftest import screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+H, W = 150, 200  # the uploaded photo's size (small: the network runs at a 64-pixel short side)
+
+
+@pytest.fixture
+def photo_file(tmp_path):
+    path = tmp_path / "my_photo.png"
+    Image.fromarray(make_scene(21, (H, W))[0]).save(path)
+    return path
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_upload_a_photo_and_click_the_overlay(app_server, browser_page, photo_file, lang):
+    page = browser_page
+    page.goto(f"{app_server}/segment_photo?lang={lang}&sp_source=upload&sp_side=64")
+    wait_for_app(page)
+    T = lessons.texts("segment_photo", lang)
+    page.locator(".st-key-sp_upload input[type=file]").set_input_files(str(photo_file))
+    page.get_by_text(T("photo_caption", h=H, w=W)).wait_for(timeout=120_000)
+    wait_for_app(page)
+    overlay = page.locator(".ss-click img")
+    overlay.wait_for(timeout=120_000)
+    overlay.scroll_into_view_if_needed()
+    for _ in range(120):  # the component lives in a shadow root: ask the located element itself
+        size = overlay.evaluate("i => i.complete ? [i.naturalWidth, i.naturalHeight] : null")
+        if size == [W, H]:
+            break
+        page.wait_for_timeout(500)
+    assert size == [W, H]  # the overlay is drawn on the uploaded photo, pixel for pixel
+    assert overlay.get_attribute("alt") == T("overlay_alt")
+    box = overlay.bounding_box()
+    assert box["width"] > W  # shown larger than the photo, so one click lands on one pixel
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
+    x, y = int(0.75 * W), int(0.25 * H)
+    title = T("pixel_fig", x=x, y=y).split("<br>")[0]  # plotly draws the title's second line separately
+    page.locator(".st-key-sp_fig_pixel").get_by_text(title).wait_for(timeout=60_000)
+    assert page.locator(".st-key-sp_x input").input_value() == str(x)
+    assert page.locator(".st-key-sp_y input").input_value() == str(y)
+    wait_for_app(page)
+    screenshot(page, f"segment_photo-upload-{lang}")
