@@ -2,9 +2,10 @@
 import streamlit as st
 
 from app_pages import arch_widgets as aw
-from app_pages import common, loaders
+from app_pages import common, loaders, widgets
 from core import models
 from core.figures_arch import feature_mosaic, shape_curves
+from core.models import questions
 
 T = common.texts("architecture_explorer")
 W = aw.words()
@@ -42,6 +43,8 @@ common.show_figure(shape_curves(tr.rows, {"resolution": W("resolution"), "channe
                                           "layer": W("layer")}), key="ax_curves")
 st.markdown(T.md("receptive_field"))
 
+widgets.quiz(T, questions.explorer_questions, key="ax_quiz")
+
 st.subheader(T("features_title"))
 if paper:
     st.info(T("features_paper"))
@@ -49,7 +52,8 @@ if paper:
 node_keys = [n.key for n in graph.nodes if n.key in boxes and n.key != "image"]
 c1, c2 = st.columns([2, 1])
 with c1:
-    node = common.choice(st.selectbox, T("node"), node_keys, key="ax_node", default=node_keys[min(2, len(node_keys) - 1)])
+    node = common.choice(st.selectbox, T("node"), node_keys, key="ax_node",
+                         default=node_keys[min(2, len(node_keys) - 1)])
 with c2:
     count = st.slider(T("channels_shown"), 1, 32, value=16, key="ax_channels", bind="query-params")
 tensor = tr.taps[graph.node(node).tap][0]  # (C, h, w)

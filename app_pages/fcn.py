@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import arch_widgets as aw
-from app_pages import common, loaders
+from app_pages import common, loaders, widgets
 from core import models
 from core.data.scenes import SCENE_CLASSES, SCENE_COLORS
 from core.figures_arch import label_image
-from core.models import demo
+from core.models import demo, questions
 
 T = common.texts("fcn")
 W = aw.words()
@@ -37,7 +37,8 @@ st.markdown(T.md("strides"))
 overlap = st.slider(T("overlap"), 0.0, 0.8, value=0.35, step=0.05, key="fcn_overlap", bind="query-params")
 rgb, labels = loaders.sample(96, 128, overlap)
 scale = 3
-legend = " · ".join(f"<span style='color:{c}'>■</span> {T(f'class_{n}')}" for n, c in zip(SCENE_CLASSES, SCENE_COLORS))
+legend = " · ".join(f"<span style='color:{c}'>■</span> {T(f'class_{n}')}"
+                    for n, c in zip(SCENE_CLASSES, SCENE_COLORS))
 
 cols = st.columns(5)
 cols[0].image(rgb.repeat(scale, 0).repeat(scale, 1), caption=T("image"), width="stretch")
@@ -50,7 +51,7 @@ st.html(f"<div style='font-size:0.9rem'>{legend}</div>")
 st.caption(T("ideal_note"))
 
 st.markdown(T.md("trained"))
-steps = common.choice(st.segmented_control, T("steps"), [60, 150, 300], key="fcn_steps", default=150,
+steps = common.choice(st.segmented_control, T("steps"), [60, 150, 300], key="fcn_steps", default=60,
                       format_func=lambda n: T("steps_n", n=n))
 trained = loaders.trained_models().get(("fcn8s", steps))
 if trained is None:
@@ -90,3 +91,5 @@ for layer, label in ((net.head.upscore2, "upscore2 (×2)"), (net.upsample, "upsc
     common.torch_check(ours, theirs, T("interp_op", layer=label))
 st.caption(T("bilinear_caption", k=int(net.upsample.kernel_size[0]), s=int(net.upsample.stride[0]),
              p=int(net.upsample.padding[0])))
+
+widgets.quiz(T, questions.fcn_questions, key="fcn_quiz")

@@ -5,11 +5,11 @@ import streamlit as st
 import torch
 
 from app_pages import arch_widgets as aw
-from app_pages import common, loaders
-from core.figures_arch import map_row
+from app_pages import common, loaders, widgets
+from core.figures_arch import architecture_diagram, map_row
 from core.images import ImageError, load_image
-from core.models import demo
-from core.zoo.maskrcnn import LEVELS, coco_classes, draw_detections
+from core.models import demo, questions
+from core.zoo.maskrcnn import LEVELS, coco_classes, draw_detections, run_graph
 from core.zoo.weights import cached_file
 
 T = common.texts("fpn_mask_rcnn")
@@ -49,8 +49,9 @@ size = common.choice(st.segmented_control, T("min_size"), [320, 480, 640, 800], 
                      format_func=lambda v: T("min_size_px", v=v))
 
 allow = bool(st.session_state.get("fm_download"))  # set only by the button below: never download unasked
+device = str(common.device())  # the sidebar's choice: a GPU when there is one
 with st.spinner(T("building")):
-    bundle = loaders.maskrcnn(size, allow)
+    bundle = loaders.maskrcnn(size, allow, device)
 if bundle.pretrained:
     st.success(T("weights_found", path=str(bundle.status.path)))
 else:
@@ -61,7 +62,7 @@ else:
         st.rerun()
 
 with st.spinner(T("running")):
-    run = loaders.maskrcnn_run(rgb, size, allow)
+    run = loaders.maskrcnn_run(rgb, size, allow, device)
 st.markdown(T("pyramid_head", h=run.resized[0], w=run.resized[1]))
 view = common.choice(st.segmented_control, T("view"), ["mean", "channel"], key="fm_view", default="mean",
                      format_func=lambda k: T(f"view_{k}"))
@@ -76,6 +77,9 @@ common.show_figure(map_row(maps, titles, height=250), key="fm_levels")
 st.caption(T("levels_caption"))
 
 st.markdown(T.md("heads"))
+mr_boxes, mr_edges = run_graph(run)
+common.show_figure(architecture_diagram(mr_boxes, mr_edges, W.table("edges") | T.table("edges"), run.resized,
+                                        hover="{key}<br>{shape}"), key="fm_mrcnn_diagram")
 stages = T.table("stages")
 table = pd.DataFrame([{T("col_stage"): stages.get(s.stage.rsplit("_P", 1)[0], s.stage) +
                        (f" ({s.stage.rsplit('_', 1)[1]})" if "_P" in s.stage else ""),
@@ -90,3 +94,5 @@ if bundle.pretrained:
         st.info(T("no_detections"))
 else:
     st.info(T("random_detections"))
+
+widgets.quiz(T, questions.fpn_questions, key="fm_quiz")

@@ -3,9 +3,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import arch_widgets as aw
-from app_pages import common, loaders
+from app_pages import common, loaders, widgets
 from core.figures_arch import map_row
-from core.models import demo
+from core.models import demo, questions
 
 T = common.texts("hrnet")
 W = aw.words()
@@ -61,3 +61,5 @@ titles = [T("term_title", j=t.j, kind=T(f"kind_{t.kind}")) for t in unit.terms] 
 common.show_figure(map_row(maps, titles, diverging=True, height=260), key="hr_terms")
 st.caption(T("fusion_caption", i=branch, stage=stage, module=module, c=channel))
 st.caption(W("random_weights"))
+
+widgets.quiz(T, questions.hrnet_questions, key="hr_quiz")

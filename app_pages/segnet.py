@@ -3,10 +3,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import arch_widgets as aw
-from app_pages import common, loaders
+from app_pages import common, loaders, widgets
 from core.figures import grid_heatmap
 from core.figures_arch import map_row
-from core.models import demo
+from core.models import demo, questions
 from core.ops.pooling import index_memory
 from core.zoo import weights as zoo
 
@@ -79,3 +79,5 @@ if path.is_file():
 else:
     st.info(T("weights_not_cached", path=str(path)))
 st.caption(W("random_weights"))
+
+widgets.quiz(T, questions.segnet_questions, key="sn_quiz")

@@ -3,8 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import arch_widgets as aw
-from app_pages import common, loaders
-from core.models import demo
+from app_pages import common, loaders, widgets
+from core.models import demo, questions
 from core.models.inspect import stage_boxes
 
 T = common.texts("unet")
@@ -58,3 +58,5 @@ st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", column_confi
     T("col_needed"): st.column_config.NumberColumn(format="%.3f MiB")})
 st.caption(T("traffic_caption", h=h, w=w))
 st.caption(W("random_weights"))
+
+widgets.quiz(T, questions.unet_questions, key="un_quiz")

@@ -72,9 +72,9 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
     pos, size = {}, {}
     for key, box in boxes.items():
         x, y = box.node.col * x_gap, -box.node.row * y_gap
-        rel = box.shape[-2] / h_in if len(box.shape) >= 2 else 1.0
+        rel = box.shape[-2] / h_in if len(box.shape) >= 3 else 0.05  # vectors per box: a thin slab
         hh = 0.13 + 0.15 * math.sqrt(min(rel, 1.0))
-        pos[key], size[key] = (x, y), (0.52, hh)
+        pos[key], size[key] = (x, y), (0.54, hh)
 
     used = []
     for e in edges:
@@ -101,7 +101,7 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
         fig.add_shape(type="rect", x0=x - hw, x1=x + hw, y0=y - hh, y1=y + hh, line=line,
                       fillcolor=KIND_COLORS.get(box.node.kind, "#f1f5f9"), layer="above")
         fig.add_annotation(x=x, y=y, text=f"<b>{key}</b><br>{_shape_text(box.shape)}", showarrow=False,
-                           font={"size": 11, "color": "#0f172a"})
+                           font={"size": 10, "color": "#0f172a"})
     keys = list(boxes)
     fig.add_trace(go.Scatter(
         x=[pos[k][0] for k in keys], y=[pos[k][1] for k in keys], mode="markers", showlegend=False,
@@ -153,8 +153,8 @@ def _normalise(a: np.ndarray) -> np.ndarray:
     return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 
-def feature_mosaic(maps: np.ndarray, columns: int | None = None, hover: str = "channel %{customdata[0]}: %{customdata[1]:.3g}",
-                   max_side: int = 56) -> go.Figure:
+def feature_mosaic(maps: np.ndarray, columns: int | None = None,
+                   hover: str = "channel %{customdata[0]}: %{customdata[1]:.3g}", max_side: int = 56) -> go.Figure:
     """Channels ``(C, H, W)`` side by side, each scaled to its own range, with a gap between them.
 
     Tiles larger than ``max_side`` are shown subsampled (every k-th cell), which keeps the page light;

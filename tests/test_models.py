@@ -194,6 +194,17 @@ def test_fcn_head_gives_one_prediction_per_stride():
     assert {s: tuple(p.shape[-2:]) for s, p in preds.items()} == {32: (3, 3), 16: (5, 6), 8: (9, 12)}
 
 
+@pytest.mark.parametrize("how", ["bilinear", "nearest"])
+def test_unet_decoder_can_upsample_without_learned_kernels(how):
+    model = models.build("unet", 3, upsampling=how).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 45, 33)).shape == (1, 3, 45, 33)
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in model.modules())
+    assert models.config_class("unet").__name__ == "UNetConfig"
+    with pytest.raises(ValueError, match="valid names"):
+        models.config_class("vgg")
+
+
 def test_config_helpers():
     assert make_config(FCNConfig, paper=True) == FCNConfig.paper()
     assert make_config(FCNConfig, overrides={"width": 0.5}).width == 0.5

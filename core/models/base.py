@@ -186,7 +186,8 @@ def make_config(cls, config=None, paper: bool = False, overrides: dict | None = 
     valid = {f.name for f in fields(cls)}
     unknown = sorted(set(overrides) - valid)
     if unknown:
-        raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}; valid fields are {', '.join(sorted(valid))}")
+        raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}; "
+                        f"valid fields are {', '.join(sorted(valid))}")
     return replace(base, **overrides)
 
 

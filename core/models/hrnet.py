@@ -66,7 +66,7 @@ class HRNetConfig:
     width: int = 8  # C, the channels of the stride-4 branch (branches have C, 2C, 4C, 8C): 32 for HRNet-W32
     stem_channels: int = 16  # after the two stride-2 convolutions; 64 in the paper (layer1 then gives 4× this)
     layer1_blocks: int = 2  # bottleneck blocks at stride 4 before the branches split; 4 in the paper
-    modules: tuple[int, int, int] = (1, 2, 2)  # modules (each: blocks, then a fusion) in stages 2, 3, 4; paper (1, 4, 3)
+    modules: tuple[int, int, int] = (1, 2, 2)  # modules (blocks, then a fusion) in stages 2, 3, 4; paper (1, 4, 3)
     blocks: int = 2  # basic residual blocks per branch in each module; 4 in the paper
 
     @classmethod

@@ -44,7 +44,7 @@ __all__ = ["LayerRow", "Trace", "StageBox", "trace", "layer_table", "stage_boxes
 aten = torch.ops.aten
 
 # The operations that become rows, by kind (the pages name the kinds in the student's language).
-OPS = ("conv", "transposed_conv", "max_pool", "max_unpool", "upsample_nearest", "upsample_bilinear",
+OPS = ("conv", "transposed_conv", "max_pool", "avg_pool", "max_unpool", "upsample_nearest", "upsample_bilinear",
        "add", "concat", "crop")
 
 
@@ -126,13 +126,14 @@ class _Tracer(TorchDispatchMode):
                          (f" d{dilation[0]}" if dilation[0] > 1 else "")
             params = w.numel() + (args[2].numel() if torch.is_tensor(args[2]) else 0)
             row = (op, detail, params)
-        elif packet in (aten.max_pool2d_with_indices, aten.max_pool2d):
+        elif packet in (aten.max_pool2d_with_indices, aten.max_pool2d, aten.avg_pool2d):
             rf, jump = self._in(args[0])
             k = _pair(args[1])
             s = _pair(args[2]) if len(args) > 2 and args[2] else k
-            d = _pair(args[4]) if len(args) > 4 else (1, 1)
+            d = _pair(args[4]) if len(args) > 4 and packet is not aten.avg_pool2d else (1, 1)
             rf, jump = rf + d[0] * (k[0] - 1) * jump, jump * s[0]
-            row = ("max_pool", f"{k[0]}×{k[1]} /{s[0]}", 0)
+            kind = "avg_pool" if packet is aten.avg_pool2d else "max_pool"
+            row = (kind, f"{k[0]}×{k[1]} /{s[0]}", 0)
         elif packet is aten.max_unpool2d:
             rf, jump = self._in(args[0])
             factor = first.shape[-2] / args[0].shape[-2]

@@ -62,8 +62,8 @@ class MaskRCNNRun:
     masks: np.ndarray | None = None  # (K, H, W) probabilities in the original image
 
 
-def build_maskrcnn(min_size: int = 480, download: bool = False) -> MaskRCNNBundle:
-    """``maskrcnn_resnet50_fpn`` at ``min_size`` (short side), COCO weights when available, else random."""
+def build_maskrcnn(min_size: int = 480, download: bool = False, device: str | torch.device = "cpu") -> MaskRCNNBundle:
+    """``maskrcnn_resnet50_fpn`` at ``min_size`` (short side) on ``device``; COCO weights if available, else random."""
     from torchvision.models.detection import maskrcnn_resnet50_fpn
 
     status = find("maskrcnn_resnet50_fpn", download=download)
@@ -74,7 +74,7 @@ def build_maskrcnn(min_size: int = 480, download: bool = False) -> MaskRCNNBundl
     if status.found:
         model.load_state_dict(status.state_dict)
         pretrained = True
-    return MaskRCNNBundle(model.eval(), pretrained, status, min_size)
+    return MaskRCNNBundle(model.to(device).eval(), pretrained, status, min_size)
 
 
 def _shape(t) -> tuple[int, ...]:
@@ -86,7 +86,8 @@ def run_maskrcnn(bundle: MaskRCNNBundle, rgb: np.ndarray, score_threshold: float
                  max_detections: int = 20) -> MaskRCNNRun:
     """Run the model on an ``(H, W, 3)`` uint8 image; record shapes at every stage and the detections."""
     model = bundle.model
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0  # (3, H, W)
+    device = next(model.parameters()).device
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().to(device) / 255.0  # (3, H, W)
     seen: dict[str, object] = {}
     hooks = {
         "transform": model.transform, "body": model.backbone.body, "fpn": model.backbone.fpn,
@@ -115,7 +116,7 @@ def run_maskrcnn(bundle: MaskRCNNBundle, rgb: np.ndarray, score_threshold: float
     levels = {}
     for k, p in zip(LEVELS, seen["fpn"].values()):
         shapes.append(HeadShape(k, _shape(p)))
-        levels[k] = p[0].float().numpy()
+        levels[k] = p[0].float().cpu().numpy()
     objectness, deltas = seen["rpn_head"]
     for k, o, d in zip(LEVELS, objectness, deltas):
         shapes.append(HeadShape(f"rpn_objectness_{k}", _shape(o)))
@@ -131,6 +132,7 @@ def run_maskrcnn(bundle: MaskRCNNBundle, rgb: np.ndarray, score_threshold: float
             shapes.append(HeadShape(key, _shape(seen[name])))
     shapes.append(HeadShape("detections", _shape(out["boxes"])))
 
+    out = {k: v.cpu() for k, v in out.items()}
     keep = (out["scores"] >= score_threshold).nonzero().flatten()[:max_detections]
     return MaskRCNNRun(
         resized=resized, levels=levels, shapes=shapes,
