@@ -141,8 +141,9 @@ def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
     deadline = time.time() + timeout_ms / 1000
     while time.time() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count()
-        if not running:
+        # a running script shows the status widget and keeps the previous run's elements as stale copies
+        busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
+        if not busy:
             break
         page.wait_for_timeout(200)
     page.wait_for_timeout(500)

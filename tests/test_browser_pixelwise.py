@@ -42,9 +42,10 @@ def _wait_for_pixel(page, lang: str, row: int, col: int) -> pixelwise.PixelRepor
     summary, report = _expected(lang, row, col)
     page.locator('[data-testid="stMarkdownContainer"]', has_text=summary).first.wait_for(timeout=30_000)
     T = lessons.texts("pixelwise_classification", lang)
-    bars = page.locator(".st-key-pw_fig_probs")
+    # while a rerun is under way Streamlit keeps the previous figure as a stale copy: read the fresh one
+    bars = page.locator('.st-key-pw_fig_probs:not([data-stale="true"])')
     bars.get_by_text(T("probs_fig", row=row, col=col)).wait_for(timeout=30_000)
-    shown = bars.inner_text()
+    shown = bars.first.inner_text()
     for p in report.probs:  # every one of the C probabilities is written on its bar
         assert f"{p:.3f}" in shown
     assert page.locator(".st-key-pw_row input").input_value() == str(row)
