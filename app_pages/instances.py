@@ -88,7 +88,8 @@ else:
 # --- without an instance head: a model trained in the app ------------------------------------------------------------
 st.header(T("regions_title"))
 st.markdown(T.md("regions"))
-app_models = {**st.session_state.get("trained_models", {}), **st.session_state.get("sp_app_models", {})}
+app_models = {**st.session_state.get("trained_models", {}), **st.session_state.get("sp_app_models", {}),
+              **loaders.shipped_checkpoints()}  # the user's own first, then the shipped ones
 if app_models:
     app_name = common.choice(st.selectbox, T("regions_model"), list(app_models), key="in_app_model")
     app_ref = resolve.uploaded(app_name, app_models[app_name])

@@ -181,3 +181,11 @@ def photo_top_down(weights_key: str, device: str, image_id: str, boxes: tuple, m
 
     return pose.top_down(_model, _image, np.asarray(boxes, dtype=np.float32).reshape(-1, 4), method=method,
                          mixed_precision=amp)
+
+
+@st.cache_resource
+def shipped_checkpoints() -> dict[str, bytes]:
+    """The checkpoints shipped in checkpoints/ (teaching models trained on the synthetic streets), as bytes."""
+    from core.train import shipped_checkpoints as found
+
+    return {name: path.read_bytes() for name, path in found().items()}

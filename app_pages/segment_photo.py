@@ -42,7 +42,8 @@ with right:
                 st.session_state.setdefault("sp_app_models", {})[up.name] = data
             except CheckpointError as err:
                 pw.checkpoint_problem(err)
-    app_models = {**st.session_state.get("trained_models", {}), **st.session_state.get("sp_app_models", {})}
+    app_models = {**st.session_state.get("trained_models", {}), **st.session_state.get("sp_app_models", {}),
+                  **loaders.shipped_checkpoints()}  # the user's own first, then the shipped ones
     options = [f"tv:{n}" for n in semantic.TORCHVISION] + [f"app:{n}" for n in app_models]
 
     def label(key: str) -> str:

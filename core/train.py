@@ -236,6 +236,14 @@ def checkpoint_bytes(model: torch.nn.Module, meta: dict) -> bytes:
     return save(tensors, metadata=metadata)
 
 
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"  # trained by checkpoints/train_all.sh
+
+
+def shipped_checkpoints() -> dict[str, Path]:
+    """The small checkpoints that come with the app, by file name (``unet-streets.safetensors`` …)."""
+    return {p.name: p for p in sorted(SHIPPED_DIR.glob("*.safetensors"))}
+
+
 def read_header(path: str | Path) -> dict:
     """The JSON header of a checkpoint, without loading its tensors."""
     from safetensors import safe_open

@@ -118,3 +118,20 @@ def test_cli_refuses_an_unknown_model():
     proc = subprocess.run([sys.executable, "-m", "core.train", "--model", "nope", "--steps", "1"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "valid names" in proc.stderr
+
+
+def test_shipped_checkpoints_load_and_segment():
+    """The checkpoints in checkpoints/ rebuild their model strictly and label a scene mostly right."""
+    from core import metrics
+    from core.train import load_checkpoint, shipped_checkpoints
+
+    found = shipped_checkpoints()
+    assert {"unet-streets.safetensors", "fcn8s-streets.safetensors"} <= set(found)
+    x, y = SyntheticStreets(4, 64, seed=777).batch(range(4))
+    for name, path in found.items():
+        model, header = load_checkpoint(path)
+        assert header["classes"] == list(CLASSES) and header["metrics"]["miou"] > 0.6, name
+        with torch.no_grad():
+            pred = model(x).argmax(1)
+        cm = metrics.confusion_matrix(pred, y, len(CLASSES))
+        assert metrics.pixel_accuracy(cm) > 0.8, name
