@@ -72,7 +72,10 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None, help="torch's CPU threads (1 is steadier on a busy machine)")
     a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     # No validation inside the timed steps (val_every beyond the run): the bare loop has none either;
     # the final validation the generator always runs is part of the page's cost and is counted.
     cfg = TrainConfig(model=a.model, size=a.size, batch_size=a.batch, steps=a.steps, val_every=10**9,

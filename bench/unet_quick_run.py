@@ -4,7 +4,10 @@ Target (issue "Train live"): validation mIoU >= 0.85 within 120 s on a 2-core CP
 same code as the page and the command line (:func:`core.train.train` with the page's defaults) for a
 wall-clock budget and prints the validation mIoU reached, with the time and steps it took.
 
-    python bench/unet_quick_run.py [--seconds 120] [--size 64] [--batch 8] [--device auto]
+    python bench/unet_quick_run.py [--seconds 120] [--size 64] [--batch 8] [--device auto] [--threads N]
+
+On a 2-core machine shared with other work, ``--threads 1`` is steadier: two threads that must wait
+for a busy core lose far more than one thread gives up on an idle machine.
 """
 from __future__ import annotations
 
@@ -28,7 +31,10 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default: torch's choice)")
     a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     print(f"torch threads: {torch.get_num_threads()}")
     cfg = TrainConfig(model=a.model, size=a.size, batch_size=a.batch, lr=a.lr, steps=10**9, seconds=a.seconds,
                       val_every=100, device=a.device)
