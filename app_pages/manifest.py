@@ -46,6 +46,11 @@ SECTIONS: list[Section] = [
         PageSpec("hrnet", ":material/stacked_line_chart:"),
         PageSpec("fpn_mask_rcnn", ":material/filter_center_focus:"),
     ]),
+    Section("pose", [
+        PageSpec("pose_heatmaps", ":material/blur_on:"),
+        PageSpec("pose_train", ":material/directions_run:"),
+        PageSpec("pose_hrnet_vs_hourglass", ":material/compare_arrows:"),
+    ]),
     Section("your_images", [
         PageSpec("segment_photo", ":material/photo_camera:"),
         PageSpec("instances", ":material/category_search:"),

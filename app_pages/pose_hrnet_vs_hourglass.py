@@ -1,0 +1,131 @@
+"""HRNet against an encoder–decoder: the same parameter budget, the same batches, compared on decoded joints."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+from torch import nn
+
+from app_pages import common
+from core import pose
+from core.data.synthetic import to_image
+from core.figures_pose import MODEL_COLOURS, comparison_bars, draw_pose, pose_curves
+from core.runs import BackgroundRun
+
+T = common.texts("pose_hrnet_vs_hourglass")
+common.header(T)
+N_SHOWN, VAL_SIZE, SIGMA, LR = 3, 16, 2.0, 1e-2
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def contenders_table(budget: str, lang: str) -> pd.DataFrame:
+    rows = []
+    for kind in pose.KINDS:
+        n = pose.count_parameters(pose.build_pose_model(kind, budget=budget))
+        rows.append({T("col_model"): T(f"kind_{kind}"), T("col_params"): f"{n:,}".replace(",", "\u2009"),
+                     T("col_path"): T(f"path_{kind}"), T("col_output"): T(f"output_{kind}")})
+    return pd.DataFrame(rows)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def validation_images(size: int, seed: int):
+    x, target = pose.validation_set(size, SIGMA, seed, VAL_SIZE)
+    return [to_image(im) for im in x[:N_SHOWN]], target["joints"].numpy()
+
+
+# --- the contenders and the race's settings ------------------------------------------------------------------
+c = st.columns([1.2, 1, 1, 1.6])
+budget = common.choice(c[0].segmented_control, T("budget"), list(pose.BUDGETS), key="pv_budget",
+                       format_func=lambda b: T(f"budget_{b}"))
+size = c[1].select_slider(T("size"), [48, 64, 96], value=64, key="pv_size", bind="query-params")
+steps = c[2].number_input(T("steps"), 20, 5000, value=600, step=20, key="pv_steps", bind="query-params")
+with_regression = c[3].toggle(T("with_regression"), value=True, key="pv_regression", bind="query-params")
+st.dataframe(contenders_table(budget, common.lang()), hide_index=True, width="stretch")
+kinds = [k for k in pose.KINDS if with_regression or k != "regression"]
+
+run: BackgroundRun | None = st.session_state.get("pv_run")
+
+
+def start() -> None:
+    old = st.session_state.get("pv_run")
+    if old is not None:
+        old.stop()
+    cfg = pose.pose_config(size=size, batch_size=8, lr=LR, steps=int(steps), val_every=max(10, int(steps) // 15),
+                           device=str(common.device()))
+    models, items = pose.race(kinds, cfg, SIGMA, budget, VAL_SIZE)
+    new = BackgroundRun(items, nn.ModuleDict(models), alive=common.session_alive(), name="race")
+    new.cfg, new.kinds = cfg, list(models)
+    st.session_state["pv_run"] = new
+
+
+status = run.snapshot().status if run else None
+active = status in ("running", "paused")
+b = st.columns([1.3, 1, 1, 3])
+b[0].button(T("start"), type="primary", key="pv_start", on_click=start)
+if status == "running":
+    b[1].button(T("pause"), key="pv_pause", on_click=run.pause)
+else:
+    b[1].button(T("resume"), key="pv_resume", on_click=run.resume if run else None, disabled=status != "paused")
+b[2].button(T("stop"), key="pv_stop", on_click=run.stop if run else None, disabled=not active)
+
+if run is None:
+    st.info(T("press_start"))
+    st.markdown(T.md("what_to_watch"))
+    st.stop()
+
+
+# --- the race, redrawn every second while it runs --------------------------------------------------------------
+@st.fragment(run_every=1.0 if status == "running" else None)
+def race_view() -> None:
+    snap = run.snapshot()
+    if status == "running" and snap.status != "running":
+        st.rerun(scope="app")
+    if snap.error:
+        st.error(T("failed", error=snap.error))
+    steps_of = {k: [s for s in snap.steps if s["model"] == k] for k in run.kinds}
+    vals_of = {k: [v for v in snap.vals if v["model"] == k] for k in run.kinds}
+    done = sum(len(s) for s in steps_of.values())
+    st.progress(min(1.0, done / (run.cfg.steps * len(run.kinds))),
+                text=T("progress", status=T(f"status_{snap.status}"), done=done, total=run.cfg.steps * len(run.kinds)))
+    m = st.columns(len(run.kinds))
+    for col, k in zip(m, run.kinds):
+        last = vals_of[k][-1] if vals_of[k] else None
+        col.metric(T(f"kind_{k}"), f"{last['mean_error']:.1f} px" if last else "–",
+                   help=T("metric_help"))
+        col.caption(T("metric_caption", step=last["step"], pck=last["pck"]) if last else T("no_val_yet"))
+    common.show_figure(pose_curves([(T(f"kind_{k}"), MODEL_COLOURS[k], steps_of[k], vals_of[k]) for k in run.kinds],
+                                   (T("loss_title"), T("error_title"), T("pck_title")), T("step_axis")))
+    if not any(vals_of.values()):
+        st.caption(T("first_val", every=run.cfg.val_every))
+        return
+    images, joints = validation_images(run.cfg.size, run.cfg.seed)
+    st.subheader(T("pred_title"))
+    st.caption(T("pred_caption"))
+    scale = max(2, 224 // run.cfg.size)
+    for k in run.kinds:
+        if not vals_of[k]:
+            continue
+        v = vals_of[k][-1]
+        row = st.columns([1] + [2] * N_SHOWN, vertical_alignment="center")
+        row[0].markdown(f"**{T(f'kind_{k}')}**  \n{T('after_step', step=v['step'])}")
+        coords = v["coords"].numpy()
+        for col, i in zip(row[1:], range(N_SHOWN)):
+            labelled = joints[i, :, 2] > 0
+            err = np.linalg.norm(coords[i] - joints[i, :, :2], axis=1)[labelled].mean()
+            col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("fig_error", err=err),
+                      width="stretch")
+    if snap.status in ("finished", "stopped"):
+        final = {k: vals_of[k][-1] for k in run.kinds if vals_of[k]}
+        names = [T(f"kind_{k}") for k in final]
+        colours = [MODEL_COLOURS[k] for k in final]
+        left, right = st.columns(2)
+        with left:
+            common.show_figure(comparison_bars(names, [v["mean_error"] for v in final.values()], colours,
+                                               T("final_error"), "{:.2f} px"))
+        with right:
+            common.show_figure(comparison_bars(names, [v["pck"] for v in final.values()], colours,
+                                               T("final_pck"), "{:.0%}", (0, 1)))
+        best = min(final, key=lambda k: final[k]["mean_error"])
+        st.success(T("winner", model=T(f"kind_{best}"), err=final[best]["mean_error"], step=final[best]["step"]))
+
+
+race_view()
+st.markdown(T.md("what_to_watch"))

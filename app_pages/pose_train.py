@@ -1,0 +1,152 @@
+"""Train a pose network live: a small HRNet learns the joints of stick figures; curves, skeletons, heatmaps."""
+import numpy as np
+import streamlit as st
+
+from app_pages import common
+from core import pose
+from core.data.poses import JOINTS
+from core.data.synthetic import to_image
+from core.figures_pose import MODEL_COLOURS, comparison_bars, draw_pose, heatmap_tiles, pose_curves
+from core.runs import BackgroundRun
+
+T = common.texts("pose_train")
+common.header(T)
+joint_names = [T(f"joint_{name}") for name in JOINTS]
+N_SHOWN = 4  # validation figures drawn on the page (the metrics use all of them)
+VAL_SIZE = 16
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def validation_images(size: int, sigma: float, seed: int):
+    """The validation figures of a run (the ones its error is measured on): images, joints, target heatmaps."""
+    x, target = pose.validation_set(size, sigma, seed, VAL_SIZE)
+    return [to_image(im) for im in x], target["joints"].numpy(), target["heatmaps"].numpy()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def parameters(kind: str, budget: str) -> int:
+    return pose.count_parameters(pose.build_pose_model(kind, budget=budget))
+
+
+# --- the run's settings ---------------------------------------------------------------------------------
+c = st.columns([1.6, 1.2, 1, 1, 1, 1, 1])
+kind = common.choice(c[0].selectbox, T("model"), pose.KINDS, key="pt_model", format_func=lambda o: T(f"kind_{o}"))
+budget = common.choice(c[1].segmented_control, T("budget"), list(pose.BUDGETS), key="pt_budget",
+                       format_func=lambda b: T(f"budget_{b}"))
+size = c[2].select_slider(T("size"), [48, 64, 96, 128], value=64, key="pt_size", bind="query-params")
+sigma = c[3].select_slider(T("sigma"), [1.0, 1.5, 2.0, 3.0], value=2.0, key="pt_sigma", bind="query-params")
+batch = c[4].select_slider(T("batch"), [4, 8, 16], value=8, key="pt_batch", bind="query-params")
+lr = c[5].select_slider(T("lr"), [1e-3, 3e-3, 1e-2], value=1e-2, key="pt_lr", format_func="{:g}".format,
+                        bind="query-params")
+steps = c[6].number_input(T("steps"), 20, 5000, value=800, step=20, key="pt_steps", bind="query-params")
+n_params = parameters(kind, budget)
+st.caption(T("model_caption", params=f"{n_params:,}".replace(",", "\u2009")))  # a thin space between thousands
+
+run: BackgroundRun | None = st.session_state.get("pt_run")
+history: list = st.session_state.setdefault("pt_history", [])
+
+
+def start() -> None:
+    old = st.session_state.get("pt_run")
+    if old is not None:
+        old.stop()
+    cfg = pose.pose_config(size=size, batch_size=batch, lr=lr, steps=int(steps),
+                           val_every=max(10, int(steps) // 20), device=str(common.device()))
+    model = pose.build_pose_model(kind, budget=budget)
+    label = T("run_label", n=len(history) + 1, model=T(f"kind_{kind}"), size=size, sigma=sigma)
+    new = BackgroundRun(pose.train_pose(cfg, model, kind, sigma, VAL_SIZE), model, alive=common.session_alive(),
+                        name=label)
+    new.cfg, new.kind, new.sigma = cfg, kind, sigma
+    history.append(new)
+    del history[:-4]  # the four latest runs are kept for comparison
+    st.session_state["pt_run"] = new
+
+
+def reset() -> None:
+    for r in history:
+        r.stop(wait=0)
+    history.clear()
+    st.session_state["pt_run"] = None
+
+
+status = run.snapshot().status if run else None
+active = status in ("running", "paused")
+b = st.columns([1.3, 1, 1, 1, 1.4, 2])
+b[0].button(T("start"), type="primary", key="pt_start", on_click=start)
+if status == "running":
+    b[1].button(T("pause"), key="pt_pause", on_click=run.pause)
+else:
+    b[1].button(T("resume"), key="pt_resume", on_click=run.resume if run else None, disabled=status != "paused")
+b[2].button(T("step"), key="pt_step", on_click=run.step if run else None, disabled=not active)
+b[3].button(T("stop"), key="pt_stop", on_click=run.stop if run else None, disabled=not active)
+b[4].button(T("reset"), key="pt_reset", on_click=reset, disabled=not history)
+
+if run is None:
+    st.info(T("press_start"))
+    st.markdown(T.md("what_you_see"))
+    st.stop()
+
+
+# --- live view: redrawn every second while the run trains -------------------------------------------------
+@st.fragment(run_every=1.0 if status == "running" else None)
+def live_view() -> None:
+    snap = run.snapshot()
+    if status == "running" and snap.status != "running":
+        st.rerun(scope="app")  # paused or finished: the buttons change, the timer stops
+    last = snap.steps[-1] if snap.steps else None
+    val = snap.vals[-1] if snap.vals else None
+    total = run.cfg.steps
+    if snap.error:
+        st.error(T("failed", error=snap.error))
+    m = st.columns(5)
+    m[0].metric(T("m_status"), T(f"status_{snap.status}"))
+    m[1].metric(T("m_step"), f"{last['step'] if last else 0} / {total}")
+    m[2].metric(T("m_loss"), f"{last['loss']:.4f}" if last else "–")
+    m[3].metric(T("m_error"), f"{val['mean_error']:.1f} px" if val else "–")
+    m[4].metric(T("m_pck"), f"{val['pck']:.0%}" if val else "–", help=T("pck_help"))
+    st.progress(min(1.0, (last["step"] if last else 0) / total))
+    common.show_figure(pose_curves([(run.name, MODEL_COLOURS[run.kind], snap.steps, snap.vals)],
+                                   (T("loss_title"), T("error_title"), T("pck_title")), T("step_axis")))
+    if snap.last_val is None:
+        st.caption(T("first_val", every=run.cfg.val_every))
+        return
+    images, joints, targets = validation_images(run.cfg.size, run.sigma, run.cfg.seed)
+    v = snap.last_val
+    coords = v["coords"].numpy()
+    st.subheader(T("val_title", step=v["step"]))
+    st.caption(T("val_caption"))
+    scale = max(2, 256 // run.cfg.size)
+    for col, i in zip(st.columns(N_SHOWN), range(N_SHOWN)):
+        labelled = joints[i, :, 2] > 0
+        err = np.linalg.norm(coords[i] - joints[i, :, :2], axis=1)[labelled].mean()
+        col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("val_image", i=i + 1, err=err),
+                  width="stretch")
+    left, right = st.columns([2.2, 1])
+    with left:
+        if "pred" in v:
+            st.markdown(T("heat_intro"))
+            i = st.radio(T("which_figure"), list(range(N_SHOWN)), key="pt_figure", horizontal=True,
+                         format_func=lambda k: str(k + 1)) or 0
+            cell = max(2, 96 // targets.shape[-1])  # tiles of about 96 pixels whatever the heatmap size
+            st.image(heatmap_tiles(targets[i], v["pred"][i].numpy(), joint_names, (T("row_target"), T("row_pred")),
+                                   cell=cell))
+        else:
+            st.info(T("no_heatmaps"))
+    with right:
+        per_joint = [e if e is not None else 0.0 for e in v["per_joint_error"]]
+        common.show_figure(comparison_bars(joint_names, per_joint, [MODEL_COLOURS[run.kind]] * len(per_joint),
+                                           T("per_joint_title")))
+
+
+live_view()
+
+done = [r for r in history if r.snapshot().vals]
+if len(done) > 1:
+    st.header(T("compare_title"))
+    palette = ["#c2410c", "#1d4ed8", "#15803d", "#7c3aed"]
+    common.show_figure(pose_curves([(r.name, palette[i % 4], r.snapshot().steps, r.snapshot().vals)
+                                    for i, r in enumerate(done)],
+                                   (T("loss_title"), T("error_title"), T("pck_title")), T("step_axis")))
+
+st.markdown(T.md("what_you_see"))
+st.page_link("app_pages/pose_hrnet_vs_hourglass.py", label=T("next_compare"), icon=":material/arrow_forward:")
