@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, widgets
 from core import pose
 from core.data.poses import JOINTS
 from core.data.synthetic import to_image
@@ -62,24 +62,7 @@ def start() -> None:
     st.session_state["pt_run"] = new
 
 
-def reset() -> None:
-    for r in history:
-        r.stop(wait=0)
-    history.clear()
-    st.session_state["pt_run"] = None
-
-
-status = run.snapshot().status if run else None
-active = status in ("running", "paused")
-b = st.columns([1.3, 1, 1, 1, 1.4, 2])
-b[0].button(T("start"), type="primary", key="pt_start", on_click=start)
-if status == "running":
-    b[1].button(T("pause"), key="pt_pause", on_click=run.pause)
-else:
-    b[1].button(T("resume"), key="pt_resume", on_click=run.resume if run else None, disabled=status != "paused")
-b[2].button(T("step"), key="pt_step", on_click=run.step if run else None, disabled=not active)
-b[3].button(T("stop"), key="pt_stop", on_click=run.stop if run else None, disabled=not active)
-b[4].button(T("reset"), key="pt_reset", on_click=reset, disabled=not history)
+status = widgets.run_controls(T, "pt", history, start)
 
 if run is None:
     st.info(T("press_start"))

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app_pages import common
+from app_pages import common, widgets
 from core import models
 from core.data.datasets import DOWNLOAD_MB, DatasetError, FolderPairs, TorchvisionPairs
 from core.data.synthetic import CLASSES, SyntheticStreets, to_image
@@ -95,24 +95,7 @@ def start() -> None:
     st.session_state["tl_run"] = new
 
 
-def reset() -> None:
-    for r in history:
-        r.stop(wait=0)
-    history.clear()
-    st.session_state["tl_run"] = None
-
-
-status = run.snapshot().status if run else None
-active = status in ("running", "paused")
-b = st.columns([1.3, 1, 1, 1, 1.4, 2])
-b[0].button(T("start"), type="primary", key="tl_start", on_click=start)
-if status == "running":
-    b[1].button(T("pause"), key="tl_pause", on_click=run.pause)
-else:
-    b[1].button(T("resume"), key="tl_resume", on_click=run.resume if run else None, disabled=status != "paused")
-b[2].button(T("step"), key="tl_step", on_click=run.step if run else None, disabled=not active)
-b[3].button(T("stop"), key="tl_stop", on_click=run.stop if run else None, disabled=not active)
-b[4].button(T("reset"), key="tl_reset", on_click=reset, disabled=not history)
+status = widgets.run_controls(T, "tl", history, start)
 
 if st.session_state.get("tl_error"):
     st.error(T("data_error", reason=st.session_state["tl_error"]))

@@ -182,3 +182,33 @@ def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: 
             with st.expander(common.ui("quiz_solution")):
                 shown = T(q.answer) if q.is_choice else q.answer
                 st.markdown(words["solution"].format(answer=shown, **q.params))
+
+
+# --- controlling a training run ---------------------------------------------------------------------------
+
+def run_controls(T, prefix: str, history: list, start: Callable[[], None]) -> str | None:
+    """Start / pause or resume / one step / stop / forget-all buttons for the background run kept in
+    ``st.session_state[f"{prefix}_run"]`` (a :class:`core.runs.BackgroundRun`); ``history`` is the page's
+    list of runs. The words are the page's ``start pause resume step stop reset`` strings. Returns the
+    run's status, or None before the first run."""
+    run = st.session_state.get(f"{prefix}_run")
+
+    def reset() -> None:
+        for r in history:
+            r.stop(wait=0)
+        history.clear()
+        st.session_state[f"{prefix}_run"] = None
+
+    status = run.snapshot().status if run else None
+    active = status in ("running", "paused")
+    b = st.columns([1.3, 1, 1, 1, 1.4, 2])
+    b[0].button(T("start"), type="primary", key=f"{prefix}_start", on_click=start)
+    if status == "running":
+        b[1].button(T("pause"), key=f"{prefix}_pause", on_click=run.pause)
+    else:
+        b[1].button(T("resume"), key=f"{prefix}_resume", on_click=run.resume if run else None,
+                    disabled=status != "paused")
+    b[2].button(T("step"), key=f"{prefix}_step", on_click=run.step if run else None, disabled=not active)
+    b[3].button(T("stop"), key=f"{prefix}_stop", on_click=run.stop if run else None, disabled=not active)
+    b[4].button(T("reset"), key=f"{prefix}_reset", on_click=reset, disabled=not history)
+    return status
