@@ -3,12 +3,18 @@
 The entry point builds the navigation (one page per topic of the lecture, in its order) and the
 sidebar (language, device, presentation mode), then runs the page the URL asks for.
 """
-import streamlit as st
+import os
 
-from app_pages import common
-from app_pages.manifest import SECTIONS
-from core import device as devices
-from core import lessons
+# Idle OpenMP threads of torch otherwise spin on the CPU between a page's reruns and slow a training run
+# in the background 20-40× on a small machine; it must be set before torch is first imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+
+from app_pages import common  # noqa: E402
+from app_pages.manifest import SECTIONS  # noqa: E402
+from core import device as devices  # noqa: E402
+from core import lessons  # noqa: E402
 
 st.set_page_config(page_title="Segmentation Studio", page_icon=":material/grid_view:", layout="wide")
 

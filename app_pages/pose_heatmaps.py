@@ -4,7 +4,6 @@ import json
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 import torch.nn.functional as F
 
 from app_pages import common
@@ -39,10 +38,10 @@ def quantisation(sigma: float, noise: float):
 
 
 # --- the picture and the settings -------------------------------------------------------------------------
-c = st.columns([1.3, 1, 1.4, 1.4])
+c = st.columns([1.7, 0.9, 1.3, 1.3])
 kind = common.choice(c[0].segmented_control, T("canvas"), ["figure", "street"], key="ph_canvas",
                      format_func=lambda o: T(f"canvas_{o}"))
-seed = int(c[1].number_input(T("seed"), 0, 9999, value=3, key="ph_seed", bind="query-params"))
+seed = int(c[1].number_input(T("seed"), 0, 9999, value=26, key="ph_seed", bind="query-params"))
 stride = c[2].select_slider(T("stride"), STRIDES, value=4, key="ph_stride", bind="query-params")
 sigma = c[3].slider(T("sigma"), 0.5, 4.0, value=2.0, step=0.25, key="ph_sigma", bind="query-params")
 image, joints = picture(kind, seed)
@@ -105,7 +104,7 @@ else:
     conf = heatmaps.decode(heat, stride, "argmax")[1].numpy()
     chosen = st.selectbox(T("which"), range(len(points)), key="ph_which",
                           format_func=lambda i: T("point_label", i=i + 1, x=points[i][0], y=points[i][1]))
-    fig_col, table_col = st.columns([1, 1.4])
+    fig_col, table_col = st.columns([1, 1.5])
     with fig_col:
         common.show_figure(heatmap_figure(
             heat[chosen].numpy(), stride, points[chosen], {m: coords[m][chosen] for m in coords}, methods,
@@ -122,7 +121,8 @@ else:
             T("col_err_subpixel"): err["subpixel"].round(2),
             T("col_conf"): conf.round(3),
         })
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={name: st.column_config.Column(width="small") for name in table.columns})
         st.markdown(T("mean_errors", argmax=err["argmax"].mean(), subpixel=err["subpixel"].mean(), s=stride))
         st.caption(T("low_peak"))
 

@@ -28,7 +28,9 @@ def contenders_table(budget: str, lang: str) -> pd.DataFrame:
 @st.cache_data(max_entries=8, show_spinner=False)
 def validation_images(size: int, seed: int):
     x, target = pose.validation_set(size, SIGMA, seed, VAL_SIZE)
-    return [to_image(im) for im in x[:N_SHOWN]], target["joints"].numpy()
+    joints = target["joints"].numpy()
+    shown = pose.showcase(joints, N_SHOWN)  # whole, large figures read best
+    return shown, [to_image(x[i]) for i in shown], joints[shown]
 
 
 # --- the contenders and the race's settings ------------------------------------------------------------------
@@ -36,9 +38,9 @@ c = st.columns([1.2, 1, 1, 1.6])
 budget = common.choice(c[0].segmented_control, T("budget"), list(pose.BUDGETS), key="pv_budget",
                        format_func=lambda b: T(f"budget_{b}"))
 size = c[1].select_slider(T("size"), [48, 64, 96], value=64, key="pv_size", bind="query-params")
-steps = c[2].number_input(T("steps"), 20, 5000, value=600, step=20, key="pv_steps", bind="query-params")
+steps = c[2].number_input(T("steps"), 20, 5000, value=800, step=20, key="pv_steps", bind="query-params")
 with_regression = c[3].toggle(T("with_regression"), value=True, key="pv_regression", bind="query-params")
-st.dataframe(contenders_table(budget, common.lang()), hide_index=True, width="stretch")
+st.table(contenders_table(budget, common.lang()).set_index(T("col_model")))
 kinds = [k for k in pose.KINDS if with_regression or k != "regression"]
 
 run: BackgroundRun | None = st.session_state.get("pv_run")
@@ -96,7 +98,7 @@ def race_view() -> None:
     if not any(vals_of.values()):
         st.caption(T("first_val", every=run.cfg.val_every))
         return
-    images, joints = validation_images(run.cfg.size, run.cfg.seed)
+    shown, images, joints = validation_images(run.cfg.size, run.cfg.seed)
     st.subheader(T("pred_title"))
     st.caption(T("pred_caption"))
     scale = max(2, 224 // run.cfg.size)
@@ -106,7 +108,7 @@ def race_view() -> None:
         v = vals_of[k][-1]
         row = st.columns([1] + [2] * N_SHOWN, vertical_alignment="center")
         row[0].markdown(f"**{T(f'kind_{k}')}**  \n{T('after_step', step=v['step'])}")
-        coords = v["coords"].numpy()
+        coords = v["coords"].numpy()[shown]
         for col, i in zip(row[1:], range(N_SHOWN)):
             labelled = joints[i, :, 2] > 0
             err = np.linalg.norm(coords[i] - joints[i, :, :2], axis=1)[labelled].mean()

@@ -20,7 +20,8 @@ VAL_SIZE = 16
 def validation_images(size: int, sigma: float, seed: int):
     """The validation figures of a run (the ones its error is measured on): images, joints, target heatmaps."""
     x, target = pose.validation_set(size, sigma, seed, VAL_SIZE)
-    return [to_image(im) for im in x], target["joints"].numpy(), target["heatmaps"].numpy()
+    shown = pose.showcase(target["joints"], N_SHOWN)  # whole, large figures read best
+    return shown, [to_image(x[i]) for i in shown], target["joints"].numpy()[shown], target["heatmaps"].numpy()[shown]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -31,14 +32,14 @@ def parameters(kind: str, budget: str) -> int:
 # --- the run's settings ---------------------------------------------------------------------------------
 c = st.columns([1.6, 1.2, 1, 1, 1, 1, 1])
 kind = common.choice(c[0].selectbox, T("model"), pose.KINDS, key="pt_model", format_func=lambda o: T(f"kind_{o}"))
-budget = common.choice(c[1].segmented_control, T("budget"), list(pose.BUDGETS), key="pt_budget",
+budget = common.choice(c[1].segmented_control, T("budget"), list(pose.BUDGETS), key="pt_budget", default="small",
                        format_func=lambda b: T(f"budget_{b}"))
 size = c[2].select_slider(T("size"), [48, 64, 96, 128], value=64, key="pt_size", bind="query-params")
 sigma = c[3].select_slider(T("sigma"), [1.0, 1.5, 2.0, 3.0], value=2.0, key="pt_sigma", bind="query-params")
 batch = c[4].select_slider(T("batch"), [4, 8, 16], value=8, key="pt_batch", bind="query-params")
 lr = c[5].select_slider(T("lr"), [1e-3, 3e-3, 1e-2], value=1e-2, key="pt_lr", format_func="{:g}".format,
                         bind="query-params")
-steps = c[6].number_input(T("steps"), 20, 5000, value=800, step=20, key="pt_steps", bind="query-params")
+steps = c[6].number_input(T("steps"), 20, 5000, value=1500, step=20, key="pt_steps", bind="query-params")
 n_params = parameters(kind, budget)
 st.caption(T("model_caption", params=f"{n_params:,}".replace(",", "\u2009")))  # a thin space between thousands
 
@@ -93,9 +94,9 @@ def live_view() -> None:
     if snap.last_val is None:
         st.caption(T("first_val", every=run.cfg.val_every))
         return
-    images, joints, targets = validation_images(run.cfg.size, run.sigma, run.cfg.seed)
+    shown, images, joints, targets = validation_images(run.cfg.size, run.sigma, run.cfg.seed)
     v = snap.last_val
-    coords = v["coords"].numpy()
+    coords = v["coords"].numpy()[shown]
     st.subheader(T("val_title", step=v["step"]))
     st.caption(T("val_caption"))
     scale = max(2, 256 // run.cfg.size)
@@ -111,8 +112,8 @@ def live_view() -> None:
             i = st.radio(T("which_figure"), list(range(N_SHOWN)), key="pt_figure", horizontal=True,
                          format_func=lambda k: str(k + 1)) or 0
             cell = max(2, 96 // targets.shape[-1])  # tiles of about 96 pixels whatever the heatmap size
-            st.image(heatmap_tiles(targets[i], v["pred"][i].numpy(), joint_names, (T("row_target"), T("row_pred")),
-                                   cell=cell))
+            st.image(heatmap_tiles(targets[i], v["pred"][shown[i]].numpy(), joint_names,
+                                   (T("row_target"), T("row_pred")), cell=cell))
         else:
             st.info(T("no_heatmaps"))
     with right:

@@ -120,7 +120,8 @@ def heatmap_figure(heat, stride: int, true_xy=None, decoded: dict | None = None,
     for method, (x, y) in (decoded or {}).items():
         colour, symbol = METHOD_STYLE.get(method, ("#ffffff", "cross"))
         fig.add_scatter(x=[x], y=[y], mode="markers", name=labels.get(method, method),
-                        marker={"symbol": symbol, "size": 12, "color": colour, "line": {"width": 1.5, "color": "white"}})
+                        marker={"symbol": symbol, "size": 12, "color": colour,
+                                "line": {"width": 1.5, "color": "white"}})
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title_text=y_title)
     fig.update_xaxes(constrain="domain", title_text=x_title)
     fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},

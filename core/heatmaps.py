@@ -92,9 +92,12 @@ def decode(heatmaps, stride: float, method: str = "argmax"):
     x, y = ix.float(), iy.float()
     if method != "argmax":
         k = torch.arange(K)
-        # The classic step: a quarter cell towards the higher neighbour, on each axis.
+        # The classic step: a quarter cell towards the higher neighbour, on each axis. A top on the
+        # border has one neighbour only on that axis, so it is not moved there (as in the HRNet code).
         right = hm[k, iy, (ix + 1).clamp(max=w - 1)] - hm[k, iy, (ix - 1).clamp(min=0)]
         down = hm[k, (iy + 1).clamp(max=h - 1), ix] - hm[k, (iy - 1).clamp(min=0), ix]
+        right = torch.where((ix >= 1) & (ix <= w - 2), right, torch.zeros_like(right))
+        down = torch.where((iy >= 1) & (iy <= h - 2), down, torch.zeros_like(down))
         qx, qy = x + 0.25 * torch.sign(right), y + 0.25 * torch.sign(down)
         if method == "quarter":
             x, y = qx, qy

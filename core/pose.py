@@ -104,7 +104,7 @@ class Stem(nn.Sequential):
 
 
 class HourglassTrunk(nn.Module):
-    """A U-Net-shaped encoder–decoder: down to stride 32, back up to stride 4 with skips; returns stride-4 features."""
+    """A U-Net-shaped encoder–decoder: down to stride 32, back up to stride 4 with skips; gives stride-4 features."""
 
     def __init__(self, cfg: HourglassConfig):
         super().__init__()
@@ -293,6 +293,15 @@ def pose_config(size: int = 64, batch_size: int = 8, lr: float = 3e-3, steps: in
     """The shared loop's config for keypoints (its ``model`` and ``classes`` fields are not used here)."""
     return TrainConfig(model="pose_hrnet_w32", size=size, batch_size=batch_size, lr=lr, steps=steps,
                        val_every=val_every, seed=seed, device=device, classes=JOINTS, **kw)
+
+
+def showcase(joints, n: int) -> list[int]:
+    """The ``n`` figures of a batch worth drawing: most labelled joints first, then the biggest figures."""
+    joints = np.asarray(joints, np.float32)  # (N, K, 3)
+    labelled = joints[..., 2] > 0
+    spans = [float(np.ptp(j[m, :2], axis=0).max()) if m.sum() > 1 else 0.0 for j, m in zip(joints, labelled)]
+    order = sorted(range(len(joints)), key=lambda i: (-int(labelled[i].sum()), -spans[i], i))
+    return sorted(order[:n])
 
 
 def validation_set(size: int, sigma: float, seed: int = 0, n: int = 16):

@@ -26,15 +26,15 @@ def test_click_places_a_keypoint_and_shows_its_heatmap(app_server, browser_page,
     img.wait_for()
     box = img.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)  # pixel (31.5, 63.5) of 128
-    page.wait_for_url(re.compile(r"ph_pts="), timeout=30_000)  # the keypoint is kept in the shared link
+    page.wait_for_url(re.compile(r"ph_pts="), timeout=60_000)  # the keypoint is kept in the shared link
     wait_for_app(page)
     (x, y), = json.loads(parse_qs(urlparse(page.url).query)["ph_pts"][0])
     assert x == pytest.approx(31.5, abs=1.0) and y == pytest.approx(63.5, abs=1.0)
     title = T("heat_title", i=1, h=16, w=16)  # 128 px at stride 8
-    page.locator(".gtitle", has_text=title).wait_for(timeout=30_000)  # the keypoint's heatmap is drawn
+    page.locator(".gtitle", has_text=title).wait_for(timeout=60_000)  # the keypoint's heatmap is drawn
     assert T("no_points") not in _text(page)
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)  # a second one
-    page.wait_for_function("() => decodeURIComponent(location.search).includes('],[')", timeout=30_000)
+    page.wait_for_function("() => decodeURIComponent(location.search).includes('],[')", timeout=60_000)
     wait_for_app(page)
     assert len(json.loads(parse_qs(urlparse(page.url).query)["ph_pts"][0])) == 2
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -68,3 +68,13 @@ def test_mse_loss_ignores_weightless_joints():
     pred[1] += 5  # wrong, but the joint is not visible
     assert mse_loss(pred, target, w) == 0
     assert mse_loss(pred, target) > 0
+
+
+@pytest.mark.parametrize("method", ["subpixel", "quarter"])
+def test_a_top_on_the_border_is_not_pushed_outwards(method):
+    # x = 122.2 px at stride 4 is cell 30.55: the top is the last column (31), the true point lies inwards.
+    kp = np.array([[122.2, 40.0], [1.5, 40.0]])
+    heat, _ = encode(kp, (32, 32), stride=4, sigma=2)
+    refined, _ = decode(heat, 4, method)
+    coarse, _ = decode(heat, 4, "argmax")
+    assert (np.abs(refined.numpy() - kp) <= np.abs(coarse.numpy() - kp) + 1e-4).all()

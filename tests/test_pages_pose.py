@@ -84,7 +84,7 @@ def test_the_race_compares_the_contenders(lang, regression):
     T = lessons.texts("pose_hrnet_vs_hourglass", lang)
     at = run_page("pose_hrnet_vs_hourglass", lang,
                   state={"pv_size": 48, "pv_steps": 20, "pv_regression": regression, "pv_budget": "tiny"})
-    assert len(at.dataframe[0].value) == 3 and T("press_start") in page_text(at)
+    assert len(at.table[0].value) == 3 and T("press_start") in page_text(at)
     at.button(key="pv_start").click().run()
     run = at.session_state["pv_run"]
     snap = run.wait_for(lambda s: s.status == "finished", timeout=120)

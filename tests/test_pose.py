@@ -127,3 +127,11 @@ def test_overlapping_runs_share_the_thread_setting():
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 1  # the other run still trains
     assert torch.get_num_threads() == threads
+
+
+def test_showcase_prefers_whole_large_figures():
+    joints = torch.zeros(3, 2, 3)
+    joints[0] = torch.tensor([[0, 0, 2], [10, 10, 0]])  # one labelled joint
+    joints[1] = torch.tensor([[0, 0, 2], [10, 0, 2]])  # small
+    joints[2] = torch.tensor([[0, 0, 2], [30, 0, 1]])  # large
+    assert pose.showcase(joints, 1) == [2] and pose.showcase(joints, 2) == [1, 2]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.data.synthetic import to_image, to_tensor  # noqa: F401 - to_image is re-exported for the pages
+from core.data.synthetic import to_tensor
 from core.heatmaps import encode
 
 JOINTS = ("head", "neck", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
@@ -35,7 +35,8 @@ SKELETON = (
     ("neck", "left_shoulder", "left"), ("left_shoulder", "left_elbow", "left"), ("left_elbow", "left_wrist", "left"),
     ("neck", "right_shoulder", "right"), ("right_shoulder", "right_elbow", "right"),
     ("right_elbow", "right_wrist", "right"),
-    ("left_shoulder", "left_hip", "centre"), ("right_shoulder", "right_hip", "centre"), ("left_hip", "right_hip", "centre"),
+    ("left_shoulder", "left_hip", "centre"), ("right_shoulder", "right_hip", "centre"),
+    ("left_hip", "right_hip", "centre"),
     ("left_hip", "left_knee", "left"), ("left_knee", "left_ankle", "left"),
     ("right_hip", "right_knee", "right"), ("right_knee", "right_ankle", "right"),
 )
