@@ -11,8 +11,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-from app_pages import common  # noqa: E402
-from app_pages.manifest import SECTIONS  # noqa: E402
+from app_pages.ui import common# noqa: E402
+from app_pages.ui.manifest import SECTIONS  # noqa: E402
 from core import device as devices  # noqa: E402
 from core import lessons  # noqa: E402
 

@@ -1,11 +1,11 @@
 """Architecture explorer: any model, any input size; its diagram, every layer, and a real tensor inside it."""
 import streamlit as st
 
-from app_pages import arch_widgets as aw
-from app_pages import common, loaders, widgets
+from app_pages.ui import architecture as aw
+from app_pages.ui import common, loaders, widgets
 from core import models
-from core.figures_arch import feature_mosaic, shape_curves
-from core.models import questions
+from core.figures.architectures import feature_mosaic, shape_curves
+from core import architectures as arch
 
 T = common.texts("architecture_explorer")
 W = aw.words()
@@ -43,7 +43,7 @@ common.show_figure(shape_curves(tr.rows, {"resolution": W("resolution"), "channe
                                           "layer": W("layer")}), key="ax_curves")
 st.markdown(T.md("receptive_field"))
 
-widgets.quiz(T, questions.explorer_questions, key="ax_quiz")
+widgets.quiz(T, arch.explorer_questions, key="ax_quiz")
 
 st.subheader(T("features_title"))
 if paper:

@@ -2,9 +2,9 @@
 import streamlit as st
 import torch
 
-from app_pages import common, widgets
+from app_pages.ui import common, widgets
 from core import classification as cls
-from core.figures_segmentation import NET_COLORS, growth_curves, matrix_heatmap
+from core.figures.segmentation import NET_COLORS, growth_curves, matrix_heatmap
 
 T = common.texts("classification_recap")
 common.header(T)

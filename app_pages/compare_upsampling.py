@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app_pages import common, widgets
-from core.figures_upsampling import image_panels, metric_bars
+from app_pages.ui import common, widgets
+from core.figures.upsampling import image_panels, metric_bars
 from core.ops.compare import (DOWNSAMPLINGS, PATTERNS, SCALES, compare_questions, compare_upsampling,
                               synthetic_image)
 

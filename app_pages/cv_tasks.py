@@ -1,9 +1,9 @@
 """Computer-vision tasks: one scene, five outputs, and what each output cannot say."""
 import streamlit as st
 
-from app_pages import common, widgets
+from app_pages.ui import common, widgets
 from core.data import scenes
-from core.figures_segmentation import task_view
+from core.figures.segmentation import task_view
 
 T = common.texts("cv_tasks")
 common.header(T)

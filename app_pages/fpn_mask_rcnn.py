@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app_pages import arch_widgets as aw
-from app_pages import common, loaders, widgets
-from core.figures_arch import architecture_diagram, map_row
+from app_pages.ui import architecture as aw
+from app_pages.ui import common, loaders, widgets
+from core.figures.architectures import architecture_diagram, map_row
 from core.images import ImageError, load_image
-from core.models import demo, questions
+from core import architectures as arch
 from core.zoo.maskrcnn import LEVELS, coco_classes, draw_detections, run_graph
 from core.zoo.weights import cached_file
 
@@ -20,11 +20,11 @@ common.header(T)
 st.subheader(T("fpn_title"))
 st.markdown(T.md("fpn"))
 h, w = aw.size_inputs("fm", (96, 128))
-graph, tr, boxes = aw.diagram("fpn", demo.NUM_CLASSES, h, w, key="fm_diagram")
+graph, tr, boxes = aw.diagram("fpn", arch.NUM_CLASSES, h, w, key="fm_diagram")
 aw.metrics(tr)
 
 st.markdown(T.md("torchvision"))
-ours, theirs = demo.pyramid_check(loaders.model("fpn", demo.NUM_CLASSES), loaders.sample_input(h, w))
+ours, theirs = arch.pyramid_check(loaders.model("fpn", arch.NUM_CLASSES), loaders.sample_input(h, w))
 common.torch_check(torch.cat([p.flatten() for p in ours]), torch.cat([p.flatten() for p in theirs]),
                    T("tv_fpn"))
 st.caption(T("tv_shapes", shapes=", ".join(f"P{k + 2}: {'×'.join(str(s) for s in p.shape[1:])}"
@@ -95,4 +95,4 @@ if bundle.pretrained:
 else:
     st.info(T("random_detections"))
 
-widgets.quiz(T, questions.fpn_questions, key="fm_quiz")
+widgets.quiz(T, arch.fpn_questions, key="fm_quiz")

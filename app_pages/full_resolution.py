@@ -4,9 +4,9 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, widgets
+from app_pages.ui import common, widgets
 from core import cost
-from core.figures_segmentation import NET_COLORS, growth_curves, layer_bars, layer_lines
+from core.figures.segmentation import NET_COLORS, growth_curves, layer_bars, layer_lines
 
 T = common.texts("full_resolution")
 common.header(T)

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, loaders
-from app_pages import sam_widgets as sw
+from app_pages.ui import common, loaders
+from app_pages.ui import sam as sw
 from core.promptable import draw
 from core.promptable.grounded import LECTURE_PROMPT, detect_raw, sam3_segment, select, split_phrases
 from core.promptable.models import installed

@@ -2,10 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, loaders
-from app_pages import sam_widgets as sw
+from app_pages.ui import common, loaders
+from app_pages.ui import sam as sw
 from core.promptable.anatomy import PARTS, pca_rgb
-from core.promptable.figures import anatomy_diagram, clicks_timeline, cost_bars, shape_text
+from core.figures.sam import anatomy_diagram, clicks_timeline, cost_bars, shape_text
 from core.promptable.segment import Point, Segmenter, image_key
 
 T = common.texts("how_sam_works")

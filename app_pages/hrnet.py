@@ -2,10 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import arch_widgets as aw
-from app_pages import common, loaders, widgets
-from core.figures_arch import map_row
-from core.models import demo, questions
+from app_pages.ui import architecture as aw
+from app_pages.ui import common, loaders, widgets
+from core.figures.architectures import map_row
+from core import architectures as arch
 
 T = common.texts("hrnet")
 W = aw.words()
@@ -19,7 +19,7 @@ which = common.choice(st.segmented_control, T("which"), ["hrnet", "pose_hrnet_w3
 h, w = aw.size_inputs("hr", (128, 96))
 pose = which == "pose_hrnet_w32"
 # the pose model is HRNet-W32 at full size: measured on the meta device (shapes only)
-graph, tr, boxes = aw.diagram(which, 17 if pose else demo.NUM_CLASSES, h, w, paper=pose, key="hr_diagram")
+graph, tr, boxes = aw.diagram(which, 17 if pose else arch.NUM_CLASSES, h, w, paper=pose, key="hr_diagram")
 aw.metrics(tr)
 if pose:
     st.markdown(T.md("pose"))
@@ -39,7 +39,7 @@ st.caption(T("branches_caption"))
 # --- one fusion unit, expanded ---------------------------------------------------------------------------------
 st.subheader(T("fusion_title"))
 st.markdown(T.md("fusion"))
-net = loaders.model("hrnet", demo.NUM_CLASSES)
+net = loaders.model("hrnet", arch.NUM_CLASSES)
 cfg = net.config
 a, b, c, d = st.columns(4)
 with a:
@@ -50,7 +50,7 @@ with c:
     branch = common.choice(st.selectbox, T("target"), list(range(stage)), key="hr_branch", default=1)
 aw.clamp_state("hr_channel", 0, cfg.width * 2 ** branch - 1)
 channel = d.slider(T("channel"), 0, cfg.width * 2 ** branch - 1, value=0, key="hr_channel", bind="query-params")
-unit = demo.fusion_unit(net.encoder, loaders.sample_input(h, w), stage, module, branch)
+unit = arch.fusion_unit(net.encoder, loaders.sample_input(h, w), stage, module, branch)
 terms = pd.DataFrame([{
     T("col_from"): t.j, T("col_kind"): T(f"kind_{t.kind}"), T("col_in"): "×".join(str(s) for s in t.input_shape),
     T("col_ops"): " → ".join(t.ops) if t.ops else T("no_ops"),
@@ -62,4 +62,4 @@ common.show_figure(map_row(maps, titles, diverging=True, height=260), key="hr_te
 st.caption(T("fusion_caption", i=branch, stage=stage, module=module, c=channel))
 st.caption(W("random_weights"))
 
-widgets.quiz(T, questions.hrnet_questions, key="hr_quiz")
+widgets.quiz(T, arch.hrnet_questions, key="hr_quiz")

@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, loaders
-from app_pages import photo_widgets as pw
+from app_pages.ui import common, loaders
+from app_pages.ui import photo as pw
 from core import analysis
-from core.figures_photo import boxes_figure, value_map
+from core.figures.photo import boxes_figure, value_map
 from core.images import enlarge
 from core.zoo import instances, resolve
 from core.zoo.checkpoints import CheckpointError

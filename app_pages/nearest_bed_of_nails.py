@@ -3,9 +3,9 @@ import streamlit as st
 import torch
 import torch.nn.functional as F
 
-from app_pages import common, widgets
-from core.figures import format_number
-from core.figures_upsampling import grid
+from app_pages.ui import common, widgets
+from core.figures.common import format_number
+from core.figures.upsampling import grid
 from core.ops.resample import bed_of_nails, nearest_questions, nearest_trace, nearest_upsample
 
 T = common.texts("nearest_bed_of_nails")

@@ -6,13 +6,13 @@ import pandas as pd
 import streamlit as st
 import torch.nn.functional as F
 
-from app_pages import common
-from app_pages.components import image_click
-from app_pages.manifest import SECTIONS
-from core import heatmaps, pose
+from app_pages.ui import common
+from app_pages.ui.components import image_click
+from app_pages.ui.manifest import SECTIONS
+from core import heatmaps
 from core.data.poses import heatmap_size, make_figure
-from core.data.synthetic import make_scene
-from core.figures_pose import (draw_points, heat_overlay, heatmap_figure, loss_offset_figure, mse_figure,
+from core.data.streets import make_street
+from core.figures.pose import (draw_points, heat_overlay, heatmap_figure, loss_offset_figure, mse_figure,
                                quantisation_figure)
 
 T = common.texts("pose_heatmaps")
@@ -29,12 +29,12 @@ def picture(kind: str, seed: int):
     if kind == "figure":
         fig = make_figure(seed, SIZE)
         return fig.image, [[round(float(x), 1), round(float(y), 1)] for x, y, v in fig.joints if v > 0]
-    return make_scene(seed, SIZE)[0], []
+    return make_street(seed, SIZE)[0], []
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def quantisation(sigma: float, noise: float):
-    return pose.quantisation_errors(STRIDES, sigma=sigma, noise=noise, n=300)
+    return heatmaps.quantisation_errors(STRIDES, sigma=sigma, noise=noise, n=300)
 
 
 # --- the picture and the settings -------------------------------------------------------------------------
@@ -147,7 +147,7 @@ dy = c[1].slider(T("dy"), -24, 24, value=0, key="ph_dy", bind="query-params")
 pred_sigma = c[2].slider(T("pred_sigma"), 0.5, 4.0, value=float(sigma), step=0.25, key="ph_psigma",
                          bind="query-params")
 amplitude = c[3].slider(T("amplitude"), 0.0, 1.5, value=1.0, step=0.05, key="ph_amp", bind="query-params")
-pred, target = pose.shifted_pair(centre, (dx, dy), hm_size, stride, sigma, pred_sigma, amplitude)  # (1, h, w)
+pred, target = heatmaps.shifted_pair(centre, (dx, dy), hm_size, stride, sigma, pred_sigma, amplitude)  # (1, h, w)
 common.show_figure(mse_figure(pred[0].numpy(), target[0].numpy(), (T("pred"), T("target"), T("sq_diff")), stride))
 ours = heatmaps.mse_loss(pred, target)
 m = st.columns([1, 3])
@@ -156,7 +156,7 @@ with m[1]:
     common.torch_check(ours, F.mse_loss(pred, target), what="torch.nn.functional.mse_loss")
 offsets = np.arange(0, 41, 1.0)
 sigmas = sorted({1.0, 2.0, 4.0, float(sigma)})
-curves = pose.loss_vs_offset(offsets, sigmas, stride=stride, cells=hm_size[0])
+curves = heatmaps.loss_vs_offset(offsets, sigmas, stride=stride, cells=hm_size[0])
 common.show_figure(loss_offset_figure(offsets, curves, T("curve_name"), T("offset_axis"), T("mse"),
                                       current=float(np.hypot(dx, dy))))
 st.caption(T("curve_caption"))

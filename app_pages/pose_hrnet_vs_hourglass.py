@@ -4,11 +4,12 @@ import pandas as pd
 import streamlit as st
 from torch import nn
 
-from app_pages import common
-from core import pose
-from core.data.synthetic import to_image
-from core.figures_pose import MODEL_COLOURS, comparison_bars, draw_pose, pose_curves
-from core.runs import BackgroundRun
+from app_pages.ui import common
+from core.models import pose as pose_nets
+from core.training import pose as pose_training
+from core.data.streets import to_image
+from core.figures.pose import MODEL_COLOURS, comparison_bars, draw_pose, pose_curves
+from core.training.runs import BackgroundRun
 
 T = common.texts("pose_hrnet_vs_hourglass")
 common.header(T)
@@ -18,8 +19,8 @@ N_SHOWN, VAL_SIZE, SIGMA, LR = 3, 16, 2.0, 1e-2
 @st.cache_data(max_entries=8, show_spinner=False)
 def contenders_table(budget: str, lang: str) -> pd.DataFrame:
     rows = []
-    for kind in pose.KINDS:
-        n = pose.count_parameters(pose.build_pose_model(kind, budget=budget))
+    for kind in pose_nets.KINDS:
+        n = pose_nets.count_parameters(pose_nets.build_pose_model(kind, budget=budget))
         rows.append({T("col_model"): T(f"kind_{kind}"), T("col_params"): f"{n:,}".replace(",", "\u2009"),
                      T("col_path"): T(f"path_{kind}"), T("col_output"): T(f"output_{kind}")})
     return pd.DataFrame(rows)
@@ -27,21 +28,21 @@ def contenders_table(budget: str, lang: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def validation_images(size: int, seed: int):
-    x, target = pose.validation_set(size, SIGMA, seed, VAL_SIZE)
+    x, target = pose_training.validation_set(size, SIGMA, seed, VAL_SIZE)
     joints = target["joints"].numpy()
-    shown = pose.showcase(joints, N_SHOWN)  # whole, large figures read best
+    shown = pose_training.showcase(joints, N_SHOWN)  # whole, large figures read best
     return shown, [to_image(x[i]) for i in shown], joints[shown]
 
 
 # --- the contenders and the race's settings ------------------------------------------------------------------
 c = st.columns([1.2, 1, 1, 1.6])
-budget = common.choice(c[0].segmented_control, T("budget"), list(pose.BUDGETS), key="pv_budget",
+budget = common.choice(c[0].segmented_control, T("budget"), list(pose_nets.BUDGETS), key="pv_budget",
                        format_func=lambda b: T(f"budget_{b}"))
 size = c[1].select_slider(T("size"), [48, 64, 96], value=64, key="pv_size", bind="query-params")
 steps = c[2].number_input(T("steps"), 20, 5000, value=800, step=20, key="pv_steps", bind="query-params")
 with_regression = c[3].toggle(T("with_regression"), value=True, key="pv_regression", bind="query-params")
 st.table(contenders_table(budget, common.lang()).set_index(T("col_model")))
-kinds = [k for k in pose.KINDS if with_regression or k != "regression"]
+kinds = [k for k in pose_nets.KINDS if with_regression or k != "regression"]
 
 run: BackgroundRun | None = st.session_state.get("pv_run")
 
@@ -50,9 +51,9 @@ def start() -> None:
     old = st.session_state.get("pv_run")
     if old is not None:
         old.stop()
-    cfg = pose.pose_config(size=size, batch_size=8, lr=LR, steps=int(steps), val_every=max(10, int(steps) // 15),
+    cfg = pose_training.pose_config(size=size, batch_size=8, lr=LR, steps=int(steps), val_every=max(10, int(steps) // 15),
                            device=str(common.device()))
-    models, items = pose.race(kinds, cfg, SIGMA, budget, VAL_SIZE)
+    models, items = pose_training.race(kinds, cfg, SIGMA, budget, VAL_SIZE)
     new = BackgroundRun(items, nn.ModuleDict(models), alive=common.session_alive(), name="race")
     new.cfg, new.kinds = cfg, list(models)
     st.session_state["pv_run"] = new

@@ -2,11 +2,11 @@
 import numpy as np
 import streamlit as st
 
-from app_pages import common, loaders
-from app_pages import photo_widgets as pw
-from app_pages.components import image_click
+from app_pages.ui import common, loaders
+from app_pages.ui import photo as pw
+from app_pages.ui.components import image_click
 from core import analysis
-from core.figures_photo import heatmap_grid, pose_figure
+from core.figures.photo import heatmap_grid, pose_figure
 from core.zoo import pose, resolve
 from core.zoo.checkpoints import CheckpointError
 from core.zoo.instances import INSTANCE_COLORS

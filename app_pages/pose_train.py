@@ -2,12 +2,13 @@
 import numpy as np
 import streamlit as st
 
-from app_pages import common, widgets
-from core import pose
+from app_pages.ui import common, widgets
+from core.models import pose as pose_nets
+from core.training import pose as pose_training
 from core.data.poses import JOINTS
-from core.data.synthetic import to_image
-from core.figures_pose import MODEL_COLOURS, comparison_bars, draw_pose, heatmap_tiles, pose_curves
-from core.runs import BackgroundRun
+from core.data.streets import to_image
+from core.figures.pose import MODEL_COLOURS, comparison_bars, draw_pose, heatmap_tiles, pose_curves
+from core.training.runs import BackgroundRun
 
 T = common.texts("pose_train")
 common.header(T)
@@ -19,20 +20,20 @@ VAL_SIZE = 16
 @st.cache_data(max_entries=8, show_spinner=False)
 def validation_images(size: int, sigma: float, seed: int):
     """The validation figures of a run (the ones its error is measured on): images, joints, target heatmaps."""
-    x, target = pose.validation_set(size, sigma, seed, VAL_SIZE)
-    shown = pose.showcase(target["joints"], N_SHOWN)  # whole, large figures read best
+    x, target = pose_training.validation_set(size, sigma, seed, VAL_SIZE)
+    shown = pose_training.showcase(target["joints"], N_SHOWN)  # whole, large figures read best
     return shown, [to_image(x[i]) for i in shown], target["joints"].numpy()[shown], target["heatmaps"].numpy()[shown]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def parameters(kind: str, budget: str) -> int:
-    return pose.count_parameters(pose.build_pose_model(kind, budget=budget))
+    return pose_nets.count_parameters(pose_nets.build_pose_model(kind, budget=budget))
 
 
 # --- the run's settings ---------------------------------------------------------------------------------
 c = st.columns([1.6, 1.2, 1, 1, 1, 1, 1])
-kind = common.choice(c[0].selectbox, T("model"), pose.KINDS, key="pt_model", format_func=lambda o: T(f"kind_{o}"))
-budget = common.choice(c[1].segmented_control, T("budget"), list(pose.BUDGETS), key="pt_budget", default="small",
+kind = common.choice(c[0].selectbox, T("model"), pose_nets.KINDS, key="pt_model", format_func=lambda o: T(f"kind_{o}"))
+budget = common.choice(c[1].segmented_control, T("budget"), list(pose_nets.BUDGETS), key="pt_budget", default="small",
                        format_func=lambda b: T(f"budget_{b}"))
 size = c[2].select_slider(T("size"), [48, 64, 96, 128], value=64, key="pt_size", bind="query-params")
 sigma = c[3].select_slider(T("sigma"), [1.0, 1.5, 2.0, 3.0], value=2.0, key="pt_sigma", bind="query-params")
@@ -51,11 +52,11 @@ def start() -> None:
     old = st.session_state.get("pt_run")
     if old is not None:
         old.stop()
-    cfg = pose.pose_config(size=size, batch_size=batch, lr=lr, steps=int(steps),
+    cfg = pose_training.pose_config(size=size, batch_size=batch, lr=lr, steps=int(steps),
                            val_every=max(10, int(steps) // 20), device=str(common.device()))
-    model = pose.build_pose_model(kind, budget=budget)
+    model = pose_nets.build_pose_model(kind, budget=budget)
     label = T("run_label", n=len(history) + 1, model=T(f"kind_{kind}"), size=size, sigma=sigma)
-    new = BackgroundRun(pose.train_pose(cfg, model, kind, sigma, VAL_SIZE), model, alive=common.session_alive(),
+    new = BackgroundRun(pose_training.train_pose(cfg, model, kind, sigma, VAL_SIZE), model, alive=common.session_alive(),
                         name=label)
     new.cfg, new.kind, new.sigma = cfg, kind, sigma
     history.append(new)

@@ -1,8 +1,8 @@
 """SAM: click, drag a box or segment everything; the image embedding is computed once and cached."""
 import streamlit as st
 
-from app_pages import common
-from app_pages import sam_widgets as sw
+from app_pages.ui import common
+from app_pages.ui import sam as sw
 
 T = common.texts("sam")
 common.header(T)

@@ -2,9 +2,9 @@
 import numpy as np
 import streamlit as st
 
-from app_pages import common
-from app_pages import sam_widgets as sw
-from app_pages.components import image_click
+from app_pages.ui import common
+from app_pages.ui import sam as sw
+from app_pages.ui.components import image_click
 from core.promptable import draw, samples
 from core.promptable.segment import Box, Point, image_key
 from core.promptable.video import MAX_FRAMES, VideoError, VideoTracker, encode_video, read_video

@@ -4,12 +4,12 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from app_pages import common
-from app_pages.components import paint
-from core import scribbles
-from core.data.synthetic import make_scene
+from app_pages.ui import common
+from app_pages.ui.components import paint
+from core.training import scribbles
+from core.data.streets import make_street
 from core.images import ImageError, load_image, overlay
-from core.strokes import IGNORE_INDEX, rasterize
+from core.training.scribbles import IGNORE_INDEX, rasterize
 
 T = common.texts("scribbles")
 common.header(T)
@@ -33,7 +33,7 @@ with left:
             st.info(T("upload_first"))
     if image is None:
         seed = st.number_input(T("sample_seed"), 0, 999, value=7, key="sc_seed", bind="query-params")
-        image = make_scene(int(seed), (144, 192))[0]
+        image = make_street(int(seed), (144, 192))[0]
     n_classes = st.slider(T("n_classes"), 2, 5, value=2, key="sc_n", bind="query-params")
     names = [T(f"class_{i}") for i in range(n_classes)]
     label = st.radio(T("paint_class"), list(range(n_classes)), key="sc_label", format_func=lambda i: names[i],

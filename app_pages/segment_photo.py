@@ -3,11 +3,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, loaders
-from app_pages import photo_widgets as pw
-from app_pages.components import image_click
+from app_pages.ui import common, loaders
+from app_pages.ui import photo as pw
+from app_pages.ui.components import image_click
 from core import analysis
-from core.figures_photo import distribution_bars, hex_color, mark_pixel, value_map
+from core.figures.photo import distribution_bars, hex_color, mark_pixel, value_map
 from core.images import colorize, overlay
 from core.zoo import resolve, semantic
 from core.zoo.checkpoints import CheckpointError, app_header

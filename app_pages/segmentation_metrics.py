@@ -3,15 +3,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, widgets
-from core import metrics, perturb
+from app_pages.ui import common, widgets
+from core import metrics
+from core.data.constants import IGNORE_INDEX
 from core.data import scenes
-from core.figures_segmentation import class_score_bars, label_grid, matrix_heatmap
+from core.figures.segmentation import class_score_bars, label_grid, matrix_heatmap
 
 T = common.texts("segmentation_metrics")
 common.header(T)
 
-IGNORE = 255  # the label PASCAL VOC gives to object borders
+IGNORE = IGNORE_INDEX  # the label PASCAL VOC gives to object borders
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -68,20 +69,20 @@ with st.container(border=True):
     ignore = r3[2].toggle(T("ignore"), value=False, key="sm_ignore", bind="query-params", help=T("ignore_help"))
     r3[3].button(T("trap"), on_click=show_trap, key="sm_trap", help=T("trap_help"))
 
-pred = perturb.shift(gt, dy, dx)
+pred = metrics.shift(gt, dy, dx)
 if erode_c >= 0:
-    pred = perturb.erode(pred, erode_c, erode_n)
+    pred = metrics.erode(pred, erode_c, erode_n)
 if dilate_c >= 0:
-    pred = perturb.dilate(pred, dilate_c, dilate_n)
+    pred = metrics.dilate(pred, dilate_c, dilate_n)
 if swap_a >= 0 and swap_b >= 0 and swap_a != swap_b:
-    pred = perturb.swap(pred, swap_a, swap_b)
+    pred = metrics.swap(pred, swap_a, swap_b)
 elif (swap_a >= 0) != (swap_b >= 0):
     st.info(T("swap_needs_two"))
 if miss:
-    pred = perturb.miss_small_classes(pred, share / 100)
+    pred = metrics.miss_small_classes(pred, share / 100)
 target = gt.copy()
 if ignore:
-    target[perturb.boundary_band(gt)] = IGNORE
+    target[metrics.boundary_band(gt)] = IGNORE
 
 cm = metrics.confusion_matrix(pred, target, C, ignore_index=IGNORE)
 scores = metrics.summary(cm)

@@ -2,11 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import arch_widgets as aw
-from app_pages import common, loaders, widgets
-from core.figures import grid_heatmap
-from core.figures_arch import map_row
-from core.models import demo, questions
+from app_pages.ui import architecture as aw
+from app_pages.ui import common, loaders, widgets
+from core.figures.common import grid_heatmap
+from core.figures.architectures import map_row
+from core import architectures as arch
 from core.ops.pooling import index_memory
 from core.zoo import weights as zoo
 
@@ -17,16 +17,16 @@ common.header(T)
 st.subheader(T("diagram_title"))
 st.markdown(T.md("architecture"))
 h, w = aw.size_inputs("sn", (96, 128))
-aw.diagram("segnet", demo.NUM_CLASSES, h, w, key="sn_diagram")
+aw.diagram("segnet", arch.NUM_CLASSES, h, w, key="sn_diagram")
 
 # --- one feature map through pool → indices → unpool → conv -------------------------------------------------
 st.subheader(T("walk_title"))
 st.markdown(T.md("walk"))
-net = loaders.model("segnet", demo.NUM_CLASSES)
+net = loaders.model("segnet", arch.NUM_CLASSES)
 channels = net.encoder.channels[0][-1]
 aw.clamp_state("sn_channel", 0, channels - 1)
 channel = st.slider(T("channel"), 0, channels - 1, value=1, key="sn_channel", bind="query-params")
-walk = demo.segnet_walkthrough(net, loaders.sample_input(h, w), channel)
+walk = arch.segnet_walkthrough(net, loaders.sample_input(h, w), channel)
 f, u, d = walk.nonzero
 common.show_figure(map_row(
     [walk.feature, walk.pooled, walk.unpooled, walk.densified],
@@ -36,7 +36,7 @@ st.caption(T("maps_caption"))
 common.torch_check(walk.ours, walk.unpooled, T("torch_unpool"))
 
 st.markdown(T("zoom_title"))
-busy_r, busy_c = demo.busiest_window(walk.feature)  # start where the map has edges
+busy_r, busy_c = arch.busiest_window(walk.feature)  # start where the map has edges
 aw.clamp_state("sn_row", 0, (h - 8) // 2 * 2)
 aw.clamp_state("sn_col", 0, (w - 8) // 2 * 2)
 r0 = st.slider(T("zoom_row"), 0, (h - 8) // 2 * 2, value=busy_r, step=2, key="sn_row", bind="query-params")
@@ -80,4 +80,4 @@ else:
     st.info(T("weights_not_cached", path=str(path)))
 st.caption(W("random_weights"))
 
-widgets.quiz(T, questions.segnet_questions, key="sn_quiz")
+widgets.quiz(T, arch.segnet_questions, key="sn_quiz")

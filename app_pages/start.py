@@ -1,9 +1,9 @@
 """Start: the course map and how to use the app in class."""
 import streamlit as st
 
-from app_pages import common
-from app_pages.manifest import SECTIONS
-from core.figures import hourglass_diagram
+from app_pages.ui import common
+from app_pages.ui.manifest import SECTIONS
+from core.figures.common import hourglass_diagram
 
 T = common.texts("start")
 words = common.texts("common")

@@ -5,14 +5,14 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app_pages import common, widgets
+from app_pages.ui import common, widgets
 from core import models
 from core.data.datasets import DOWNLOAD_MB, DatasetError, FolderPairs, TorchvisionPairs
-from core.data.synthetic import CLASSES, SyntheticStreets, to_image
-from core.figures_train import confusion, curves, iou_bars
+from core.data.streets import CLASSES, SyntheticStreets, to_image
+from core.figures.training import confusion, curves, iou_bars
 from core.images import colorize, enlarge, palette
-from core.runs import BackgroundRun
-from core.train import TrainConfig, build_model, checkpoint_bytes, checkpoint_meta, train, upsampling_options
+from core.training.runs import BackgroundRun
+from core.training.loop import TrainConfig, build_model, checkpoint_bytes, checkpoint_meta, train, upsampling_options
 
 T = common.texts("train_live")
 common.header(T)

@@ -4,9 +4,9 @@ import streamlit as st
 import torch
 import torch.nn.functional as F
 
-from app_pages import common, widgets
-from core.figures import format_number, grid_heatmap
-from core.figures_transposed import ORIGINAL, mark_cells, matrix_figure, outline, scatter_animation
+from app_pages.ui import common, widgets
+from core.figures.common import format_number, grid_heatmap
+from core.figures.upsampling import ORIGINAL, mark_cells, matrix_figure, outline, scatter_animation
 from core.ops import transposed as tc
 
 T = common.texts("transposed_convolution")

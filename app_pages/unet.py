@@ -2,9 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import arch_widgets as aw
-from app_pages import common, loaders, widgets
-from core.models import demo, questions
+from app_pages.ui import architecture as aw
+from app_pages.ui import common, loaders, widgets
+from core import architectures as arch
 from core.models.inspect import stage_boxes
 
 T = common.texts("unet")
@@ -17,7 +17,7 @@ up = common.choice(st.segmented_control, T("upsampling"), ["transposed", "biline
                    default="transposed", format_func=lambda k: T(f"up_{k}"))
 h, w = aw.size_inputs("un", (97, 131))
 options = (("upsampling", up),)
-graph, tr, boxes = aw.diagram("unet", demo.NUM_CLASSES, h, w, key="un_diagram", options=options)
+graph, tr, boxes = aw.diagram("unet", arch.NUM_CLASSES, h, w, key="un_diagram", options=options)
 aw.metrics(tr)
 
 # --- level by level ------------------------------------------------------------------------------------------
@@ -48,7 +48,7 @@ table = []
 for name in ("fcn8s", "segnet", "unet"):
     g, t = loaders.traced(name, 21, True, h, w)
     shapes = {k: b.shape for k, b in stage_boxes(g, t).items()}
-    traffic = demo.skip_traffic(name, shapes)
+    traffic = arch.skip_traffic(name, shapes)
     table.append({T("col_model"): W.table("models")[name], T("col_what"): T(f"what_{traffic.what}"),
                   T("col_values"): traffic.values, T("col_stored"): traffic.stored_bytes / 2**20,
                   T("col_needed"): traffic.needed_bytes / 2**20})
@@ -59,4 +59,4 @@ st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", column_confi
 st.caption(T("traffic_caption", h=h, w=w))
 st.caption(W("random_weights"))
 
-widgets.quiz(T, questions.unet_questions, key="un_quiz")
+widgets.quiz(T, arch.unet_questions, key="un_quiz")

@@ -1,7 +1,7 @@
 """Benchmark: the page's training loop against a bare PyTorch loop, side by side in one run.
 
-Target (issue "Train live"): the loop inside the page — :func:`core.train.train` driven by
-:class:`core.runs.BackgroundRun` in its thread — reaches at least 0.9× the steps per second of a bare
+Target (issue "Train live"): the loop inside the page — :func:`core.training.loop.train` driven by
+:class:`core.training.runs.BackgroundRun` in its thread — reaches at least 0.9× the steps per second of a bare
 loop on the same model, batch and device. Both loops draw their batches the same way (synthetic scenes
 made on the fly), so the comparison measures the overhead of the generator, the metrics it yields and
 the thread, not the data.
@@ -21,9 +21,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import device as devices  # noqa: E402
-from core.data.synthetic import IGNORE_INDEX, SyntheticStreets  # noqa: E402
-from core.runs import BackgroundRun  # noqa: E402
-from core.train import TrainConfig, build_model, lr_at, train  # noqa: E402
+from core.data.streets import IGNORE_INDEX, SyntheticStreets  # noqa: E402
+from core.training.runs import BackgroundRun  # noqa: E402
+from core.training.loop import TrainConfig, build_model, lr_at, train  # noqa: E402
 
 
 def bare_loop(cfg: TrainConfig, steps: int) -> float:

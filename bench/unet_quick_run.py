@@ -1,7 +1,7 @@
 """Benchmark: the default quick U-Net run on the synthetic streets, against its target.
 
 Target (issue "Train live"): validation mIoU >= 0.85 within 120 s on a 2-core CPU. This runs the
-same code as the page and the command line (:func:`core.train.train` with the page's defaults) for a
+same code as the page and the command line (:func:`core.training.loop.train` with the page's defaults) for a
 wall-clock budget and prints the validation mIoU reached, with the time and steps it took.
 
     python bench/unet_quick_run.py [--seconds 120] [--size 64] [--batch 8] [--device auto] [--threads N]
@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.train import TrainConfig, train  # noqa: E402
+from core.training.loop import TrainConfig, train  # noqa: E402
 
 
 def main() -> None:

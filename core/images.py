@@ -114,10 +114,13 @@ def overlay(image: np.ndarray, mask: np.ndarray, palette: np.ndarray, alpha: flo
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def colorize(mask: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """A class mask as an RGB picture."""
-    palette = np.asarray(palette, dtype=np.uint8)
-    return palette[np.clip(mask, 0, len(palette) - 1)]
+def colorize(mask: np.ndarray, palette) -> np.ndarray:
+    """A class mask as an RGB picture ``(H, W, 3)`` uint8: one colour per class, given as a ``(C, 3)`` array
+    or as ``"#rrggbb"`` strings; labels with no colour (an ignored pixel, 255) are white."""
+    colours = [[int(c[k:k + 2], 16) for k in (1, 3, 5)] if isinstance(c, str) else c for c in palette]
+    lut = np.full((256, 3), 255, dtype=np.uint8)
+    lut[:len(colours)] = np.asarray(colours, dtype=np.uint8).reshape(-1, 3)
+    return lut[np.clip(np.asarray(mask), 0, 255)]
 
 
 def enlarge(image: np.ndarray, min_side: int = 160) -> np.ndarray:
@@ -130,7 +133,7 @@ def enlarge(image: np.ndarray, min_side: int = 160) -> np.ndarray:
 def palette(n: int) -> np.ndarray:
     """``n`` distinct colours for class masks: the street classes' own colours first, then the bit-spreading
     palette PASCAL VOC masks use (class 0 black), so VOC masks look as they usually do."""
-    from core.data.synthetic import PALETTE
+    from core.data.streets import PALETTE
 
     if n <= len(PALETTE):
         return PALETTE[:n].copy()

@@ -1,7 +1,7 @@
 """A real Chromium against a real server: every page opens in both languages, deep links keep the app."""
 import pytest
 
-from app_pages.manifest import all_pages
+from app_pages.ui.manifest import all_pages
 from core import lessons
 from tests.conftest import page_url, screenshot, start_server, stop_server, require_browser, wait_for_app
 

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from core import lessons
-from core.data.synthetic import make_scene
+from core.data.streets import make_street
 from tests.conftest import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -14,7 +14,7 @@ H, W = 150, 200  # the uploaded photo's size (small: the network runs at a 64-pi
 @pytest.fixture
 def photo_file(tmp_path):
     path = tmp_path / "my_photo.png"
-    Image.fromarray(make_scene(21, (H, W))[0]).save(path)
+    Image.fromarray(make_street(21, (H, W))[0]).save(path)
     return path
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from core import device as devices
-from core.figures import format_number, grid_heatmap, scale_for_projector
+from core.figures.common import format_number, grid_heatmap, scale_for_projector
 from core.quiz import Question, is_correct, parse_number
 
 

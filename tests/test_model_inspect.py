@@ -10,8 +10,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from core import models
-from core.figures_arch import architecture_diagram, feature_mosaic, shape_curves
-from core.models import demo
+from core.figures.architectures import architecture_diagram, feature_mosaic, shape_curves
+from core import architectures as arch
 from core.models.inspect import edges_of, graph_trace, stage_boxes, totals, trace
 
 
@@ -100,30 +100,30 @@ def test_paper_size_models_are_measured_on_the_meta_device():
 # --- the pages' computations --------------------------------------------------------------------------------
 
 def test_ideal_predictions_get_sharper_with_each_skip():
-    _, labels = demo.sample_scene(96, 128)
-    ideal = demo.ideal_stride_predictions(labels, demo.NUM_CLASSES)
-    acc = {s: demo.boundary_accuracy(p, labels) for s, p in ideal.items()}
+    _, labels = arch.sample_scene(96, 128)
+    ideal = arch.ideal_stride_predictions(labels, arch.NUM_CLASSES)
+    acc = {s: arch.boundary_accuracy(p, labels) for s, p in ideal.items()}
     assert all(p.shape == labels.shape for p in ideal.values())
     assert acc[8] > acc[16] > acc[32]
 
 
 def test_fit_fcn_trains_and_yields_progress():
-    model = models.build("fcn8s", demo.NUM_CLASSES)
-    steps = list(demo.fit_fcn(model, steps=3, size=(64, 64), batch=2))
+    model = models.build("fcn8s", arch.NUM_CLASSES)
+    steps = list(arch.fit_fcn(model, steps=3, size=(64, 64), batch=2))
     assert [s.step for s in steps] == [1, 2, 3] and all(math.isfinite(s.loss) for s in steps)
     assert not model.training
-    preds = demo.stride_predictions(model, demo.to_input(demo.sample_scene(64, 96)[0]))
+    preds = arch.stride_predictions(model, arch.to_input(arch.sample_scene(64, 96)[0]))
     assert {s: p.shape for s, p in preds.items()} == {32: (64, 96), 16: (64, 96), 8: (64, 96)}
 
 
 def test_scene_batch_varies_the_scene():
-    pool = demo.scene_pool(48, 64, n=3)
-    x, y = demo.scene_batch(4, pool, random.Random(0))
-    assert x.shape == (4, 3, 48, 64) and y.shape == (4, 48, 64) and int(y.max()) < demo.NUM_CLASSES
+    pool = arch.scene_pool(48, 64, n=3)
+    x, y = arch.scene_batch(4, pool, random.Random(0))
+    assert x.shape == (4, 3, 48, 64) and y.shape == (4, 48, 64) and int(y.max()) < arch.NUM_CLASSES
 
 
 def test_segnet_walkthrough_goes_sparse_then_dense(small):
-    walk = demo.segnet_walkthrough(small["segnet"], torch.randn(1, 3, 45, 61), channel=2)
+    walk = arch.segnet_walkthrough(small["segnet"], torch.randn(1, 3, 45, 61), channel=2)
     assert walk.unpooled.shape == walk.feature.shape == (45, 61) and walk.pooled.shape == (23, 31)
     assert np.array_equal(walk.ours, walk.unpooled)
     feature, unpooled, dense = walk.nonzero
@@ -135,7 +135,7 @@ def test_segnet_walkthrough_goes_sparse_then_dense(small):
 def test_fusion_unit_adds_up_to_the_modules_output(small):
     model = small["hrnet"]
     x = torch.randn(1, 3, 67, 45)
-    unit = demo.fusion_unit(model.encoder, x, stage=3, module=1, i=1)
+    unit = arch.fusion_unit(model.encoder, x, stage=3, module=1, i=1)
     assert [t.kind for t in unit.terms] == ["down", "identity", "up"]
     assert all(t.term.shape == unit.total.shape for t in unit.terms)
     assert np.allclose(sum(t.term for t in unit.terms), unit.total)
@@ -143,7 +143,7 @@ def test_fusion_unit_adds_up_to_the_modules_output(small):
     assert np.allclose(unit.output, out[0].numpy(), atol=1e-6)
     assert unit.terms[2].ops[-1] == "nearest ×2"
     with pytest.raises(ValueError, match="choose i below"):
-        demo.fusion_unit(model.encoder, x, stage=2, module=0, i=2)
+        arch.fusion_unit(model.encoder, x, stage=2, module=0, i=2)
 
 
 def test_skip_traffic_orders_the_three_ideas():
@@ -153,18 +153,18 @@ def test_skip_traffic_orders_the_three_ideas():
             model = models.build(name, 21, paper=True).eval()
             graph, tr = graph_trace(model, torch.empty(1, 3, 128, 128))
         shapes[name] = {k: b.shape for k, b in stage_boxes(graph, tr).items()}
-    fcn, segnet, unet = (demo.skip_traffic(n, shapes[n]) for n in ("fcn8s", "segnet", "unet"))
+    fcn, segnet, unet = (arch.skip_traffic(n, shapes[n]) for n in ("fcn8s", "segnet", "unet"))
     assert fcn.values == 21 * (8 * 8 + 16 * 16)
     assert segnet.needed_bytes * 32 == segnet.stored_bytes
     assert unet.values > segnet.values > fcn.values
 
 
 def test_checks_the_pages_show_agree_with_torch(small):
-    check = demo.convolutionalize_check()
+    check = arch.convolutionalize_check()
     np.testing.assert_allclose(check.conv_out, check.linear_out, atol=1e-5)
-    ours, theirs = demo.bilinear_layer_check(small["fcn8s"].upsample)
+    ours, theirs = arch.bilinear_layer_check(small["fcn8s"].upsample)
     torch.testing.assert_close(ours, theirs)
-    ours, theirs = demo.pyramid_check(small["fpn"], torch.randn(1, 3, 50, 70))
+    ours, theirs = arch.pyramid_check(small["fpn"], torch.randn(1, 3, 50, 70))
     assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
 
 
@@ -186,11 +186,11 @@ def test_figures_draw_what_was_measured(small):
     ("unet", "unet_questions"), ("hrnet", "hrnet_questions"), ("fpn_mask_rcnn", "fpn_questions")])
 def test_quizzes_have_words_in_both_languages_and_right_answers(slug, make):
     from core import lessons
-    from core.models import questions
+    from core import architectures as arch
     from core.quiz import is_correct
 
     for seed in range(8):
-        for q in getattr(questions, make)(random.Random(seed)):
+        for q in getattr(arch, make)(random.Random(seed)):
             assert is_correct(q, str(q.answer))
             for lang in lessons.LANGUAGES:
                 words = lessons.texts(slug, lang).quiz(q.key)
@@ -198,9 +198,9 @@ def test_quizzes_have_words_in_both_languages_and_right_answers(slug, make):
 
 
 def test_quiz_answers_follow_the_models():
-    from core.models import questions
+    from core import architectures as arch
 
-    rf, side = questions.explorer_questions(random.Random(3))
+    rf, side = arch.explorer_questions(random.Random(3))
     assert rf.answer == 2 + 2 * rf.params["n1"] + 4 * rf.params["n2"]
     h = side.params["h"]
     model = models.build("unet", 2, depth=side.params["p"])

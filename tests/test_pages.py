@@ -1,7 +1,7 @@
 """Every registered page runs in both languages: no exception, its title and its lesson intro shown."""
 import pytest
 
-from app_pages.manifest import all_pages
+from app_pages.ui.manifest import all_pages
 from core import lessons
 from tests.conftest import page_text, run_page
 

@@ -2,7 +2,7 @@
 import pytest
 
 from core import lessons, models
-from core.models import demo
+from core import architectures as arch
 from tests.conftest import page_text, run_page
 
 LANGS = lessons.LANGUAGES
@@ -43,10 +43,10 @@ def test_explorer_measures_the_paper_size_without_running_it(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_fcn_page_shows_each_stride_of_a_trained_model(lang):
-    from app_pages import loaders
+    from app_pages.ui import loaders
 
-    net = models.build("fcn8s", demo.NUM_CLASSES)  # a small real model, trained for two steps
-    for _ in demo.fit_fcn(net, steps=2, size=(64, 64), batch=2):
+    net = models.build("fcn8s", arch.NUM_CLASSES)  # a small real model, trained for two steps
+    for _ in arch.fit_fcn(net, steps=2, size=(64, 64), batch=2):
         pass
     loaders.trained_models()[("fcn8s", 60)] = net
     try:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from core import classification as cls
-from core import cost, lessons, metrics, perturb, pixelwise
+from core import cost, lessons, metrics, pixelwise
 from core.data import scenes
 from tests.conftest import page_text, run_page
 
@@ -108,9 +108,9 @@ def test_metrics_spoiled_street(lang):
     at = run_page("segmentation_metrics", lang, state)
     T, text = _ok(at, "segmentation_metrics", lang)
     gt = scenes.street_grid().labels
-    pred = perturb.swap(perturb.erode(perturb.shift(gt, 1, 0), 1, 2), 3, 4)
+    pred = metrics.swap(metrics.erode(metrics.shift(gt, 1, 0), 1, 2), 3, 4)
     target = gt.copy()
-    target[perturb.boundary_band(gt)] = 255
+    target[metrics.boundary_band(gt)] = 255
     cm = metrics.confusion_matrix(pred, target, 6, ignore_index=255)
     assert _metric(at, T("pixel_accuracy")) == f"{metrics.pixel_accuracy(cm):.1%}"
     assert _metric(at, T("mean_iou")) == f"{metrics.mean_iou(cm):.3f}"
@@ -125,7 +125,7 @@ def test_metrics_imbalance_trap_on_the_scene(lang):
     T, text = _ok(at, "segmentation_metrics", lang)
     assert at.session_state["sm_miss"] is True and at.session_state["sm_dx"] == 0
     gt = scenes.make_scene(48, 64).semantic
-    cm = metrics.confusion_matrix(perturb.miss_small_classes(gt, 0.10), gt, 5)
+    cm = metrics.confusion_matrix(metrics.miss_small_classes(gt, 0.10), gt, 5)
     acc, miou = metrics.pixel_accuracy(cm), metrics.mean_iou(cm)
     assert acc > 0.85 and miou < 0.6
     assert [w.value for w in at.warning] == [T("imbalance_note", acc=f"{acc:.1%}", miou=f"{miou:.3f}")]
@@ -139,7 +139,7 @@ def test_metrics_absent_and_swapped_classes():
     at = run_page("segmentation_metrics", "ro", {"sm_swap_a_street": 2, "sm_swap_b_street": 0})
     T, _ = _ok(at, "segmentation_metrics", "ro")
     gt = scenes.street_grid().labels
-    cm = metrics.confusion_matrix(perturb.swap(gt, 2, 0), gt, 6)
+    cm = metrics.confusion_matrix(metrics.swap(gt, 2, 0), gt, 6)
     iou = metrics.iou_per_class(cm)
     assert iou[0] == 0 and iou[2] == 0  # predicted-only and true-only classes both count, with IoU 0
     assert _metric(at, T("mean_iou")) == f"{4 / 6:.3f}"

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core import lessons
-from core.figures import format_number
+from core.figures.common import format_number
 from core.ops.compare import compare_upsampling, synthetic_image
 from core.ops.pooling import index_memory
 from core.ops.resample import bilinear_questions, bilinear_step, coordinate_formula, nearest_questions

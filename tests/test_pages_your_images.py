@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from core import lessons, models
-from core.data.synthetic import make_scene
-from core.train import TrainConfig, checkpoint_bytes, checkpoint_meta
+from core.data.streets import make_street
+from core.training.loop import TrainConfig, checkpoint_bytes, checkpoint_meta
 from core.zoo import semantic
 from tests.conftest import page_text, run_page
 
@@ -28,7 +28,7 @@ def one_thread():
 
 def _png(h: int = 90, w: int = 120) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(make_scene(9, (h, w))[0]).save(buf, format="PNG")
+    Image.fromarray(make_street(9, (h, w))[0]).save(buf, format="PNG")
     return buf.getvalue()
 
 

@@ -2,9 +2,9 @@
 import torch
 from torch import nn
 
-from core.data.synthetic import CLASSES
-from core.runs import BackgroundRun
-from core.train import TrainConfig, train
+from core.data.streets import CLASSES
+from core.training.runs import BackgroundRun
+from core.training.loop import TrainConfig, train
 
 
 def _run(steps=1000, **kw):

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import perturb
+from core import metrics
+from core.images import colorize
 from core.data import scenes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +106,7 @@ def test_street_grid_equals_the_reference_file():
 
 
 def test_colorize():
-    rgb = scenes.colorize(np.array([[0, 1], [5, 7]]), scenes.STREET_COLORS)
+    rgb = colorize(np.array([[0, 1], [5, 7]]), scenes.STREET_COLORS)
     assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8
     assert tuple(rgb[0, 1]) == (0xdc, 0x26, 0x26)
     assert tuple(rgb[1, 1]) == (255, 255, 255)  # a label with no colour is white
@@ -113,17 +114,17 @@ def test_colorize():
 
 def test_perturbations_on_the_street_grid():
     labels = scenes.street_grid().labels
-    assert np.array_equal(perturb.shift(labels, 0, 0), labels)
-    moved = perturb.shift(labels, 1, 2)
+    assert np.array_equal(metrics.shift(labels, 0, 0), labels)
+    moved = metrics.shift(labels, 1, 2)
     assert np.array_equal(moved[1:, 2:], labels[:-1, :-2])
     person = (labels == 1).sum()
-    assert (perturb.erode(labels, 1, 1) == 1).sum() < person < (perturb.dilate(labels, 1, 1) == 1).sum()
-    assert (perturb.erase(labels, 2) == 2).sum() == 0  # the purse vanishes into the person around it
-    swapped = perturb.swap(labels, 3, 4)
+    assert (metrics.erode(labels, 1, 1) == 1).sum() < person < (metrics.dilate(labels, 1, 1) == 1).sum()
+    assert (metrics.erase(labels, 2) == 2).sum() == 0  # the purse vanishes into the person around it
+    swapped = metrics.swap(labels, 3, 4)
     assert np.array_equal(swapped == 4, labels == 3) and np.array_equal(swapped == 3, labels == 4)
-    missed = perturb.miss_small_classes(labels, 0.05)
+    missed = metrics.miss_small_classes(labels, 0.05)
     assert 2 not in missed and (missed == labels).mean() > 0.95
-    band = perturb.boundary_band(labels)
+    band = metrics.boundary_band(labels)
     assert band.any() and not band.all()
     with pytest.raises(ValueError):
-        perturb.shift(np.zeros(3), 1, 1)
+        metrics.shift(np.zeros(3), 1, 1)

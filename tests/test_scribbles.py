@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from core.scribbles import ScribbleNet, fit, predict, with_coordinates
-from core.strokes import IGNORE_INDEX, rasterize
+from core.training.scribbles import ScribbleNet, fit, predict, with_coordinates
+from core.training.scribbles import IGNORE_INDEX, rasterize
 
 
 def _two_regions(h=48, w=64):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core.strokes import IGNORE_INDEX, rasterize
+from core.training.scribbles import IGNORE_INDEX, rasterize
 
 
 def test_strokes_paint_their_label_and_leave_the_rest_ignored():

@@ -9,33 +9,33 @@ import pytest
 import torch
 from torch import nn
 
-from core.data.synthetic import CLASSES, PALETTE, SyntheticStreets, make_scene, to_image, to_tensor
-from core.train import TrainConfig, lr_at, train
+from core.data.streets import CLASSES, PALETTE, SyntheticStreets, make_street, to_image, to_tensor
+from core.training.loop import TrainConfig, lr_at, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_scenes_are_deterministic_by_seed():
-    a, b, c = make_scene(3, 48), make_scene(3, 48), make_scene(4, 48)
+    a, b, c = make_street(3, 48), make_street(3, 48), make_street(4, 48)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
 
 
 def test_scene_shapes_and_classes():
-    image, mask = make_scene(0, (40, 72))
+    image, mask = make_street(0, (40, 72))
     assert image.shape == (40, 72, 3) and image.dtype == np.uint8 and mask.shape == (40, 72)
     seen = set()
     for seed in range(20):
-        seen |= set(np.unique(make_scene(seed, 64)[1]).tolist())
+        seen |= set(np.unique(make_street(seed, 64)[1]).tolist())
     assert seen == set(range(len(CLASSES)))  # every class of the lecture's grid appears
     with pytest.raises(ValueError, match="at least 8×8"):
-        make_scene(0, 4)
+        make_street(0, 4)
 
 
 def test_mask_matches_what_was_drawn():
     # Where the mask says "purse", the pixels are the purse's yellow; where it says "person", reddish.
     for seed in range(10):
-        image, mask = make_scene(seed, 96)
+        image, mask = make_street(seed, 96)
         img = image.astype(float)
         if (mask == 2).any():
             purse = img[mask == 2].mean(0)
@@ -46,7 +46,7 @@ def test_mask_matches_what_was_drawn():
 
 
 def test_tensor_round_trip_and_dataset():
-    image, _ = make_scene(1, 32)
+    image, _ = make_street(1, 32)
     assert np.abs(to_image(to_tensor(image)).astype(int) - image).max() <= 1
     ds = SyntheticStreets(5, 32, seed=2)
     x, y = ds.batch([0, 4])
@@ -96,10 +96,10 @@ def test_same_seed_same_run():
 
 def test_checkpoint_round_trip_and_cli(tmp_path):
     """The command line trains, prints JSON lines (the last with val_miou) and writes a loadable checkpoint."""
-    from core.train import load_checkpoint, read_header
+    from core.training.loop import load_checkpoint, read_header
 
     out = tmp_path / "fpn.safetensors"
-    proc = subprocess.run([sys.executable, "-m", "core.train", "--model", "fpn", "--dataset", "synthetic", "--steps", "3",
+    proc = subprocess.run([sys.executable, "-m", "core.training.loop", "--model", "fpn", "--dataset", "synthetic", "--steps", "3",
                            "--size", "32", "--batch-size", "2", "--val-every", "2", "--device", "cpu", "--out", str(out),
                            "--save-dtype", "float16"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -115,7 +115,7 @@ def test_checkpoint_round_trip_and_cli(tmp_path):
 
 
 def test_cli_refuses_an_unknown_model():
-    proc = subprocess.run([sys.executable, "-m", "core.train", "--model", "nope", "--steps", "1"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "core.training.loop", "--model", "nope", "--steps", "1"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "valid names" in proc.stderr
 
@@ -123,7 +123,7 @@ def test_cli_refuses_an_unknown_model():
 def test_shipped_checkpoints_load_and_segment():
     """The checkpoints in checkpoints/ rebuild their model strictly and label a scene mostly right."""
     from core import metrics
-    from core.train import load_checkpoint, shipped_checkpoints
+    from core.training.loop import load_checkpoint, shipped_checkpoints
 
     found = shipped_checkpoints()
     assert {"unet-streets.safetensors", "fcn8s-streets.safetensors"} <= set(found)

@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 def _grid_app():
     import streamlit as st
 
-    from app_pages import widgets
+    from app_pages.ui import widgets
 
     rows = st.slider("rows", 1, 4, value=2, key="rows")
     grid = widgets.number_grid("g_grid", [[1, 2], [3, 4]], "grid", shape=(rows, 2))
@@ -31,7 +31,7 @@ def test_number_grid_keeps_numbers_when_the_shape_changes():
 def _step_app():
     import streamlit as st
 
-    from app_pages import widgets
+    from app_pages.ui import widgets
 
     step = widgets.step_control("s_step", 5)
     st.write(f"step={step}")
@@ -54,7 +54,7 @@ def test_step_control_moves_and_plays_to_the_end():
 
 
 def _quiz_app():
-    from app_pages import widgets
+    from app_pages.ui import widgets
     from core.lessons import Texts
     from core.quiz import Question
 

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 from core import models
-from core.data.synthetic import make_scene
+from core.data.streets import make_street
 from core.zoo import checkpoints, instances, pose, resolve, semantic
 from core.zoo.checkpoints import CheckpointError
 from core.zoo.detection import LEVEL_STRIDES, max_side_for
@@ -44,7 +44,7 @@ def hub(tmp_path):
 
 @pytest.fixture(scope="module")
 def photo():
-    return make_scene(5, (48, 64))[0]  # (48, 64, 3) uint8
+    return make_street(5, (48, 64))[0]  # (48, 64, 3) uint8
 
 
 # --- resolution order ----------------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def test_mmpose_checkpoint_prefixes_are_stripped(tmp_path, head):
 
 
 def test_app_checkpoints_rebuild_their_model(photo):
-    from core.train import TrainConfig, checkpoint_bytes, checkpoint_meta
+    from core.training.loop import TrainConfig, checkpoint_bytes, checkpoint_meta
 
     cfg = TrainConfig(model="fcn8s", size=32)
     net = models.build("fcn8s", num_classes=cfg.num_classes)
@@ -354,7 +354,7 @@ def test_out_of_memory_is_recognised():
 
 
 def test_json_header_of_app_checkpoint_is_parsed_without_tensors():
-    from core.train import TrainConfig, checkpoint_bytes, checkpoint_meta
+    from core.training.loop import TrainConfig, checkpoint_bytes, checkpoint_meta
 
     data = checkpoint_bytes(models.build("unet", num_classes=6), checkpoint_meta(TrainConfig(model="unet"), None))
     header = checkpoints.app_header(data)

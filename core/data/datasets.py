@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.data.synthetic import to_tensor
+from core.data.constants import IGNORE_INDEX
+from core.data.streets import to_tensor
 
-IGNORE_INDEX = 255
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 DOWNLOAD_MB = {"oxford_pet": 800, "voc2012": 2000}  # what torchvision fetches, in MB, before unpacking
 VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.data.synthetic import to_tensor
+from core.data.streets import to_tensor
 from core.heatmaps import encode
 
 JOINTS = ("head", "neck", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",

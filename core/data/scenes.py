@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from core.data.constants import STREET_CLASSES, STREET_COLORS  # noqa: F401  (the street grid's classes)
 from core.quiz import Question
 
 __all__ = [
@@ -55,7 +56,6 @@ __all__ = [
     "box_overlap",
     "StreetGrid",
     "street_grid",
-    "colorize",
     "task_questions",
 ]
 
@@ -64,8 +64,6 @@ SCENE_CLASSES = ("sky", "grass", "tree", "dog", "cat")
 SCENE_COLORS = ("#93c5fd", "#84cc16", "#14532d", "#ea580c", "#7c3aed")  # one per class, projector-safe
 THING_CLASSES = (3, 4)  # dogs and cats are countable objects; sky, grass and tree are "stuff" here
 # The street grid's classes 0-5 as keys (pages translate them) and their colours.
-STREET_CLASSES = ("background", "person", "purse", "plants", "sidewalk", "building")
-STREET_COLORS = ("#1f2937", "#dc2626", "#facc15", "#16a34a", "#9ca3af", "#92400e")
 
 TASKS = ("classification", "localisation", "semantic", "detection", "instance")
 QUESTIONS = ("many_objects", "per_instance", "overlaps")
@@ -306,15 +304,6 @@ def street_grid() -> StreetGrid:
     data = _street_json()
     names = tuple(data["classes"][str(i)] for i in range(len(data["classes"])))
     return StreetGrid(np.array(data["grid"], dtype=np.int64), names)
-
-
-def colorize(labels: np.ndarray, colors: tuple[str, ...]) -> np.ndarray:
-    """A label map as an RGB image ``(H, W, 3)`` uint8, one colour per class (labels outside: white)."""
-    labels = np.asarray(labels)
-    lut = np.full((256, 3), 255, dtype=np.uint8)
-    for i, c in enumerate(colors):
-        lut[i] = [int(c[k:k + 2], 16) for k in (1, 3, 5)]
-    return lut[np.clip(labels, 0, 255)]
 
 
 def task_questions(rng: random.Random) -> list[Question]:

@@ -194,3 +194,8 @@ def make_config(cls, config=None, paper: bool = False, overrides: dict | None = 
 def ceil_div(size: int, stride: int) -> int:
     """Side of a map at ``stride`` when every halving rounds up (ceil-mode pooling, stride-2 convs)."""
     return math.ceil(size / stride)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of learned numbers in ``model``."""
+    return sum(p.numel() for p in model.parameters())

@@ -23,7 +23,7 @@ says how many keys are missing or extra and shows one of each. A file that only 
 ``num_batches_tracked`` counters (written by PyTorch before 0.4.1, and by frozen BatchNorm) gets them as
 zeros: they count training steps and do not change any output.
 
-The Segmentation Studio's own checkpoints (:mod:`core.train`) are safetensors files with a JSON header
+The Segmentation Studio's own checkpoints (:mod:`core.training.loop`) are safetensors files with a JSON header
 describing the model; :func:`app_checkpoint` rebuilds the model from those bytes.
 """
 from __future__ import annotations
@@ -206,7 +206,7 @@ def load_into(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
 @dataclass(frozen=True)
 class AppCheckpoint:
     model: nn.Module  # eval mode, on the CPU
-    header: dict  # core.train's JSON header: model, model_kwargs, classes, palette, input_size, metrics, ...
+    header: dict  # core.training.loop's JSON header: model, model_kwargs, classes, palette, input_size, metrics, ...
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -252,7 +252,7 @@ def app_header_of(source: str | Path | bytes) -> dict | None:
 
 
 def app_checkpoint(data: bytes) -> AppCheckpoint:
-    """Rebuild a model trained in the app (``core.train`` checkpoint bytes) and load its weights strictly."""
+    """Rebuild a model trained in the app (``core.training.loop`` checkpoint bytes) and load its weights strictly."""
     from safetensors.torch import load as load_safetensors
 
     from core import models

@@ -164,7 +164,7 @@ _EDGES = (
 
 
 def run_graph(run: MaskRCNNRun):
-    """The run as diagram boxes (shapes as measured) and arrows, for :func:`core.figures_arch.architecture_diagram`.
+    """The run as diagram boxes (shapes as measured) and arrows, for :func:`core.figures.architectures.architecture_diagram`.
 
     RoIAlign reads every pyramid level (each box from the level that suits its size); one arrow from a
     level stands for all of them.

@@ -35,7 +35,8 @@ from core import heatmaps as hm
 from core.zoo import checkpoints
 from core.zoo.detection import detect
 from core.zoo.resolve import WeightsRef
-from core.zoo.runtime import IMAGENET_MEAN, IMAGENET_STD, Stopwatch
+from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
+from core.zoo.runtime import Stopwatch
 
 __all__ = ["KEYPOINT_NAMES", "SKELETON", "HRNET_URL", "HRNET_FILES", "HRNET_INPUT", "KeypointModel",
            "KeypointResult", "HRNetModel", "TopDownResult", "Crop", "keypointrcnn_weights", "build_keypointrcnn",

@@ -27,11 +27,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
+
 __all__ = ["Stopwatch", "STAGES", "is_out_of_memory", "free_memory", "to_input", "short_side_size"]
 
 STAGES = ("load", "preprocess", "forward", "postprocess")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)  # every model here was trained on inputs normalised with these
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _sync(device: torch.device) -> None:

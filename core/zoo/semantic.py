@@ -16,7 +16,7 @@ to the input (torchvision's ``_SimpleSegmentationModel``):
 ===============================  ====================================================================
 
 Their published weights were trained with images resized so the short side is 520 pixels; smaller is
-faster and coarser. A model trained in the app (:mod:`core.train`) works the same way with its own
+faster and coarser. A model trained in the app (:mod:`core.training.loop`) works the same way with its own
 classes and palette. :func:`predict` returns per-pixel probabilities at the photo's size, from which
 :mod:`core.analysis` derives the mask, confidence, entropy and areas.
 
@@ -37,7 +37,8 @@ from torch import nn
 from core import device as devices
 from core.zoo import checkpoints
 from core.zoo.resolve import WeightsRef
-from core.zoo.runtime import IMAGENET_MEAN, IMAGENET_STD, Stopwatch, to_input
+from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
+from core.zoo.runtime import Stopwatch, to_input
 
 __all__ = ["TORCHVISION", "SemanticModel", "SemanticPrediction", "weights_enum", "build_torchvision",
            "load_torchvision", "load_app", "predict", "voc_palette", "TORCHVISION_SIZE"]
@@ -142,7 +143,7 @@ def load_torchvision(name: str, weights: WeightsRef, device: torch.device | str 
 
 
 def load_app(name: str, data: bytes, device: torch.device | str = "cpu") -> SemanticModel:
-    """A model trained in the app (``core.train`` checkpoint bytes), with its own classes and palette."""
+    """A model trained in the app (``core.training.loop`` checkpoint bytes), with its own classes and palette."""
     ckpt = checkpoints.app_checkpoint(data)
     device = torch.device(device)
     classes = ckpt.classes

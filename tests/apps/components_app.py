@@ -2,8 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from app_pages.components import image_click, paint
-from core.strokes import rasterize
+from app_pages.ui.components import image_click, paint
+from core.training.scribbles import rasterize
 
 st.title("components")
 image = np.zeros((60, 120, 3), np.uint8)

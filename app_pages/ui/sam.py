@@ -1,7 +1,7 @@
 """What the Segment Anything pages share: a picture, a model with its weights status, the prompt workbench.
 
 The words come from ``lessons/<lang>/sam_common.toml``. Models and image embeddings are cached in
-:mod:`app_pages.loaders`; the clicks of each user live in ``st.session_state`` under the page's prefix.
+:mod:`app_pages.ui.loaders`; the clicks of each user live in ``st.session_state`` under the page's prefix.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import json
 import numpy as np
 import streamlit as st
 
-from app_pages import common, loaders
-from app_pages.components import image_click
+from app_pages.ui import common, loaders
+from app_pages.ui.components import image_click
 from core.images import ImageError, load_image
 from core.promptable import draw, hub, samples
 from core.promptable.models import Loaded
@@ -38,9 +38,9 @@ def sample_image(name: str) -> np.ndarray:
         from core.data.scenes import make_scene
 
         return make_scene(384, 512).image
-    from core.data.synthetic import make_scene
+    from core.data.streets import make_street
 
-    return make_scene(11, (384, 512))[0]
+    return make_street(11, (384, 512))[0]
 
 
 def picture(prefix: str) -> tuple[np.ndarray, str]:

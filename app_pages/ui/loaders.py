@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 from core import models
-from core.models import demo
+from core import architectures as arch
 from core.models.inspect import graph_trace
 
 
@@ -44,12 +44,12 @@ def traced(name: str, num_classes: int, paper: bool, height: int, width: int, op
 @st.cache_data(max_entries=32, show_spinner=False)
 def sample(height: int, width: int, overlap: float = 0.35) -> tuple[np.ndarray, np.ndarray]:
     """The synthetic scene and its labels at this size."""
-    return demo.sample_scene(height, width, overlap)
+    return arch.sample_scene(height, width, overlap)
 
 
 def sample_input(height: int, width: int) -> torch.Tensor:
     rgb, _ = sample(height, width)
-    return demo.to_input(rgb)
+    return arch.to_input(rgb)
 
 
 @st.cache_resource(show_spinner=False)
@@ -186,6 +186,6 @@ def photo_top_down(weights_key: str, device: str, image_id: str, boxes: tuple, m
 @st.cache_resource
 def shipped_checkpoints() -> dict[str, bytes]:
     """The checkpoints shipped in checkpoints/ (teaching models trained on the synthetic streets), as bytes."""
-    from core.train import shipped_checkpoints as found
+    from core.training.loop import shipped_checkpoints as found
 
     return {name: path.read_bytes() for name, path in found().items()}

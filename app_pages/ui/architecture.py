@@ -1,7 +1,7 @@
 """What the architecture pages share: the input-size widgets, the live diagram, the per-layer table.
 
 The words come from ``lessons/<lang>/arch_common.toml``; the numbers from :mod:`core.models.inspect`
-run on the cached models of :mod:`app_pages.loaders`.
+run on the cached models of :mod:`app_pages.ui.loaders`.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import math
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, loaders
-from core.figures_arch import architecture_diagram
+from app_pages.ui import common, loaders
+from core.figures.architectures import architecture_diagram
 from core.models.inspect import edges_of, stage_boxes, totals
 
 MAX_SIDE = 512  # small models run on real numbers: keep a CPU answer quick

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages.ui import common
 from core.quiz import Question, is_correct
 
 
@@ -188,7 +188,7 @@ def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: 
 
 def run_controls(T, prefix: str, history: list, start: Callable[[], None]) -> str | None:
     """Start / pause or resume / one step / stop / forget-all buttons for the background run kept in
-    ``st.session_state[f"{prefix}_run"]`` (a :class:`core.runs.BackgroundRun`); ``history`` is the page's
+    ``st.session_state[f"{prefix}_run"]`` (a :class:`core.training.runs.BackgroundRun`); ``history`` is the page's
     list of runs. The words are the page's ``start pause resume step stop reset`` strings. Returns the
     run's status, or None before the first run."""
     run = st.session_state.get(f"{prefix}_run")

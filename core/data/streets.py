@@ -20,17 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-CLASSES = ("background", "person", "purse", "plants/grass", "sidewalk", "building")
-# Colours that tell the classes apart in masks and legends (the lecture's own legend has no colours).
-PALETTE = np.array([
-    [20, 20, 20],     # background
-    [220, 60, 60],    # person
-    [250, 200, 40],   # purse
-    [60, 170, 70],    # plants/grass
-    [170, 170, 190],  # sidewalk
-    [90, 110, 200],   # building
-], dtype=np.uint8)
-IGNORE_INDEX = 255
+from core.data.constants import IGNORE_INDEX, IMAGENET_MEAN, IMAGENET_STD, STREET_CLASSES, STREET_PALETTE
+
+CLASSES = STREET_CLASSES  # the names this module's masks use
+PALETTE = STREET_PALETTE
+__all__ = ["CLASSES", "PALETTE", "IGNORE_INDEX", "make_street", "to_tensor", "to_image", "SyntheticStreets"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +81,7 @@ def _person(c: _Canvas, rng: np.random.Generator, feet_y: float, x: float, heigh
         c.paint(purse, 2, _jitter(rng, (245, 205, 50), 15), rng, noise=8)
 
 
-def make_scene(seed: int, size: int | tuple[int, int] = 96) -> tuple[np.ndarray, np.ndarray]:
+def make_street(seed: int, size: int | tuple[int, int] = 96) -> tuple[np.ndarray, np.ndarray]:
     """One street scene: ``(image (H, W, 3) uint8, mask (H, W) int64 with classes 0–5)``."""
     h, w = (size, size) if isinstance(size, int) else size
     if h < 8 or w < 8:
@@ -139,8 +133,8 @@ def make_scene(seed: int, size: int | tuple[int, int] = 96) -> tuple[np.ndarray,
     return image, c.mask
 
 
-MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)  # ImageNet statistics, as pretrained models expect
-STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)  # inputs are normalised as pretrained backbones expect
+STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -170,7 +164,7 @@ class SyntheticStreets(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if not 0 <= i < self.length:
             raise IndexError(i)
-        image, mask = make_scene(self.seed * 1_000_003 + i, self.size)
+        image, mask = make_street(self.seed * 1_000_003 + i, self.size)
         return to_tensor(image), torch.from_numpy(mask)
 
     def batch(self, indices) -> tuple[torch.Tensor, torch.Tensor]:

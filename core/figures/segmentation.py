@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.figures import HIGHLIGHT, format_number
+from core.figures.common import HIGHLIGHT, format_number
 
 INK = "#0f172a"
 INSTANCE_COLORS = ("#2563eb", "#db2777", "#f59e0b", "#0d9488", "#7c3aed")  # one per object, not per class

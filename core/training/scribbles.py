@@ -1,7 +1,8 @@
 r"""Segment your own photo from a few strokes: a small network trained on the painted pixels alone.
 
-The user paints a few strokes per class (:mod:`core.strokes` turns them into a label map where
-unpainted pixels are *ignored*). A small fully convolutional network then trains on this one image with
+The user paints a few strokes per class; :func:`rasterize` turns them into a label map where unpainted
+pixels are *ignored* (a stroke is ``{"label": class, "width": brush diameter, "points": [[x, y], ...]}``
+in image pixels, drawn in order, so a later stroke paints over an earlier one). A small fully convolutional network then trains on this one image with
 the per-pixel cross-entropy restricted to the painted pixels — the same loss as full supervision, with
 almost every pixel masked out — and finally labels every pixel of the photo.
 
@@ -23,10 +24,30 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageDraw
 from torch import nn
 
-from core.data.synthetic import to_tensor
-from core.strokes import IGNORE_INDEX
+from core.data.constants import IGNORE_INDEX
+from core.data.streets import to_tensor
+
+
+def rasterize(strokes: list[dict], shape: tuple[int, int], ignore_index: int = IGNORE_INDEX) -> np.ndarray:
+    """An ``(H, W)`` uint8 map: each stroke's label along its path (round ends), ``ignore_index`` elsewhere."""
+    h, w = shape
+    canvas = Image.new("L", (w, h), ignore_index)
+    draw = ImageDraw.Draw(canvas)
+    for stroke in strokes:
+        label = int(stroke["label"])
+        if not 0 <= label < 255 or label == ignore_index:
+            raise ValueError(f"stroke label {label} is not a class index (0–254, not {ignore_index})")
+        width = max(1.0, float(stroke.get("width", 1)))
+        pts = [(float(x), float(y)) for x, y in stroke.get("points", [])]
+        if len(pts) > 1:
+            draw.line(pts, fill=label, width=max(1, round(width)))
+        r = width / 2
+        for x, y in pts:  # round caps and joints, and single clicks
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=label)
+    return np.asarray(canvas, dtype=np.uint8).copy()
 
 
 class ScribbleNet(nn.Sequential):

@@ -3,7 +3,7 @@
 A page script is short and flat::
 
     import streamlit as st
-    from app_pages import common
+    from app_pages.ui import common
 
     T = common.texts("transposed_convolution")  # T("key", **fmt) is a UI string, T.md("section") prose
     common.header(T)                             # title and the lesson's intro
@@ -23,7 +23,7 @@ import torch
 
 from core import device as devices
 from core import lessons
-from core.figures import scale_for_projector
+from core.figures.common import scale_for_projector
 
 LANG_KEY = "lang"
 DEVICE_KEY = "device"

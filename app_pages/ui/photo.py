@@ -13,9 +13,9 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app_pages import common
+from app_pages.ui import common
 from core.data import scenes
-from core.data.synthetic import make_scene
+from core.data.streets import make_street
 from core.images import ImageError, load_image
 from core.zoo import resolve
 from core.zoo.checkpoints import CheckpointError
@@ -48,9 +48,9 @@ def device() -> torch.device:
 @st.cache_data(max_entries=8, show_spinner=False)
 def _sample(name: str) -> np.ndarray:
     if name == "pets":
-        return scenes.make_scene(270, 360).image
+        return scenes.make_street(270, 360).image
     seed = {"street_1": 3, "street_2": 11}[name]
-    return make_scene(seed, (270, 360))[0]
+    return make_street(seed, (270, 360))[0]
 
 
 def _digest(data: bytes) -> str:

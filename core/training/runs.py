@@ -1,7 +1,7 @@
 """A training run in a background thread that the page can start, pause, step, stop and watch.
 
 The page must stay responsive while a network trains, so :class:`BackgroundRun` drives the
-:func:`core.train.train` generator from a thread of its own and keeps what the page draws — the
+:func:`core.training.loop.train` generator from a thread of its own and keeps what the page draws — the
 metric history, the latest validation with its predictions — behind a lock. Control is by events:
 ``pause()`` makes the thread wait between two steps, ``step()`` lets exactly one step through, and
 ``stop()`` ends it. ``alive`` is a callable the thread asks now and then ("is the user still there?");
