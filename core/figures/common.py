@@ -135,3 +135,15 @@ def hourglass_diagram(stage_labels: list[str], input_label: str, output_label: s
     fig.update_layout(height=260, margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="white",
                       showlegend=False)
     return fig
+
+
+def add_loss_curve(fig: go.Figure, steps: list[dict], colour: str, name: str, row: int = 1, col: int = 1) -> None:
+    """A training loss against the step: each step faint, a running mean in bold (the trend readable)."""
+    s = np.array([it["step"] for it in steps])
+    loss = np.array([it["loss"] for it in steps])
+    k = max(1, min(15, len(loss) // 10))  # the running mean's window
+    smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+    fig.add_scatter(x=s, y=loss, mode="lines", line={"color": colour, "width": 1}, opacity=0.25,
+                    showlegend=False, hoverinfo="skip", row=row, col=col)
+    fig.add_scatter(x=s[k - 1:], y=smooth, mode="lines", name=name, legendgroup=name,
+                    line={"color": colour, "width": 3}, row=row, col=col)

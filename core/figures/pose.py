@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from plotly.subplots import make_subplots
 
 from core.data.poses import EDGES, JOINT_COLOURS
+from core.figures.common import add_loss_curve
 
 POINT_COLOURS = ["#ea580c", "#2563eb", "#16a34a", "#db2777", "#7c3aed", "#0891b2", "#ca8a04", "#dc2626",
                  "#4f46e5", "#059669", "#c026d3", "#65a30d", "#0284c7", "#e11d48"]
@@ -193,14 +194,7 @@ def pose_curves(runs: list[tuple[str, str, list[dict], list[dict]]], titles: tup
     fig = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.07)
     for name, colour, steps, vals in runs:
         if steps:
-            s = np.array([it["step"] for it in steps])
-            loss = np.array([it["loss"] for it in steps])
-            k = max(1, min(15, len(loss) // 10))  # a running mean makes the trend readable
-            smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
-            fig.add_scatter(x=s, y=loss, mode="lines", line={"color": colour, "width": 1}, opacity=0.25,
-                            showlegend=False, hoverinfo="skip", row=1, col=1)
-            fig.add_scatter(x=s[k - 1:], y=smooth, mode="lines", name=name, legendgroup=name,
-                            line={"color": colour, "width": 3}, row=1, col=1)
+            add_loss_curve(fig, steps, colour, name)
         if vals:
             x = [v["step"] for v in vals]
             fig.add_scatter(x=x, y=[v["mean_error"] for v in vals], mode="lines+markers", name=name, legendgroup=name,

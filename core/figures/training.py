@@ -5,6 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.figures.common import add_loss_curve
+
 RUN_COLOURS = ["#c2410c", "#1d4ed8", "#15803d", "#7c3aed", "#be185d", "#0f766e"]
 
 
@@ -15,14 +17,7 @@ def curves(runs: list[tuple[str, list[dict], list[dict]]], loss_title: str, miou
     for i, (name, steps, vals) in enumerate(runs):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         if steps:
-            s = np.array([it["step"] for it in steps])
-            loss = np.array([it["loss"] for it in steps])
-            k = max(1, min(15, len(loss) // 10))  # a running mean makes the trend readable
-            smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
-            fig.add_scatter(x=s, y=loss, mode="lines", line={"color": colour, "width": 1}, opacity=0.25,
-                            showlegend=False, row=1, col=1, hoverinfo="skip")
-            fig.add_scatter(x=s[k - 1:], y=smooth, mode="lines", name=name, line={"color": colour, "width": 3},
-                            legendgroup=name, row=1, col=1)
+            add_loss_curve(fig, steps, colour, name)
         if vals:
             fig.add_scatter(x=[v["step"] for v in vals], y=[v["miou"] for v in vals], mode="lines+markers",
                             name=name, line={"color": colour, "width": 3}, legendgroup=name, showlegend=not steps,
