@@ -7,7 +7,7 @@ from app_pages.ui import photo as pw
 from app_pages.ui.components import image_click
 from core import analysis
 from core.figures.photo import heatmap_grid, pose_figure
-from core.zoo import pose, resolve
+from core.zoo import pose, weights
 from core.zoo.checkpoints import CheckpointError
 from core.zoo.instances import INSTANCE_COLORS
 
@@ -23,7 +23,7 @@ def load(loader, ref, data):
         return (*pw.timed(loader, str(dev), ref.key, ref, data), ref)
     except CheckpointError as err:
         pw.checkpoint_problem(err)
-        ref = resolve.random_weights("not_cached")
+        ref = weights.random_weights("not_cached")
         return (*pw.timed(loader, str(dev), ref.key, ref, None), ref)
 
 
@@ -43,7 +43,7 @@ with left:
     st.image(image, caption=T("photo_caption", h=image.shape[0], w=image.shape[1]), width=360)
 with right:
     st.subheader(T("krcnn_settings"))
-    published = pose.keypointrcnn_weights()
+    published = weights.weights_enum("keypointrcnn_resnet50_fpn")
     kref, kdata = pw.weights_panel("pp_k", T("krcnn_name"), published.url, published.meta.get("_file_size"))
     side = st.slider(T("side"), 160, 1024, value=800 if dev.type == "cuda" else 320, step=32, key="pp_side",
                      bind="query-params", help=T("side_help"))

@@ -9,7 +9,7 @@ from app_pages.ui.components import image_click
 from core import analysis
 from core.figures.photo import distribution_bars, hex_color, mark_pixel, value_map
 from core.images import colorize, overlay
-from core.zoo import resolve, semantic
+from core.zoo import semantic, weights
 from core.zoo.checkpoints import CheckpointError, app_header
 
 T = common.texts("segment_photo")
@@ -67,9 +67,9 @@ def load(key: str, prefix: str):
     """The model ``key`` with its weights (or random ones, and why), and the seconds loading took."""
     if key.startswith("app:"):
         data = app_models[key[4:]]
-        ref = resolve.uploaded(key[4:], data)
+        ref = weights.uploaded(key[4:], data)
     else:
-        published = semantic.weights_enum(key[3:])
+        published = weights.weights_enum(key[3:])
         ref, data = pw.weights_panel(prefix, label(key), published.url, published.meta.get("_file_size"))
     try:
         model, seconds = pw.timed(loaders.photo_semantic_model, key, str(dev), ref.key, ref, data)
@@ -77,7 +77,7 @@ def load(key: str, prefix: str):
         pw.checkpoint_problem(err)
         if key.startswith("app:"):
             st.stop()
-        ref = resolve.random_weights("not_cached")
+        ref = weights.random_weights("not_cached")
         model, seconds = pw.timed(loaders.photo_semantic_model, key, str(dev), ref.key, ref, None)
     return model, seconds
 

@@ -114,7 +114,7 @@ def test_weights_files_given_by_path(tmp_path):
     good.mkdir()
     torch.manual_seed(1)
     net = semantic.build_torchvision("lraspp_mobilenet_v3_large")
-    name = semantic.weights_enum("lraspp_mobilenet_v3_large").url.rsplit("/", 1)[1]
+    name = weights.weights_enum("lraspp_mobilenet_v3_large").url.rsplit("/", 1)[1]
     torch.save(net.state_dict(), good / name)
     at = run_page("segment_photo", "en", state={**SMALL_SEGMENT, "sp_a_wpath": str(good)})
     assert not at.exception, [e.value for e in at.exception]

@@ -75,10 +75,11 @@ def maskrcnn(min_size: int, allow_download: bool = False, device: str = "cpu"):
 @st.cache_resource(max_entries=6, show_spinner=False)
 def promptable_model(kind: str, key: str | None, path: str, device: str):
     """A promptable model bundle: the pretrained ``key`` from ``path``, or (no path) the tiny random one."""
-    from core.promptable import hub, models as promptable
+    from core.promptable import models as promptable
+    from core.zoo import weights
 
     if path:
-        return promptable.load_pretrained(hub.spec(key), path, kind, device)
+        return promptable.load_pretrained(weights.spec(key), path, kind, device)
     return promptable.load_tiny(kind, device)
 
 

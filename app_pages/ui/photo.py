@@ -17,7 +17,7 @@ from app_pages.ui import common
 from core.data import scenes
 from core.data.streets import make_street
 from core.images import ImageError, load_image
-from core.zoo import resolve
+from core.zoo import weights
 from core.zoo.checkpoints import CheckpointError
 from core.zoo.runtime import free_memory, is_out_of_memory
 
@@ -90,7 +90,7 @@ def precision_switch(prefix: str, dev: torch.device) -> bool:
 
 def weights_panel(prefix: str, what: str, url: str | None, file_mb: float | None,
                   names: tuple[str, ...] = (),
-                  allow_random_choice: bool = True) -> tuple[resolve.WeightsRef, bytes | None]:
+                  allow_random_choice: bool = True) -> tuple[weights.WeightsRef, bytes | None]:
     """Find the weights of one model in the DESIGN order and say where they came from.
 
     cache → a file or folder the user names → a file the user uploads → a download button → random.
@@ -103,20 +103,20 @@ def weights_panel(prefix: str, what: str, url: str | None, file_mb: float | None
                              format_func=lambda k: W(f"weights_{k}"), horizontal=True)
     if mode == "random":
         st.caption(W("weights_random_chosen"))
-        return resolve.random_weights("chosen"), None
-    expected = resolve.file_name(url) if url else " / ".join(names)
+        return weights.random_weights("chosen"), None
+    expected = weights.file_name(url) if url else " / ".join(names)
     with st.expander(W("weights_own", what=what)):
         st.caption(W("weights_own_help", file=expected))
         path = st.text_input(W("weights_path"), key=f"{prefix}_wpath", placeholder=W("weights_path_placeholder"))
         upload = st.file_uploader(W("weights_upload"), type=WEIGHT_TYPES, key=f"{prefix}_wupload",
                                   help=W("weights_upload_help"))
-    ref = resolve.locate(url, path, names)
+    ref = weights.locate(url, path, names)
     if ref.kind == "random" and ref.reason == "local_missing":
         st.warning(W("weights_path_missing", path=ref.name))
     data = None
     if ref.kind == "random" and upload is not None:
         data = upload.getvalue()
-        ref = resolve.uploaded(upload.name, data)
+        ref = weights.uploaded(upload.name, data)
     if ref.kind == "cache":
         st.success(W("weights_from_cache", what=what, file=ref.name), icon=":material/check_circle:")
     elif ref.kind in ("file", "upload"):
@@ -125,7 +125,7 @@ def weights_panel(prefix: str, what: str, url: str | None, file_mb: float | None
         st.warning(W("weights_none", what=what, file=expected))
         if url:
             size = W("size_mb", mb=file_mb) if file_mb else ""
-            if st.button(W("download", file=resolve.file_name(url), size=size), key=f"{prefix}_download",
+            if st.button(W("download", file=weights.file_name(url), size=size), key=f"{prefix}_download",
                          icon=":material/download:"):
                 if _download(url):
                     st.rerun()
@@ -143,8 +143,8 @@ def _download(url: str) -> bool:
             bar.progress(0.0, text=W("download_progress_unknown", done=done / 2**20))
 
     try:
-        resolve.download(url, progress=show)
-    except resolve.DownloadError as err:
+        weights.download(url, progress=show)
+    except weights.DownloadError as err:
         bar.empty()
         st.error(W(f"download_{err.code}", detail=err.detail))
         return False
@@ -158,7 +158,7 @@ def checkpoint_problem(err: CheckpointError) -> None:
     st.error(W(f"ckpt_{err.code}", **err.params) + " " + W("ckpt_fallback"))
 
 
-def describe_weights(ref: resolve.WeightsRef) -> str:
+def describe_weights(ref: weights.WeightsRef) -> str:
     W = words()
     if ref.pretrained:
         return W(f"source_is_{ref.kind}", file=ref.name)

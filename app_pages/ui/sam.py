@@ -13,8 +13,9 @@ import streamlit as st
 from app_pages.ui import common, loaders
 from app_pages.ui.components import image_click
 from core.images import ImageError, load_image
-from core.promptable import draw, hub, samples
+from core.promptable import draw, samples
 from core.promptable.models import Loaded
+from core.zoo import weights
 from core.promptable.segment import Segmenter, parse_prompts
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
@@ -71,11 +72,11 @@ def picture(prefix: str) -> tuple[np.ndarray, str]:
 
 
 def _option(key: str, W) -> str:
-    s = hub.spec(key)
+    s = weights.spec(key)
     return W("model_option", label=s.label, params=s.params_m, mb=s.download_mb)
 
 
-def _notice(res: hub.Resolution, kind: str, compact: bool = False) -> None:
+def _notice(res: weights.Resolution, kind: str, compact: bool = False) -> None:
     """Say clearly why there are no pretrained weights, how to get them, and what runs instead.
 
     ``compact`` (several models on one page): one short line, the full text in an expander.
@@ -86,7 +87,7 @@ def _notice(res: hub.Resolution, kind: str, compact: bool = False) -> None:
              "offline": W("weights_offline"),
              "download_failed": W("weights_download_failed", detail=res.detail[:300])}.get(res.reason, "")
     text = W("weights_missing", label=spec.label, repo=spec.repo, mb=spec.download_mb,
-             command=hub.download_command(spec), folder_command=hub.download_command(spec, "./weights/" + spec.key))
+             command=weights.download_command(spec), folder_command=weights.download_command(spec, "./weights/" + spec.key))
     if spec.gated:
         text += " " + W("weights_gated")
     if where:
@@ -103,21 +104,21 @@ def model(kind: str, prefix: str, label: str | None = None, compact: bool = Fals
     """Pick a checkpoint of ``kind``'s family; load it from the cache, a folder or a download, else the tiny one."""
     W = words()
     family = "sam2" if kind == "sam2_video" else kind
-    options = [s.key for s in hub.specs(family)]
+    options = [s.key for s in weights.specs(family)]
     key = common.choice(st.selectbox, label or W(f"model_{family}"), options, key=f"{prefix}_model",
                         default=DEFAULT_MODEL[family], format_func=lambda k: _option(k, W))
-    spec = hub.spec(key)
-    res = hub.resolve(spec, folder=(st.session_state.get(f"{prefix}_folder") or "").strip() or None)
+    spec = weights.spec(key)
+    res = weights.resolve(spec, folder=(st.session_state.get(f"{prefix}_folder") or "").strip() or None)
     with st.expander(W("weights_where", label=spec.label), expanded=False):
         st.text_input(W("folder"), key=f"{prefix}_folder", placeholder=W("folder_placeholder"), help=W("folder_help"))
         st.caption(W("command_caption"))
-        st.code(hub.download_command(spec), language="bash")
-        offline = hub.is_offline()
+        st.code(weights.download_command(spec), language="bash")
+        offline = weights.is_offline()
         download = st.button(W("download", mb=spec.download_mb), key=f"{prefix}_download",
                              disabled=offline or res.found, help=W("download_offline") if offline else None)
     if download and not res.found:
         bar = st.progress(0.0, text=W("downloading", label=spec.label))
-        res = hub.resolve(spec, download=True, progress=lambda f, name: bar.progress(
+        res = weights.resolve(spec, download=True, progress=lambda f, name: bar.progress(
             f, text=W("downloading_file", label=spec.label, file=name or "…", pct=100 * f)))
         bar.empty()
     device = str(common.device())
@@ -130,7 +131,7 @@ def model(kind: str, prefix: str, label: str | None = None, compact: bool = Fals
             st.error(W("load_failed", label=spec.label, reason=f"{type(err).__name__}: {err}"[:300]))
     if loaded is None:
         if res.found:  # found but unusable: the error above says why
-            res = hub.Resolution(spec, None, None, "load_failed")
+            res = weights.Resolution(spec, None, None, "load_failed")
         _notice(res, kind, compact)
         with st.spinner(W("loading", label=W(f"kind_{kind}"))):
             loaded = loaders.promptable_model(kind, None, "", device)

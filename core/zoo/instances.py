@@ -26,10 +26,10 @@ from torch import nn
 from core import device as devices
 from core.zoo import checkpoints
 from core.zoo.detection import detect, level_images
-from core.zoo.resolve import WeightsRef
+from core.zoo.weights import WeightsRef, published, weights_enum
 from core.zoo.runtime import Stopwatch
 
-__all__ = ["InstancesModel", "InstancesResult", "weights_enum", "build_maskrcnn_v2", "load_maskrcnn_v2",
+__all__ = ["InstancesModel", "InstancesResult", "build_maskrcnn_v2", "load_maskrcnn_v2",
            "segment_instances", "instance_overlay", "regions_as_instances", "INSTANCE_COLORS", "DEFAULT_SIDE"]
 
 DEFAULT_SIDE = 800  # the short side the COCO weights were trained at
@@ -40,12 +40,6 @@ INSTANCE_COLORS = np.array([
     [170, 110, 40], [255, 250, 200], [128, 0, 0], [170, 255, 195], [128, 128, 0], [255, 215, 180],
     [0, 0, 128], [128, 128, 128],
 ], dtype=np.uint8)
-
-
-def weights_enum():
-    from torchvision.models.detection import MaskRCNN_ResNet50_FPN_V2_Weights
-
-    return MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1
 
 
 def build_maskrcnn_v2(state_dict: dict | None = None, num_classes: int = 91) -> nn.Module:
@@ -79,11 +73,9 @@ def load_maskrcnn_v2(weights: WeightsRef, device: torch.device | str = "cpu", da
     device = torch.device(device)
     torch.manual_seed(0)
     net = devices.prepare(build_maskrcnn_v2(state, num_classes), device)
-    meta = weights_enum().meta
-    cats = tuple(meta["categories"]) if num_classes == len(meta["categories"]) else tuple(
-        f"class {i}" for i in range(num_classes))
-    info = {"params": meta["num_params"], "file_mb": meta.get("_file_size"), **meta["_metrics"]["COCO-val2017"]}
-    return InstancesModel(net, cats, weights, device, info)
+    coco = weights_enum("maskrcnn_resnet50_fpn_v2").meta["categories"]
+    cats = tuple(coco) if num_classes == len(coco) else tuple(f"class {i}" for i in range(num_classes))
+    return InstancesModel(net, cats, weights, device, published("maskrcnn_resnet50_fpn_v2"))
 
 
 @dataclass

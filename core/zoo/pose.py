@@ -34,12 +34,12 @@ from core import device as devices
 from core import heatmaps as hm
 from core.zoo import checkpoints
 from core.zoo.detection import detect
-from core.zoo.resolve import WeightsRef
+from core.zoo.weights import WeightsRef, published
 from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
 from core.zoo.runtime import Stopwatch
 
 __all__ = ["KEYPOINT_NAMES", "SKELETON", "HRNET_URL", "HRNET_FILES", "HRNET_INPUT", "KeypointModel",
-           "KeypointResult", "HRNetModel", "TopDownResult", "Crop", "keypointrcnn_weights", "build_keypointrcnn",
+           "KeypointResult", "HRNetModel", "TopDownResult", "Crop", "build_keypointrcnn",
            "load_keypointrcnn", "keypoint_rcnn", "build_hrnet", "load_hrnet", "person_crop", "top_down",
            "spatial_softmax", "whole_image_box", "paste_into_photo"]
 
@@ -58,12 +58,6 @@ HRNET_PADDING = 1.25  # a detected box is enlarged by this factor: joints near i
 
 
 # --- Keypoint R-CNN ----------------------------------------------------------------------------------
-
-def keypointrcnn_weights():
-    from torchvision.models.detection import KeypointRCNN_ResNet50_FPN_Weights
-
-    return KeypointRCNN_ResNet50_FPN_Weights.COCO_V1
-
 
 def build_keypointrcnn(state_dict: dict | None = None) -> nn.Module:
     """``keypointrcnn_resnet50_fpn`` (2 classes: background and person, 17 keypoints) built without downloading."""
@@ -98,9 +92,8 @@ def load_keypointrcnn(weights: WeightsRef, device: torch.device | str = "cpu",
     state = _state_for(weights, data)
     device = torch.device(device)
     torch.manual_seed(0)
-    meta = keypointrcnn_weights().meta
-    info = {"params": meta["num_params"], "file_mb": meta.get("_file_size"), **meta["_metrics"]["COCO-val2017"]}
-    return KeypointModel(devices.prepare(build_keypointrcnn(state), device), weights, device, info)
+    return KeypointModel(devices.prepare(build_keypointrcnn(state), device), weights, device,
+                         published("keypointrcnn_resnet50_fpn"))
 
 
 @dataclass
