@@ -65,7 +65,7 @@ def trained_models() -> dict:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def maskrcnn(min_size: int, allow_download: bool = False, device: str = "cpu"):
     """torchvision's Mask R-CNN (ResNet-50-FPN) on ``device``: COCO weights when cached (or downloaded), else random."""
-    from core.zoo.maskrcnn import build_maskrcnn
+    from core.zoo.instances import build_maskrcnn
 
     return build_maskrcnn(min_size=min_size, download=allow_download, device=device)
 
@@ -111,7 +111,7 @@ def sam_live_anatomy(_loaded, model_key: str, image_key: str, _image: np.ndarray
 def maskrcnn_run(rgb: np.ndarray, min_size: int, allow_download: bool = False, device: str = "cpu",
                  score_threshold: float = 0.5):
     """One run of the cached Mask R-CNN on an image (shapes, pyramid levels, detections)."""
-    from core.zoo.maskrcnn import run_maskrcnn
+    from core.zoo.instances import run_maskrcnn
 
     return run_maskrcnn(maskrcnn(min_size, allow_download, device), rgb, score_threshold)
 

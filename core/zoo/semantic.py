@@ -84,11 +84,10 @@ def build_torchvision(name: str, state_dict: dict | None = None) -> nn.Module:
 
     aux = _aux(name)
     net = getattr(segmentation, name)(weights=None, weights_backbone=None, num_classes=21, aux_loss=aux)
-    if state_dict is not None:
-        checkpoints.load_into(net, state_dict)
+    net = checkpoints.with_weights(net, state_dict)
     if aux:
         net.aux_classifier = None  # used only as a training signal; the forward pass skips it when None
-    return net.eval()
+    return net
 
 
 @dataclass(frozen=True)
@@ -114,13 +113,9 @@ class SemanticModel:
 def load_torchvision(name: str, weights: WeightsRef, device: torch.device | str = "cpu",
                      data: bytes | None = None) -> SemanticModel:
     """Build ``name`` with the weights ``weights`` points at (``data`` holds an upload's bytes)."""
-    state = None
-    if weights.kind in ("cache", "file"):
-        state = checkpoints.read_state_dict(weights.path)
-    elif weights.kind == "upload":
-        state = checkpoints.read_state_dict(data if data is not None else b"")
-    device = torch.device(device)
+    state = checkpoints.read_weights(weights, data)
     torch.manual_seed(0)  # random weights are the same in every session: a link shows the same picture
+    device = torch.device(device)
     net = devices.prepare(build_torchvision(name, state), device)
     classes = tuple(weights_enum(name).meta["categories"])
     return SemanticModel(f"tv:{name}", net, classes, voc_palette(len(classes)), weights, device,
