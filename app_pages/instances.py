@@ -11,6 +11,7 @@ from core.images import enlarge
 from core.zoo import instances, weights
 from core.zoo.checkpoints import CheckpointError
 from core.zoo.detection import LEVEL_STRIDES
+from core.zoo.semantic import ModelChoice
 
 T = common.texts("instances")
 W = pw.words()
@@ -94,7 +95,7 @@ if app_models:
     app_name = common.choice(st.selectbox, T("regions_model"), list(app_models), key="in_app_model")
     app_ref = weights.uploaded(app_name, app_models[app_name])
     try:
-        app_model, _ = pw.timed(loaders.photo_semantic_model, f"app:{app_name}", str(dev), app_ref.key, app_ref,
+        app_model, _ = pw.timed(loaders.photo_semantic_model, ModelChoice("app", app_name).key, str(dev), app_ref.key, app_ref,
                                 app_models[app_name])
     except CheckpointError as err:
         pw.checkpoint_problem(err)

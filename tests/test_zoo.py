@@ -374,3 +374,13 @@ def test_regions_of_a_semantic_mask_merge_touching_objects():
     assert masks.shape == (4, 20, 30) and masks[0].sum() == 6 * 14
     none, _ = instances.regions_as_instances(np.zeros((4, 4), np.int64), ["background"])
     assert none.shape == (0, 4, 4)
+
+
+def test_a_model_choice_reads_back_its_address_key():
+    choice = semantic.ModelChoice.parse("app:street.safetensors")
+    assert (choice.source, choice.name, choice.from_app) == ("app", "street.safetensors", True)
+    assert semantic.ModelChoice("tv", "fcn_resnet50").key == "tv:fcn_resnet50"
+    assert semantic.ModelChoice.parse("tv:a:b").name == "a:b"  # only the first colon separates
+    for bad in ("fcn_resnet50", "xx:fcn", "tv:"):
+        with pytest.raises(ValueError, match="tv:<torchvision name>"):
+            semantic.ModelChoice.parse(bad)

@@ -125,9 +125,10 @@ def photo_semantic_model(key: str, device: str, weights_key: str, _weights, _dat
     """A torchvision segmentation network (``tv:<name>``) or a model trained in the app (``app:<name>``)."""
     from core.zoo import semantic
 
-    if key.startswith("app:"):
-        return semantic.load_app(key[4:], _data, device)
-    return semantic.load_torchvision(key[3:], _weights, device, _data)
+    choice = semantic.ModelChoice.parse(key)
+    if choice.from_app:
+        return semantic.load_app(choice.name, _data, device)
+    return semantic.load_torchvision(choice.name, _weights, device, _data)
 
 
 @st.cache_data(max_entries=6, show_spinner=False)

@@ -40,7 +40,7 @@ from core.zoo.weights import WeightsRef, published, uploaded, weights_enum
 from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
 from core.zoo.runtime import Stopwatch, to_input
 
-__all__ = ["TORCHVISION", "SemanticModel", "SemanticPrediction", "build_torchvision",
+__all__ = ["TORCHVISION", "ModelChoice", "SemanticModel", "SemanticPrediction", "build_torchvision",
            "load_torchvision", "load_app", "predict", "voc_palette", "TORCHVISION_SIZE"]
 
 TORCHVISION_SIZE = 520  # the short side torchvision's published weights were trained and evaluated at
@@ -61,6 +61,35 @@ def _aux(name: str) -> bool:
         return TORCHVISION[name]
     except KeyError:
         raise ValueError(f"unknown model '{name}'; valid names are {', '.join(TORCHVISION)}") from None
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model picker: a torchvision network or a checkpoint shipped with or trained in the app.
+
+    :attr:`key` is what the page address and the widgets keep (``tv:<name>``, ``app:<name>``): stable and
+    language-free; :meth:`parse` reads it back.
+    """
+
+    source: str  # "tv" (torchvision's published weights) or "app" (the app's own checkpoint)
+    name: str  # the torchvision name (a key of TORCHVISION) or the checkpoint's name
+
+    SOURCES = ("tv", "app")
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.name}"
+
+    @property
+    def from_app(self) -> bool:
+        return self.source == "app"
+
+    @classmethod
+    def parse(cls, key: str) -> ModelChoice:
+        source, sep, name = key.partition(":")
+        if not sep or source not in cls.SOURCES or not name:
+            raise ValueError(f"unknown model key '{key}'; keys are 'tv:<torchvision name>' or 'app:<checkpoint name>'")
+        return cls(source, name)
 
 
 def voc_palette(n: int = 21) -> np.ndarray:
@@ -94,7 +123,7 @@ def build_torchvision(name: str, state_dict: dict | None = None) -> nn.Module:
 class SemanticModel:
     """A network ready to label photos. Shared by every session: nothing may change it after loading."""
 
-    key: str  # "tv:<torchvision name>" or "app:<checkpoint name>"
+    key: str  # its ModelChoice's key: "tv:<torchvision name>" or "app:<checkpoint name>"
     net: nn.Module  # eval mode, on ``device``
     classes: tuple[str, ...]
     palette: np.ndarray  # (C, 3) uint8
@@ -104,6 +133,10 @@ class SemanticModel:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     info: dict = field(default_factory=dict)  # published numbers (mIoU, parameters, file size) or the app's metrics
+
+    @property
+    def choice(self) -> ModelChoice:
+        return ModelChoice.parse(self.key)
 
     @property
     def num_classes(self) -> int:
@@ -118,7 +151,7 @@ def load_torchvision(name: str, weights: WeightsRef, device: torch.device | str 
     device = torch.device(device)
     net = devices.prepare(build_torchvision(name, state), device)
     classes = tuple(weights_enum(name).meta["categories"])
-    return SemanticModel(f"tv:{name}", net, classes, voc_palette(len(classes)), weights, device,
+    return SemanticModel(ModelChoice("tv", name).key, net, classes, voc_palette(len(classes)), weights, device,
                          TORCHVISION_SIZE, info=published(name))
 
 
@@ -129,7 +162,7 @@ def load_app(name: str, data: bytes, device: torch.device | str = "cpu") -> Sema
     classes = ckpt.classes
     palette = ckpt.palette if len(ckpt.palette) >= len(classes) else voc_palette(len(classes))
     side = int(min(ckpt.header.get("input_size") or [64]))
-    return SemanticModel(f"app:{name}", devices.prepare(ckpt.model, device), classes, palette[:len(classes)],
+    return SemanticModel(ModelChoice("app", name).key, devices.prepare(ckpt.model, device), classes, palette[:len(classes)],
                          uploaded(name, data), device, side, info={"metrics": ckpt.header.get("metrics", {}),
                                                                    "model": ckpt.header["model"]})
 
