@@ -384,3 +384,12 @@ def test_a_model_choice_reads_back_its_address_key():
     for bad in ("fcn_resnet50", "xx:fcn", "tv:"):
         with pytest.raises(ValueError, match="tv:<torchvision name>"):
             semantic.ModelChoice.parse(bad)
+
+
+def test_to_input_at_the_image_size_is_the_plain_imagenet_normalisation():
+    from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
+
+    rgb = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    x = torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0  # (3, H, W)
+    expected = ((x - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None])[None]
+    assert torch.equal(to_input(rgb), expected)  # bit for bit: the architecture pages' scenes use it too

@@ -13,6 +13,7 @@ import torch
 from core import models
 from core import architectures as arch
 from core.models.inspect import graph_trace
+from core.zoo.runtime import to_input
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -49,7 +50,7 @@ def sample(height: int, width: int, overlap: float = 0.35) -> tuple[np.ndarray, 
 
 def sample_input(height: int, width: int) -> torch.Tensor:
     rgb, _ = sample(height, width)
-    return arch.to_input(rgb)
+    return to_input(rgb)
 
 
 @st.cache_resource(show_spinner=False)
