@@ -3,8 +3,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import common, loaders
+from app_pages.ui import common, images, loaders
 from app_pages.ui import photo as pw
+from app_pages.ui import weights as wp
 from app_pages.ui.components import image_click
 from core import analysis
 from core.figures.photo import distribution_bars, hex_color, mark_pixel, value_map
@@ -28,7 +29,8 @@ def cname(name: str) -> str:
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader(T("photo_title"))
-    image, image_id = pw.pick_image("sp")
+    picked = images.pick_image("sp", images.PHOTOS)
+    image, image_id = picked.image, picked.id
     st.image(image, caption=T("photo_caption", h=image.shape[0], w=image.shape[1]), width=360)
 
 with right:
@@ -42,7 +44,7 @@ with right:
                 app_header(data)
                 st.session_state.setdefault("sp_app_models", {})[up.name] = data
             except CheckpointError as err:
-                pw.checkpoint_problem(err)
+                wp.checkpoint_problem(err)
     app_models = {**st.session_state.get("trained_models", {}), **st.session_state.get("sp_app_models", {}),
                   **loaders.shipped_checkpoints()}  # the user's own first, then the shipped ones
     options = [ModelChoice(s, n).key for s, names in (("tv", semantic.TORCHVISION), ("app", app_models))
@@ -74,11 +76,11 @@ def load(key: str, prefix: str):
         ref = weights.uploaded(choice.name, data)
     else:
         published = weights.weights_enum(choice.name)
-        ref, data = pw.weights_panel(prefix, label(key), published.url, published.meta.get("_file_size"))
+        ref, data = wp.file_panel(prefix, label(key), published.url, published.meta.get("_file_size"))
     try:
         model, seconds = pw.timed(loaders.photo_semantic_model, key, str(dev), ref.key, ref, data)
     except CheckpointError as err:
-        pw.checkpoint_problem(err)
+        wp.checkpoint_problem(err)
         if choice.from_app:
             st.stop()
         ref = weights.random_weights("not_cached")

@@ -196,3 +196,11 @@ def test_instances_page_cuts_an_app_models_mask_into_regions():
     assert T("regions_title") in page_text(at)
     assert any(c.endswith(T("regions_caption", n=0, model="fcn8s #1")[1:]) for im in at.get("image")
                for c in im.captions)
+
+
+def test_every_sample_picture_is_drawn():
+    from app_pages.ui import images
+
+    for name in images.PHOTOS.samples + images.PICTURES.samples:
+        picture = images._SAMPLES[name]()
+        assert picture.dtype == np.uint8 and picture.ndim == 3 and picture.shape[2] == 3, name
