@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import common, loaders
+from app_pages.ui import common, images, loaders
 from app_pages.ui import sam as sw
 from core.promptable import draw
 from core.promptable.grounded import LECTURE_PROMPT, detect_raw, sam3_segment, select, split_phrases
@@ -15,7 +15,7 @@ common.header(T)
 
 left, right = st.columns(2)
 with left:
-    image, _ = sw.picture("gs")
+    image = images.pick_image("gs", images.PICTURES).image
     text = st.text_input(T("prompt"), value=LECTURE_PROMPT, key="gs_text", bind="query-params",
                          help=T("prompt_help"), max_chars=300)
     a, b = st.columns(2)

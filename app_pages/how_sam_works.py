@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import common, loaders
+from app_pages.ui import common, images, loaders
 from app_pages.ui import sam as sw
 from core.promptable.anatomy import PARTS, pca_rgb
 from core.figures.sam import anatomy_diagram, clicks_timeline, cost_bars, shape_text
@@ -14,7 +14,7 @@ common.header(T)
 ARCHS = ("sam_full", "sam2_full", "live")
 arch = common.choice(st.segmented_control, T("architecture"), ARCHS, key="hsw_arch",
                      format_func=lambda a: T(f"arch_{a}"))
-image = sw.sample_image("landscape")
+image = images.sample("landscape")
 click = sw.FIRST_CLICK["landscape"]
 loaded = None
 if arch == "live":

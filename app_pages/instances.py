@@ -3,14 +3,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import common, loaders
+from app_pages.ui import common, images, loaders
 from app_pages.ui import photo as pw
+from app_pages.ui import weights as wp
 from core import analysis
 from core.figures.photo import boxes_figure, value_map
 from core.images import enlarge
-from core.zoo import instances, resolve
+from core.zoo import instances, weights
 from core.zoo.checkpoints import CheckpointError
 from core.zoo.detection import LEVEL_STRIDES
+from core.zoo.semantic import ModelChoice
 
 T = common.texts("instances")
 W = pw.words()
@@ -26,12 +28,13 @@ def cname(name: str) -> str:
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader(T("photo_title"))
-    image, image_id = pw.pick_image("in")
+    picked = images.pick_image("in", images.PHOTOS)
+    image, image_id = picked.image, picked.id
     st.image(image, caption=T("photo_caption", h=image.shape[0], w=image.shape[1]), width=360)
 with right:
     st.subheader(T("settings_title"))
-    published = instances.weights_enum()
-    ref, data = pw.weights_panel("in", T("model_name"), published.url, published.meta.get("_file_size"))
+    published = weights.weights_enum("maskrcnn_resnet50_fpn_v2")
+    ref, data = wp.file_panel("in", T("model_name"), published.url, published.meta.get("_file_size"))
     side = st.slider(T("side"), 160, 1024, value=800 if dev.type == "cuda" else 320, step=32, key="in_side",
                      bind="query-params", help=T("side_help"))
     c1, c2 = st.columns(2)
@@ -46,8 +49,8 @@ with right:
 try:
     model, load_s = pw.timed(loaders.photo_instances_model, str(dev), ref.key, ref, data)
 except CheckpointError as err:
-    pw.checkpoint_problem(err)
-    ref = resolve.random_weights("not_cached")
+    wp.checkpoint_problem(err)
+    ref = weights.random_weights("not_cached")
     model, load_s = pw.timed(loaders.photo_instances_model, str(dev), ref.key, ref, None)
 result = pw.guarded(loaders.photo_instances, ref.key, str(dev), image_id, side, score, max_det, proposals, amp, model,
                     image)
@@ -92,12 +95,12 @@ app_models = {**st.session_state.get("trained_models", {}), **st.session_state.g
               **loaders.shipped_checkpoints()}  # the user's own first, then the shipped ones
 if app_models:
     app_name = common.choice(st.selectbox, T("regions_model"), list(app_models), key="in_app_model")
-    app_ref = resolve.uploaded(app_name, app_models[app_name])
+    app_ref = weights.uploaded(app_name, app_models[app_name])
     try:
-        app_model, _ = pw.timed(loaders.photo_semantic_model, f"app:{app_name}", str(dev), app_ref.key, app_ref,
+        app_model, _ = pw.timed(loaders.photo_semantic_model, ModelChoice("app", app_name).key, str(dev), app_ref.key, app_ref,
                                 app_models[app_name])
     except CheckpointError as err:
-        pw.checkpoint_problem(err)
+        wp.checkpoint_problem(err)
         st.stop()
     app_pred = pw.guarded(loaders.photo_semantic_prediction, app_model.key, app_ref.key, str(dev), image_id,
                           app_model.default_side, amp, app_model, image)

@@ -2,12 +2,13 @@
 import numpy as np
 import streamlit as st
 
-from app_pages.ui import common, loaders
+from app_pages.ui import common, images, loaders
 from app_pages.ui import photo as pw
+from app_pages.ui import weights as wp
 from app_pages.ui.components import image_click
 from core import analysis
 from core.figures.photo import heatmap_grid, pose_figure
-from core.zoo import pose, resolve
+from core.zoo import pose, weights
 from core.zoo.checkpoints import CheckpointError
 from core.zoo.instances import INSTANCE_COLORS
 
@@ -22,8 +23,8 @@ def load(loader, ref, data):
     try:
         return (*pw.timed(loader, str(dev), ref.key, ref, data), ref)
     except CheckpointError as err:
-        pw.checkpoint_problem(err)
-        ref = resolve.random_weights("not_cached")
+        wp.checkpoint_problem(err)
+        ref = weights.random_weights("not_cached")
         return (*pw.timed(loader, str(dev), ref.key, ref, None), ref)
 
 
@@ -39,12 +40,13 @@ def heat_over_photo(maps: np.ndarray, box) -> np.ndarray:
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader(T("photo_title"))
-    image, image_id = pw.pick_image("pp")
+    picked = images.pick_image("pp", images.PHOTOS)
+    image, image_id = picked.image, picked.id
     st.image(image, caption=T("photo_caption", h=image.shape[0], w=image.shape[1]), width=360)
 with right:
     st.subheader(T("krcnn_settings"))
-    published = pose.keypointrcnn_weights()
-    kref, kdata = pw.weights_panel("pp_k", T("krcnn_name"), published.url, published.meta.get("_file_size"))
+    published = weights.weights_enum("keypointrcnn_resnet50_fpn")
+    kref, kdata = wp.file_panel("pp_k", T("krcnn_name"), published.url, published.meta.get("_file_size"))
     side = st.slider(T("side"), 160, 1024, value=800 if dev.type == "cuda" else 320, step=32, key="pp_side",
                      bind="query-params", help=T("side_help"))
     c1, c2 = st.columns(2)
@@ -91,7 +93,7 @@ st.header(T("hrnet_title"))
 st.markdown(T.md("hrnet"))
 h1, h2 = st.columns([1, 1], gap="large")
 with h1:
-    href, hdata = pw.weights_panel("pp_h", T("hrnet_name"), pose.HRNET_URL, None, names=pose.HRNET_FILES)
+    href, hdata = wp.file_panel("pp_h", T("hrnet_name"), pose.HRNET_URL, None, names=pose.HRNET_FILES)
 with h2:
     detector_ok = kref.pretrained and len(kp.boxes) > 0
     source = common.choice(st.radio, T("boxes_from"), ["detector", "whole", "draw"], key="pp_boxes",

@@ -1,7 +1,7 @@
 """SAM: click, drag a box or segment everything; the image embedding is computed once and cached."""
 import streamlit as st
 
-from app_pages.ui import common
+from app_pages.ui import common, images
 from app_pages.ui import sam as sw
 
 T = common.texts("sam")
@@ -9,11 +9,11 @@ common.header(T)
 
 left, right = st.columns(2)
 with left:
-    image, name = sw.picture("sam")
+    picked = images.pick_image("sam", images.PICTURES)
 with right:
     loaded = sw.model("sam", "sam")
 
-sw.workbench(loaded, image, "sam", first=sw.first_click(name), shareable=name != "upload")
+sw.workbench(loaded, picked.image, "sam", first=sw.first_click(picked.sample), shareable=picked.sample is not None)
 
 st.markdown(T.md("reading"))
 with st.expander(T("more_title")):

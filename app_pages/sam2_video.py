@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from app_pages.ui import common
+from app_pages.ui import common, images
 from app_pages.ui import sam as sw
 from app_pages.ui.components import image_click
 from core.promptable import draw, samples
@@ -18,10 +18,11 @@ mode = common.choice(st.segmented_control, T("mode"), ["video", "image"], key="s
 if mode == "image":
     left, right = st.columns(2)
     with left:
-        image, name = sw.picture("s2")
+        picked = images.pick_image("s2", images.PICTURES)
     with right:
         loaded = sw.model("sam2", "s2")
-    sw.workbench(loaded, image, "s2", first=sw.first_click(name), shareable=name != "upload")
+    sw.workbench(loaded, picked.image, "s2", first=sw.first_click(picked.sample),
+                 shareable=picked.sample is not None)
     st.markdown(T.md("image_note"))
     st.stop()
 

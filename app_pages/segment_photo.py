@@ -3,14 +3,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import common, loaders
+from app_pages.ui import common, images, loaders
 from app_pages.ui import photo as pw
+from app_pages.ui import weights as wp
 from app_pages.ui.components import image_click
 from core import analysis
 from core.figures.photo import distribution_bars, hex_color, mark_pixel, value_map
 from core.images import colorize, overlay
-from core.zoo import resolve, semantic
+from core.zoo import semantic, weights
 from core.zoo.checkpoints import CheckpointError, app_header
+from core.zoo.semantic import ModelChoice
 
 T = common.texts("segment_photo")
 W = pw.words()
@@ -27,7 +29,8 @@ def cname(name: str) -> str:
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader(T("photo_title"))
-    image, image_id = pw.pick_image("sp")
+    picked = images.pick_image("sp", images.PHOTOS)
+    image, image_id = picked.image, picked.id
     st.image(image, caption=T("photo_caption", h=image.shape[0], w=image.shape[1]), width=360)
 
 with right:
@@ -41,13 +44,15 @@ with right:
                 app_header(data)
                 st.session_state.setdefault("sp_app_models", {})[up.name] = data
             except CheckpointError as err:
-                pw.checkpoint_problem(err)
+                wp.checkpoint_problem(err)
     app_models = {**st.session_state.get("trained_models", {}), **st.session_state.get("sp_app_models", {}),
                   **loaders.shipped_checkpoints()}  # the user's own first, then the shipped ones
-    options = [f"tv:{n}" for n in semantic.TORCHVISION] + [f"app:{n}" for n in app_models]
+    options = [ModelChoice(s, n).key for s, names in (("tv", semantic.TORCHVISION), ("app", app_models))
+               for n in names]
 
     def label(key: str) -> str:
-        return T(f"model_{key[3:]}") if key.startswith("tv:") else T("model_app", name=key[4:])
+        choice = ModelChoice.parse(key)
+        return T("model_app", name=choice.name) if choice.from_app else T(f"model_{choice.name}")
 
     if not app_models:
         st.caption(T("no_app_models"))
@@ -65,25 +70,26 @@ with right:
 
 def load(key: str, prefix: str):
     """The model ``key`` with its weights (or random ones, and why), and the seconds loading took."""
-    if key.startswith("app:"):
-        data = app_models[key[4:]]
-        ref = resolve.uploaded(key[4:], data)
+    choice = ModelChoice.parse(key)
+    if choice.from_app:
+        data = app_models[choice.name]
+        ref = weights.uploaded(choice.name, data)
     else:
-        published = semantic.weights_enum(key[3:])
-        ref, data = pw.weights_panel(prefix, label(key), published.url, published.meta.get("_file_size"))
+        published = weights.weights_enum(choice.name)
+        ref, data = wp.file_panel(prefix, label(key), published.url, published.meta.get("_file_size"))
     try:
         model, seconds = pw.timed(loaders.photo_semantic_model, key, str(dev), ref.key, ref, data)
     except CheckpointError as err:
-        pw.checkpoint_problem(err)
-        if key.startswith("app:"):
+        wp.checkpoint_problem(err)
+        if choice.from_app:
             st.stop()
-        ref = resolve.random_weights("not_cached")
+        ref = weights.random_weights("not_cached")
         model, seconds = pw.timed(loaders.photo_semantic_model, key, str(dev), ref.key, ref, None)
     return model, seconds
 
 
 def run(model, use_amp: bool):
-    model_side = side if model.key.startswith("tv:") else model.default_side
+    model_side = model.default_side if model.choice.from_app else side
     pred = pw.guarded(loaders.photo_semantic_prediction, model.key, model.weights.key, str(dev), image_id, model_side,
                       use_amp, model, image)
     if pred is None:
@@ -98,7 +104,7 @@ with right:
 pred_a = run(model_a, amp)
 if not model_a.weights.pretrained:
     st.warning(W("untrained", model=label(key_a)))
-if model_a.key.startswith("app:"):
+if model_a.choice.from_app:
     st.info(T("app_side_note", side=model_a.default_side, model=model_a.info.get("model", "")))
 
 
@@ -229,7 +235,7 @@ pw.timings_table(seconds, loads)
 
 # --- take it home ------------------------------------------------------------------------------------------------
 st.header(T("download_title"))
-stem = f"{key_a[3:] if key_a.startswith('tv:') else key_a[4:].rsplit('.', 1)[0]}"
+stem = model_a.choice.name.rsplit(".", 1)[0] if model_a.choice.from_app else model_a.choice.name
 d1, d2, d3 = st.columns(3)
 d1.download_button(T("download_mask"), analysis.mask_png(mask_a, model_a.palette), file_name=f"{stem}_mask.png",
                    mime="image/png", key="sp_dl_mask", icon=":material/download:")

@@ -2,7 +2,8 @@ r"""The architecture pages' computations and quizzes: a sample image, one idea o
 and "check yourself" questions.
 
 * :func:`sample_scene` / :func:`to_input` — the app's synthetic scene (sky, grass, tree, two dogs, a
-  cat; :mod:`core.data.scenes`) at any size, normalised as ImageNet models expect.
+  cat; :mod:`core.data.scenes`) at any size, normalised as ImageNet models expect (:func:`to_input` is
+  :func:`core.zoo.runtime.to_input`, the one the pretrained models use).
 * :func:`fit_fcn` — a short training of a small FCN on variations of that scene, with a loss on the
   stride-32, 16 and 8 predictions alike (deep supervision), so each of them is a real prediction; a
   generator, so a page can show progress and stop it.
@@ -34,6 +35,7 @@ from core.models.hrnet import HighResolutionModule, fusion_kind
 from core.models.inspect import trace
 from core.ops.pooling import max_unpool2d
 from core.quiz import Question
+from core.zoo.runtime import to_input  # the one image → tensor, here for the architecture pages
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -76,14 +78,6 @@ def sample_scene(height: int, width: int, overlap: float = 0.35):
     h, w = max(height, 24), max(width, 32)
     scene = make_scene(h, w, overlap)
     return scene.image[:height, :width], scene.semantic[:height, :width]
-
-
-def to_input(rgb: np.ndarray) -> torch.Tensor:
-    """An ``(H, W, 3)`` uint8 image as a normalised ``(1, 3, H, W)`` float tensor."""
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0  # (3, H, W)
-    mean = torch.tensor(IMAGENET_MEAN)[:, None, None]
-    std = torch.tensor(IMAGENET_STD)[:, None, None]
-    return ((x - mean) / std)[None]  # (1, 3, H, W)
 
 
 def scene_pool(height: int, width: int, n: int = 9) -> list[tuple[np.ndarray, np.ndarray]]:

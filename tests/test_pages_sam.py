@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from core import lessons
-from core.promptable import hub
+from core.zoo import weights
 from tests.conftest import page_text, run_page
 
 LANGS = lessons.LANGUAGES
@@ -149,7 +149,7 @@ def test_grounded_sam_text_to_boxes_to_masks(lang):
     assert set(table[T("col_phrase")]) <= {"horse", "sky"} and len(table) > 0
     info = "\n".join(i.value for i in at.info)
     for spec in ("gdino_tiny", "sam_vit_b", "sam3"):
-        assert hub.spec(spec).label in info
+        assert weights.spec(spec).label in info
 
 
 def test_grounded_sam_without_phrases_or_sam3():

@@ -10,7 +10,7 @@ from PIL import Image
 from core import lessons, models
 from core.data.streets import make_street
 from core.training.loop import TrainConfig, checkpoint_bytes, checkpoint_meta
-from core.zoo import semantic
+from core.zoo import semantic, weights
 from tests.conftest import page_text, run_page
 
 SMALL_SEGMENT = {"sp_side": 64}  # the network sees 64 pixels on the short side: quick on a CPU
@@ -114,7 +114,7 @@ def test_weights_files_given_by_path(tmp_path):
     good.mkdir()
     torch.manual_seed(1)
     net = semantic.build_torchvision("lraspp_mobilenet_v3_large")
-    name = semantic.weights_enum("lraspp_mobilenet_v3_large").url.rsplit("/", 1)[1]
+    name = weights.weights_enum("lraspp_mobilenet_v3_large").url.rsplit("/", 1)[1]
     torch.save(net.state_dict(), good / name)
     at = run_page("segment_photo", "en", state={**SMALL_SEGMENT, "sp_a_wpath": str(good)})
     assert not at.exception, [e.value for e in at.exception]
@@ -196,3 +196,11 @@ def test_instances_page_cuts_an_app_models_mask_into_regions():
     assert T("regions_title") in page_text(at)
     assert any(c.endswith(T("regions_caption", n=0, model="fcn8s #1")[1:]) for im in at.get("image")
                for c in im.captions)
+
+
+def test_every_sample_picture_is_drawn():
+    from app_pages.ui import images
+
+    for name in images.PHOTOS.samples + images.PICTURES.samples:
+        picture = images._SAMPLES[name]()
+        assert picture.dtype == np.uint8 and picture.ndim == 3 and picture.shape[2] == 3, name

@@ -11,7 +11,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.promptable import anatomy, draw, grounded, hub, models, samples, segment, video
+from core.promptable import anatomy, draw, grounded, models, samples, segment, video
+from core.zoo import weights
 from core.promptable.segment import Box, EmbeddingCache, Point, Segmenter
 
 
@@ -257,13 +258,13 @@ def test_tracker_prompts_propagates_and_corrects():
 
 def test_weights_missing_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    spec = hub.spec("sam_vit_b")
-    res = hub.resolve(spec, cache_dir=tmp_path)
+    spec = weights.spec("sam_vit_b")
+    res = weights.resolve(spec, cache_dir=tmp_path)
     assert not res.found and res.reason == "not_cached"
-    res = hub.resolve(spec, cache_dir=tmp_path, download=True)
+    res = weights.resolve(spec, cache_dir=tmp_path, download=True)
     assert res.reason == "offline"
-    assert hub.download_command(spec) == "hf download facebook/sam-vit-base"
-    assert hub.download_command(spec, "w") == "hf download facebook/sam-vit-base --local-dir w"
+    assert weights.download_command(spec) == "hf download facebook/sam-vit-base"
+    assert weights.download_command(spec, "w") == "hf download facebook/sam-vit-base --local-dir w"
     assert models.load(res, "sam").pretrained is False
 
 
@@ -271,8 +272,8 @@ def test_weights_from_a_folder_and_from_the_cache(tmp_path, tiny_sam, picture):
     folder = tmp_path / "sam_folder"
     tiny_sam.model.save_pretrained(folder)
     tiny_sam.processor.save_pretrained(folder)
-    spec = hub.spec("sam_vit_b")
-    res = hub.resolve(spec, folder=str(folder), cache_dir=tmp_path / "empty_cache")
+    spec = weights.spec("sam_vit_b")
+    res = weights.resolve(spec, folder=str(folder), cache_dir=tmp_path / "empty_cache")
     assert res.found and res.source == "folder"
     loaded = models.load(res, "sam")
     assert loaded.pretrained and loaded.n_params == tiny_sam.n_params
@@ -284,7 +285,7 @@ def test_weights_from_a_folder_and_from_the_cache(tmp_path, tiny_sam, picture):
 
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "config.json").write_text("{}")
-    bad = hub.resolve(spec, folder=str(tmp_path / "half"), cache_dir=tmp_path / "empty_cache")
+    bad = weights.resolve(spec, folder=str(tmp_path / "half"), cache_dir=tmp_path / "empty_cache")
     assert bad.reason == "bad_folder" and "safetensors" in bad.detail and "processor_config.json" in bad.detail
 
     # A Hugging Face cache laid out as the hub writes it: refs/main names the snapshot folder.
@@ -295,19 +296,19 @@ def test_weights_from_a_folder_and_from_the_cache(tmp_path, tiny_sam, picture):
         (snapshot / f.name).write_bytes(f.read_bytes())
     (repo_dir / "refs").mkdir()
     (repo_dir / "refs" / "main").write_text("0" * 40)
-    cached = hub.resolve(spec, folder=str(tmp_path / "half"), cache_dir=tmp_path / "hub")
+    cached = weights.resolve(spec, folder=str(tmp_path / "half"), cache_dir=tmp_path / "hub")
     assert cached.found and cached.source == "cache" and cached.path == snapshot
 
 
 def test_registry():
-    assert [s.key for s in hub.specs("sam")][0] == "slimsam_77"  # smallest first
-    assert {s.family for s in hub.MODELS.values()} == set(hub.FAMILIES)
+    assert [s.key for s in weights.specs("sam")][0] == "slimsam_77"  # smallest first
+    assert {s.family for s in weights.MODELS.values()} == set(weights.FAMILIES)
     with pytest.raises(ValueError, match="valid"):
-        hub.spec("nope")
+        weights.spec("nope")
     with pytest.raises(ValueError, match="valid"):
-        hub.specs("nope")
+        weights.specs("nope")
     with pytest.raises(ValueError):
-        models.load_pretrained(hub.spec("sam_vit_b"), "/nowhere", kind="grounding_dino")
+        models.load_pretrained(weights.spec("sam_vit_b"), "/nowhere", kind="grounding_dino")
 
 
 # --- anatomy -----------------------------------------------------------------------------------------------

@@ -16,12 +16,12 @@ from safetensors.torch import save_file
 
 from core import models
 from core.data.streets import make_street
-from core.zoo import checkpoints, instances, pose, resolve, semantic
+from core.zoo import checkpoints, instances, pose, semantic, weights
 from core.zoo.checkpoints import CheckpointError
 from core.zoo.detection import LEVEL_STRIDES, max_side_for
 from core.zoo.runtime import Stopwatch, free_memory, is_out_of_memory, short_side_size, to_input
 
-RANDOM = resolve.random_weights("not_cached")
+RANDOM = weights.random_weights("not_cached")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -53,23 +53,23 @@ URL = "https://example.invalid/models/tiny_net-0123abcd.pth"
 
 
 def test_locate_follows_the_design_order(hub, tmp_path):
-    assert resolve.locate(URL) == resolve.random_weights("not_cached")
+    assert weights.locate(URL) == weights.random_weights("not_cached")
     own = tmp_path / "mine" / "tiny_net-0123abcd.pth"
     own.parent.mkdir()
     own.write_bytes(b"x")
-    found = resolve.locate(URL, own.parent)  # a folder holding the published file name
+    found = weights.locate(URL, own.parent)  # a folder holding the published file name
     assert (found.kind, found.path) == ("file", own)
-    assert resolve.locate(URL, own).kind == "file"
-    missing = resolve.locate(URL, tmp_path / "nowhere")
+    assert weights.locate(URL, own).kind == "file"
+    missing = weights.locate(URL, tmp_path / "nowhere")
     assert (missing.kind, missing.reason) == ("random", "local_missing")
     hub.mkdir(parents=True)
     (hub / "tiny_net-0123abcd.pth").write_bytes(b"y")
-    assert resolve.locate(URL, own).kind == "cache"  # the cache comes first
+    assert weights.locate(URL, own).kind == "cache"  # the cache comes first
     nested = tmp_path / "copied" / "hub" / "checkpoints"
     nested.mkdir(parents=True)
     (nested / "other.pth").write_bytes(b"z")
-    assert resolve.locate(None, tmp_path / "copied" / "hub" / "checkpoints").path.name == "other.pth"
-    up = resolve.uploaded("a.pth", b"abc")
+    assert weights.locate(None, tmp_path / "copied" / "hub" / "checkpoints").path.name == "other.pth"
+    up = weights.uploaded("a.pth", b"abc")
     assert up.kind == "upload" and up.digest == hashlib.sha1(b"abc").hexdigest() and up.pretrained
     assert not missing.pretrained and missing.key != up.key
 
@@ -86,23 +86,23 @@ def test_download_in_chunks_with_progress_into_the_cache(hub, tmp_path):
     payload = os.urandom(300_000)
     url = _published(tmp_path, payload)
     seen = []
-    path = resolve.download(url, progress=lambda done, total: seen.append((done, total)), chunk=65_536)
+    path = weights.download(url, progress=lambda done, total: seen.append((done, total)), chunk=65_536)
     assert path.parent == hub and path.read_bytes() == payload
     assert seen[0] == (0, len(payload)) and seen[-1] == (len(payload), len(payload)) and len(seen) > 3
-    assert resolve.locate(url).kind == "cache"
+    assert weights.locate(url).kind == "cache"
     assert [p.name for p in hub.iterdir()] == [path.name]  # no partial file left behind
 
 
 def test_download_fails_cleanly(hub, tmp_path):
     bad = _published(tmp_path, b"not the published bytes", good=False)
-    with pytest.raises(resolve.DownloadError) as err:
-        resolve.download(bad)
+    with pytest.raises(weights.DownloadError) as err:
+        weights.download(bad)
     assert err.value.code == "checksum"
     with socket.socket() as s:  # a port nobody listens on: what "offline" looks like
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(resolve.DownloadError) as err:
-        resolve.download(f"http://127.0.0.1:{port}/tiny_net-0123abcd.pth", timeout=2)
+    with pytest.raises(weights.DownloadError) as err:
+        weights.download(f"http://127.0.0.1:{port}/tiny_net-0123abcd.pth", timeout=2)
     assert err.value.code == "offline"
     assert not any(hub.iterdir())
 
@@ -177,7 +177,7 @@ def test_mmpose_checkpoint_prefixes_are_stripped(tmp_path, head):
              for k, v in net.state_dict().items()}
     path = tmp_path / "hrnet_w32_coco_256x192-c78dce93_20200708.pth"
     torch.save({"meta": {"hook_msgs": {"best_score": np.float64(0.74)}}, "state_dict": state}, path)
-    ref = resolve.locate(pose.HRNET_URL, tmp_path, pose.HRNET_FILES)
+    ref = weights.locate(pose.HRNET_URL, tmp_path, pose.HRNET_FILES)
     loaded = pose.load_hrnet(ref, paper=False)
     assert loaded.dialect == "mmpose" and ref.kind == "file"
     x = torch.randn(1, 3, 64, 48)
@@ -204,7 +204,7 @@ def test_app_checkpoints_rebuild_their_model(photo):
     with pytest.raises(CheckpointError) as err:
         semantic.load_app("pose", pose_bytes)
     assert err.value.code == "not_segmentation"
-    hr = pose.load_hrnet(resolve.uploaded("pose.safetensors", pose_bytes), data=pose_bytes)
+    hr = pose.load_hrnet(weights.uploaded("pose.safetensors", pose_bytes), data=pose_bytes)
     assert hr.dialect == "app"
 
 
@@ -225,9 +225,9 @@ def test_published_layout_loads_and_matches_torchvision(tmp_path, photo):
 
     torch.manual_seed(3)
     reference = deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21, aux_loss=True).eval()
-    path = tmp_path / semantic.weights_enum("deeplabv3_mobilenet_v3_large").url.rsplit("/", 1)[1]
+    path = tmp_path / weights.weights_enum("deeplabv3_mobilenet_v3_large").url.rsplit("/", 1)[1]
     torch.save(reference.state_dict(), path)  # the published file's layout: auxiliary head included
-    model = semantic.load_torchvision("deeplabv3_mobilenet_v3_large", resolve.locate(None, tmp_path))
+    model = semantic.load_torchvision("deeplabv3_mobilenet_v3_large", weights.locate(None, tmp_path))
     x = to_input(photo, 64, torch.device("cpu"))
     with torch.no_grad():
         theirs = reference(x)["out"]
@@ -248,7 +248,7 @@ def test_mask_rcnn_step_by_step_equals_torchvision(photo):
     from torchvision.models.detection import maskrcnn_resnet50_fpn_v2
 
     net = _reference_rcnn(maskrcnn_resnet50_fpn_v2, num_classes=91)
-    model = instances.InstancesModel(net, tuple(instances.weights_enum().meta["categories"]), RANDOM,
+    model = instances.InstancesModel(net, tuple(weights.weights_enum("maskrcnn_resnet50_fpn_v2").meta["categories"]), RANDOM,
                                      torch.device("cpu"))
     ours = instances.segment_instances(model, photo, 64, score_threshold=0.05, max_detections=3, max_proposals=40)
     with torch.no_grad():
@@ -291,7 +291,7 @@ def test_keypoint_rcnn_loads_files_without_batchnorm_counters():
     buf = io.BytesIO()
     torch.save({"w": torch.zeros(3)}, buf)
     with pytest.raises(CheckpointError) as err:  # an upload of the wrong file is a sentence, not a traceback
-        pose.load_keypointrcnn(resolve.uploaded("k.pth", buf.getvalue()), data=buf.getvalue())
+        pose.load_keypointrcnn(weights.uploaded("k.pth", buf.getvalue()), data=buf.getvalue())
     assert err.value.code == "mismatch"
 
 
@@ -374,3 +374,22 @@ def test_regions_of_a_semantic_mask_merge_touching_objects():
     assert masks.shape == (4, 20, 30) and masks[0].sum() == 6 * 14
     none, _ = instances.regions_as_instances(np.zeros((4, 4), np.int64), ["background"])
     assert none.shape == (0, 4, 4)
+
+
+def test_a_model_choice_reads_back_its_address_key():
+    choice = semantic.ModelChoice.parse("app:street.safetensors")
+    assert (choice.source, choice.name, choice.from_app) == ("app", "street.safetensors", True)
+    assert semantic.ModelChoice("tv", "fcn_resnet50").key == "tv:fcn_resnet50"
+    assert semantic.ModelChoice.parse("tv:a:b").name == "a:b"  # only the first colon separates
+    for bad in ("fcn_resnet50", "xx:fcn", "tv:"):
+        with pytest.raises(ValueError, match="tv:<torchvision name>"):
+            semantic.ModelChoice.parse(bad)
+
+
+def test_to_input_at_the_image_size_is_the_plain_imagenet_normalisation():
+    from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
+
+    rgb = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    x = torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0  # (3, H, W)
+    expected = ((x - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None])[None]
+    assert torch.equal(to_input(rgb), expected)  # bit for bit: the architecture pages' scenes use it too

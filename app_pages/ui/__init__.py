@@ -7,7 +7,9 @@
 * :mod:`~app_pages.ui.components` — browser components: click on an image, paint strokes;
 * :mod:`~app_pages.ui.loaders` — every cached model and heavy computation (``st.cache_resource`` /
   ``st.cache_data``) in one place;
-* :mod:`~app_pages.ui.photo` — the image picker and weights panel of the "Your images" pages;
-* :mod:`~app_pages.ui.sam` — the Segment Anything pages' picker, model choice and prompts;
+* :mod:`~app_pages.ui.images` — the one image picker (a sample or an upload) of every page that works on a picture;
+* :mod:`~app_pages.ui.weights` — the one weights panel: where a pretrained model's weights come from, how to get them;
+* :mod:`~app_pages.ui.photo` — the "Your images" pages' device, precision switch, timings and GPU fallback;
+* :mod:`~app_pages.ui.sam` — the Segment Anything pages' model choice and prompt workbench;
 * :mod:`~app_pages.ui.architecture` — the architecture pages' diagram and layer table.
 """

@@ -13,6 +13,7 @@ import torch
 from core import models
 from core import architectures as arch
 from core.models.inspect import graph_trace
+from core.zoo.runtime import to_input
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -49,7 +50,7 @@ def sample(height: int, width: int, overlap: float = 0.35) -> tuple[np.ndarray, 
 
 def sample_input(height: int, width: int) -> torch.Tensor:
     rgb, _ = sample(height, width)
-    return arch.to_input(rgb)
+    return to_input(rgb)
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,7 +66,7 @@ def trained_models() -> dict:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def maskrcnn(min_size: int, allow_download: bool = False, device: str = "cpu"):
     """torchvision's Mask R-CNN (ResNet-50-FPN) on ``device``: COCO weights when cached (or downloaded), else random."""
-    from core.zoo.maskrcnn import build_maskrcnn
+    from core.zoo.instances import build_maskrcnn
 
     return build_maskrcnn(min_size=min_size, download=allow_download, device=device)
 
@@ -75,10 +76,11 @@ def maskrcnn(min_size: int, allow_download: bool = False, device: str = "cpu"):
 @st.cache_resource(max_entries=6, show_spinner=False)
 def promptable_model(kind: str, key: str | None, path: str, device: str):
     """A promptable model bundle: the pretrained ``key`` from ``path``, or (no path) the tiny random one."""
-    from core.promptable import hub, models as promptable
+    from core.promptable import models as promptable
+    from core.zoo import weights
 
     if path:
-        return promptable.load_pretrained(hub.spec(key), path, kind, device)
+        return promptable.load_pretrained(weights.spec(key), path, kind, device)
     return promptable.load_tiny(kind, device)
 
 
@@ -110,7 +112,7 @@ def sam_live_anatomy(_loaded, model_key: str, image_key: str, _image: np.ndarray
 def maskrcnn_run(rgb: np.ndarray, min_size: int, allow_download: bool = False, device: str = "cpu",
                  score_threshold: float = 0.5):
     """One run of the cached Mask R-CNN on an image (shapes, pyramid levels, detections)."""
-    from core.zoo.maskrcnn import run_maskrcnn
+    from core.zoo.instances import run_maskrcnn
 
     return run_maskrcnn(maskrcnn(min_size, allow_download, device), rgb, score_threshold)
 
@@ -124,9 +126,10 @@ def photo_semantic_model(key: str, device: str, weights_key: str, _weights, _dat
     """A torchvision segmentation network (``tv:<name>``) or a model trained in the app (``app:<name>``)."""
     from core.zoo import semantic
 
-    if key.startswith("app:"):
-        return semantic.load_app(key[4:], _data, device)
-    return semantic.load_torchvision(key[3:], _weights, device, _data)
+    choice = semantic.ModelChoice.parse(key)
+    if choice.from_app:
+        return semantic.load_app(choice.name, _data, device)
+    return semantic.load_torchvision(choice.name, _weights, device, _data)
 
 
 @st.cache_data(max_entries=6, show_spinner=False)

@@ -1,4 +1,6 @@
-"""What the Segment Anything pages share: a picture, a model with its weights status, the prompt workbench.
+"""What the Segment Anything pages share: the model picker and loading, and the prompt workbench.
+
+The picture comes from :mod:`app_pages.ui.images`, the weights status from :mod:`app_pages.ui.weights`.
 
 The words come from ``lessons/<lang>/sam_common.toml``. Models and image embeddings are cached in
 :mod:`app_pages.ui.loaders`; the clicks of each user live in ``st.session_state`` under the page's prefix.
@@ -11,14 +13,13 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import common, loaders
+from app_pages.ui import weights as wp
 from app_pages.ui.components import image_click
-from core.images import ImageError, load_image
-from core.promptable import draw, hub, samples
+from core.promptable import draw
 from core.promptable.models import Loaded
+from core.zoo import weights
 from core.promptable.segment import Segmenter, parse_prompts
 
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
-SAMPLES = ("landscape", "animals", "street")
 DEFAULT_MODEL = {"sam": "sam_vit_b", "sam2": "sam2.1_tiny", "grounding_dino": "gdino_tiny", "sam3": "sam3"}
 MODES = ("foreground", "background", "box", "everything")
 # A first click that shows something at once on each sample (the horse, the front dog, a person).
@@ -29,97 +30,20 @@ def words():
     return common.texts("sam_common")
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def sample_image(name: str) -> np.ndarray:
-    """The sample pictures, drawn by code (384 × 512)."""
-    if name == "landscape":
-        return samples.landscape(384, 512).image
-    if name == "animals":
-        from core.data.scenes import make_scene
-
-        return make_scene(384, 512).image
-    from core.data.streets import make_street
-
-    return make_street(11, (384, 512))[0]
-
-
-def picture(prefix: str) -> tuple[np.ndarray, str]:
-    """A sample or the user's upload; returns the image and its name ("upload" for an upload).
-
-    A file that cannot be read leaves the previous upload in place and says why.
-    """
-    W = words()
-    source = common.choice(st.segmented_control, W("source"), ["sample", "upload"], key=f"{prefix}_source",
-                           format_func=lambda s: W(f"source_{s}"))
-    if source == "upload":
-        upload = st.file_uploader(W("upload"), type=IMAGE_TYPES, key=f"{prefix}_upload")
-        if upload is not None:
-            token = (upload.file_id, upload.size)
-            if st.session_state.get(f"{prefix}_upload_token") != token:
-                try:
-                    st.session_state[f"{prefix}_uploaded"] = load_image(upload.getvalue(), max_side=1024)
-                    st.session_state[f"{prefix}_upload_token"] = token
-                except ImageError as err:
-                    st.warning(W("bad_image", reason=common.image_error(err)))
-        image = st.session_state.get(f"{prefix}_uploaded")
-        if image is not None:
-            return image, "upload"
-        st.info(W("upload_first"))
-    name = common.choice(st.selectbox, W("sample"), SAMPLES, key=f"{prefix}_sample",
-                         format_func=lambda s: W(f"sample_{s}"))
-    return sample_image(name), name
-
-
 def _option(key: str, W) -> str:
-    s = hub.spec(key)
+    s = weights.spec(key)
     return W("model_option", label=s.label, params=s.params_m, mb=s.download_mb)
-
-
-def _notice(res: hub.Resolution, kind: str, compact: bool = False) -> None:
-    """Say clearly why there are no pretrained weights, how to get them, and what runs instead.
-
-    ``compact`` (several models on one page): one short line, the full text in an expander.
-    """
-    W = words()
-    spec = res.spec
-    where = {"bad_folder": W("weights_bad_folder", missing=res.detail),
-             "offline": W("weights_offline"),
-             "download_failed": W("weights_download_failed", detail=res.detail[:300])}.get(res.reason, "")
-    text = W("weights_missing", label=spec.label, repo=spec.repo, mb=spec.download_mb,
-             command=hub.download_command(spec), folder_command=hub.download_command(spec, "./weights/" + spec.key))
-    if spec.gated:
-        text += " " + W("weights_gated")
-    if where:
-        st.warning(where)
-    if compact:
-        st.info(W("weights_missing_short", label=spec.label, kind=W(f"kind_{kind}")))
-        with st.expander(W("weights_how")):
-            st.markdown(text + "\n\n" + W("tiny_demo", kind=W(f"kind_{kind}")))
-    else:
-        st.info(text + "\n\n" + W("tiny_demo", kind=W(f"kind_{kind}")))
 
 
 def model(kind: str, prefix: str, label: str | None = None, compact: bool = False) -> Loaded:
     """Pick a checkpoint of ``kind``'s family; load it from the cache, a folder or a download, else the tiny one."""
     W = words()
     family = "sam2" if kind == "sam2_video" else kind
-    options = [s.key for s in hub.specs(family)]
+    options = [s.key for s in weights.specs(family)]
     key = common.choice(st.selectbox, label or W(f"model_{family}"), options, key=f"{prefix}_model",
                         default=DEFAULT_MODEL[family], format_func=lambda k: _option(k, W))
-    spec = hub.spec(key)
-    res = hub.resolve(spec, folder=(st.session_state.get(f"{prefix}_folder") or "").strip() or None)
-    with st.expander(W("weights_where", label=spec.label), expanded=False):
-        st.text_input(W("folder"), key=f"{prefix}_folder", placeholder=W("folder_placeholder"), help=W("folder_help"))
-        st.caption(W("command_caption"))
-        st.code(hub.download_command(spec), language="bash")
-        offline = hub.is_offline()
-        download = st.button(W("download", mb=spec.download_mb), key=f"{prefix}_download",
-                             disabled=offline or res.found, help=W("download_offline") if offline else None)
-    if download and not res.found:
-        bar = st.progress(0.0, text=W("downloading", label=spec.label))
-        res = hub.resolve(spec, download=True, progress=lambda f, name: bar.progress(
-            f, text=W("downloading_file", label=spec.label, file=name or "…", pct=100 * f)))
-        bar.empty()
+    spec = weights.spec(key)
+    res = wp.repo_panel(prefix, spec)
     device = str(common.device())
     loaded = None
     if res.found:
@@ -130,8 +54,8 @@ def model(kind: str, prefix: str, label: str | None = None, compact: bool = Fals
             st.error(W("load_failed", label=spec.label, reason=f"{type(err).__name__}: {err}"[:300]))
     if loaded is None:
         if res.found:  # found but unusable: the error above says why
-            res = hub.Resolution(spec, None, None, "load_failed")
-        _notice(res, kind, compact)
+            res = weights.Resolution(spec, None, None, "load_failed")
+        wp.repo_missing(res, kind, compact)
         with st.spinner(W("loading", label=W(f"kind_{kind}"))):
             loaded = loaders.promptable_model(kind, None, "", device)
     else:
@@ -183,7 +107,7 @@ def _prompts(prefix: str, key: str, first: list[dict], shareable: bool) -> list[
     return state["items"]
 
 
-def first_click(name: str) -> list[dict]:
+def first_click(name: str | None) -> list[dict]:
     """The prompt a sample starts with (none for an upload)."""
     if name not in FIRST_CLICK:
         return []

@@ -18,7 +18,7 @@ user points at*:
   (:mod:`~core.promptable.grounded`). **SAM 3** (Carion et al., "SAM 3: Segment Anything with Concepts",
   2025) takes the noun phrase itself as a prompt.
 
-Weights come from the Hugging Face cache, a folder, or a download when online (:mod:`~core.promptable.hub`).
+Weights come from the Hugging Face cache, a folder, or a download when online (:mod:`core.zoo.weights`).
 Without them, :mod:`~core.promptable.tiny` builds the same architectures, small and randomly initialised:
 their masks are meaningless, but the processors, tensor shapes, caches and timings are the real ones.
 """

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from core.promptable import hub, tiny
+from core.promptable import tiny
+from core.zoo import weights
 
 __all__ = ["Loaded", "KINDS", "installed", "load_pretrained", "load_tiny", "load", "load_full_size_random"]
 
@@ -24,7 +25,7 @@ KINDS = ("sam", "sam2", "sam2_video", "grounding_dino", "sam3")
 @dataclass(frozen=True)
 class Loaded:
     kind: str  # one of KINDS
-    key: str  # the checkpoint's key in hub.MODELS, or "tiny_<kind>"
+    key: str  # the checkpoint's key in weights.MODELS, or "tiny_<kind>"
     label: str  # the name shown on the page
     pretrained: bool  # False for the tiny random stand-ins
     model: torch.nn.Module  # in eval mode, on ``device``; never modified after loading
@@ -61,9 +62,9 @@ def _family(kind: str) -> str:
     return "sam2" if kind == "sam2_video" else kind
 
 
-def load_pretrained(spec: hub.ModelSpec, path: str | Path, kind: str | None = None,
+def load_pretrained(spec: weights.ModelSpec, path: str | Path, kind: str | None = None,
                     device: torch.device | str = "cpu") -> Loaded:
-    """Load ``spec``'s weights from ``path`` (a folder :func:`hub.resolve` found) as a ``kind`` bundle."""
+    """Load ``spec``'s weights from ``path`` (a folder :func:`weights.resolve` found) as a ``kind`` bundle."""
     kind = kind or spec.family
     if _family(kind) != spec.family:
         raise ValueError(f"{spec.label} is a {spec.family} checkpoint, it cannot be loaded as {kind}")
@@ -87,7 +88,7 @@ def load_tiny(kind: str, device: torch.device | str = "cpu") -> Loaded:
     return Loaded(kind, f"tiny_{kind}", f"tiny random {kind}", False, model.to(device), processor, device)
 
 
-def load(resolution: hub.Resolution | None, kind: str, device: torch.device | str = "cpu") -> Loaded:
+def load(resolution: weights.Resolution | None, kind: str, device: torch.device | str = "cpu") -> Loaded:
     """The pretrained model when ``resolution`` found one, else the tiny stand-in."""
     if resolution is not None and resolution.found:
         return load_pretrained(resolution.spec, resolution.path, kind, device)

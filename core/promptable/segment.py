@@ -36,7 +36,7 @@ import torch
 from core.promptable.models import Loaded
 
 __all__ = ["Point", "Box", "parse_prompts", "image_key", "Embedding", "Prediction", "Segments", "Segmenter",
-           "EmbeddingCache", "prompt_tensors", "sam_resized_shape", "grid_points", "stability_score", "mask_iou_matrix",
+           "EmbeddingCache", "prompt_tensors", "grid_points", "stability_score", "mask_iou_matrix",
            "mask_nms"]
 
 
@@ -83,12 +83,6 @@ def image_key(image: np.ndarray) -> str:
     digest = hashlib.blake2b(a.tobytes(), digest_size=16)
     digest.update(str((a.shape, a.dtype.str)).encode())
     return digest.hexdigest()
-
-
-def sam_resized_shape(height: int, width: int, longest_edge: int) -> tuple[int, int]:
-    """The size SAM resizes an image to before padding: the longest side becomes ``longest_edge``."""
-    scale = longest_edge / max(height, width)
-    return int(height * scale + 0.5), int(width * scale + 0.5)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["CheckpointError", "read_state_dict", "adapt_keys", "load_into", "AppCheckpoint", "app_checkpoint",
+__all__ = ["CheckpointError", "read_state_dict", "read_weights", "with_weights", "adapt_keys", "load_into", "AppCheckpoint", "app_checkpoint",
            "app_header", "app_header_of",
            "is_safetensors", "MMPOSE_PREFIXES"]
 
@@ -153,6 +153,16 @@ def read_state_dict(source: str | Path | bytes) -> dict[str, torch.Tensor]:
     return _tensors_only(_torch_load(data))
 
 
+def read_weights(weights, data: bytes | None = None) -> dict[str, torch.Tensor] | None:
+    """The tensors a :class:`~core.zoo.weights.WeightsRef` points at: its file, or ``data`` (an upload's
+    bytes) for ``upload``; None for random weights."""
+    if weights.kind in ("cache", "file"):
+        return read_state_dict(weights.path)
+    if weights.kind == "upload":
+        return read_state_dict(data if data is not None else b"")
+    return None
+
+
 def adapt_keys(state: dict[str, torch.Tensor], expected: set[str] | dict) -> tuple[dict[str, torch.Tensor], str]:
     """Rename a checkpoint's keys to the model's (see the module's dialects); returns ``(state, dialect)``.
 
@@ -215,6 +225,13 @@ class AppCheckpoint:
     @property
     def palette(self) -> np.ndarray:
         return np.asarray(self.header.get("palette") or [], dtype=np.uint8).reshape(-1, 3)
+
+
+def with_weights(net: nn.Module, state: dict[str, torch.Tensor] | None) -> nn.Module:
+    """``net`` in eval mode, with ``state`` loaded strictly (:func:`load_into`) when there is one."""
+    if state is not None:
+        load_into(net, state)
+    return net.eval()
 
 
 def app_header(data: bytes) -> dict:

@@ -32,7 +32,7 @@ from torch import nn
 from core import device as devices
 from core.zoo.runtime import Stopwatch
 
-__all__ = ["Detections", "detect", "max_side_for", "level_images", "LEVEL_STRIDES"]
+__all__ = ["Detections", "detect", "object_logits", "max_side_for", "level_images", "LEVEL_STRIDES"]
 
 LEVEL_STRIDES = {"0": 4, "1": 8, "2": 16, "3": 32, "pool": 64}  # torchvision's FPN keys → stride (P2…P6)
 
@@ -88,6 +88,24 @@ def detect(model: nn.Module, image: np.ndarray, short_side: int, watch: Stopwatc
         keep = order[scores[order] >= score_threshold][:max_detections]
     return Detections(features, boxes[keep].float(), scores[keep].float(), labels[keep], tuple(images.image_sizes[0]),
                       tuple(images.tensors.shape[-2:]), tuple(image.shape[:2]))
+
+
+@torch.inference_mode()
+def object_logits(model: nn.Module, det: Detections, head: str, watch: Stopwatch,
+                  amp: bool = True) -> torch.Tensor | None:
+    """Step 5 on the kept boxes: RoIAlign 14×14 from the pyramid, then the ``head`` (``"mask"`` or ``"keypoint"``).
+
+    Returns float32 logits (masks ``(K, classes, 28, 28)``, keypoints ``(K, 17, 56, 56)``), or None when no
+    box was kept; ``watch`` adds the time to ``forward``.
+    """
+    rh = model.roi_heads
+    pool, layers, predictor = (getattr(rh, f"{head}_{part}") for part in ("roi_pool", "head", "predictor"))
+    device = det.boxes.device
+    with watch("forward"), devices.autocast(device, amp and device.type == "cuda"):
+        if not len(det.boxes):
+            return None
+        features = pool(det.features, [det.boxes], [det.image_size])  # (K, 256, 14, 14)
+        return predictor(layers(features)).float()
 
 
 def level_images(det: Detections) -> dict[str, np.ndarray]:

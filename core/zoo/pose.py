@@ -33,13 +33,13 @@ from torch import nn
 from core import device as devices
 from core import heatmaps as hm
 from core.zoo import checkpoints
-from core.zoo.detection import detect
-from core.zoo.resolve import WeightsRef
+from core.zoo.detection import detect, object_logits
+from core.zoo.weights import WeightsRef, published
 from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
 from core.zoo.runtime import Stopwatch
 
 __all__ = ["KEYPOINT_NAMES", "SKELETON", "HRNET_URL", "HRNET_FILES", "HRNET_INPUT", "KeypointModel",
-           "KeypointResult", "HRNetModel", "TopDownResult", "Crop", "keypointrcnn_weights", "build_keypointrcnn",
+           "KeypointResult", "HRNetModel", "TopDownResult", "Crop", "build_keypointrcnn",
            "load_keypointrcnn", "keypoint_rcnn", "build_hrnet", "load_hrnet", "person_crop", "top_down",
            "spatial_softmax", "whole_image_box", "paste_into_photo"]
 
@@ -59,20 +59,12 @@ HRNET_PADDING = 1.25  # a detected box is enlarged by this factor: joints near i
 
 # --- Keypoint R-CNN ----------------------------------------------------------------------------------
 
-def keypointrcnn_weights():
-    from torchvision.models.detection import KeypointRCNN_ResNet50_FPN_Weights
-
-    return KeypointRCNN_ResNet50_FPN_Weights.COCO_V1
-
-
 def build_keypointrcnn(state_dict: dict | None = None) -> nn.Module:
     """``keypointrcnn_resnet50_fpn`` (2 classes: background and person, 17 keypoints) built without downloading."""
     from torchvision.models.detection import keypointrcnn_resnet50_fpn
 
     net = keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=2, num_keypoints=17)
-    if state_dict is not None:
-        checkpoints.load_into(net, state_dict)  # the published file uses frozen BatchNorm: no step counters
-    return net.eval()
+    return checkpoints.with_weights(net, state_dict)  # the published file uses frozen BatchNorm: no step counters
 
 
 @dataclass(frozen=True)
@@ -85,22 +77,13 @@ class KeypointModel:
     info: dict = field(default_factory=dict)
 
 
-def _state_for(weights: WeightsRef, data: bytes | None):
-    if weights.kind in ("cache", "file"):
-        return checkpoints.read_state_dict(weights.path)
-    if weights.kind == "upload":
-        return checkpoints.read_state_dict(data if data is not None else b"")
-    return None
-
-
 def load_keypointrcnn(weights: WeightsRef, device: torch.device | str = "cpu",
                       data: bytes | None = None) -> KeypointModel:
-    state = _state_for(weights, data)
+    state = checkpoints.read_weights(weights, data)
+    torch.manual_seed(0)  # random weights are the same in every session
     device = torch.device(device)
-    torch.manual_seed(0)
-    meta = keypointrcnn_weights().meta
-    info = {"params": meta["num_params"], "file_mb": meta.get("_file_size"), **meta["_metrics"]["COCO-val2017"]}
-    return KeypointModel(devices.prepare(build_keypointrcnn(state), device), weights, device, info)
+    return KeypointModel(devices.prepare(build_keypointrcnn(state), device), weights, device,
+                         published("keypointrcnn_resnet50_fpn"))
 
 
 @dataclass
@@ -126,13 +109,9 @@ def keypoint_rcnn(model: KeypointModel, image: np.ndarray, short_side: int = 800
     amp = mixed_precision and model.device.type == "cuda"
     watch = Stopwatch(model.device)
     det = detect(model.net, image, short_side, watch, amp, score_threshold, max_people, max_proposals)
-    rh = model.net.roi_heads
-    with watch("forward"), devices.autocast(model.device, amp):
-        if len(det.boxes):
-            f = rh.keypoint_roi_pool(det.features, [det.boxes], [det.image_size])  # (P, 256, 14, 14)
-            logits = rh.keypoint_predictor(rh.keypoint_head(f)).float()  # (P, 17, 56, 56)
-        else:
-            logits = det.boxes.new_zeros((0, 17, 56, 56))
+    logits = object_logits(model.net, det, "keypoint", watch, amp)  # (P, 17, 56, 56)
+    if logits is None:
+        logits = det.boxes.new_zeros((0, 17, 56, 56))
     with watch("postprocess"):
         if len(det.boxes):
             points, scores = keypointrcnn_inference(logits, [det.boxes])  # [(P, 17, 3)], [(P, 17)]
@@ -160,10 +139,7 @@ def build_hrnet(state_dict: dict | None = None, **config) -> nn.Module:
     """The official pose HRNet-W32 (``config`` overrides make a smaller one for tests); strict loading."""
     from core import models
 
-    net = models.build("pose_hrnet_w32", num_classes=17, **config)
-    if state_dict is not None:
-        checkpoints.load_into(net, state_dict)
-    return net.eval()
+    return checkpoints.with_weights(models.build("pose_hrnet_w32", num_classes=17, **config), state_dict)
 
 
 @dataclass(frozen=True)
@@ -176,7 +152,7 @@ class HRNetModel:
 
 def load_hrnet(weights: WeightsRef, device: torch.device | str = "cpu", data: bytes | None = None,
                **config) -> HRNetModel:
-    state = _state_for(weights, data)
+    state = checkpoints.read_weights(weights, data)
     dialect = ""
     if state is not None:
         dialect = "mmpose" if any(k.startswith("backbone.") for k in state) else "plain"

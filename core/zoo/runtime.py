@@ -81,13 +81,15 @@ def short_side_size(height: int, width: int, short_side: int) -> tuple[int, int]
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def to_input(image: np.ndarray, short_side: int | None, device: torch.device, mean=IMAGENET_MEAN,
-             std=IMAGENET_STD) -> torch.Tensor:
-    """``(H, W, 3)`` uint8 → normalised ``(1, 3, h, w)`` float32 on ``device`` with its short side resized.
+def to_input(image: np.ndarray, short_side: int | None = None, device: torch.device | str = "cpu",
+             mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
+    """``(H, W, 3)`` uint8 → normalised ``(1, 3, h, w)`` float32 on ``device``, its short side resized.
 
-    Resized on the device (bilinear, antialiased when shrinking) so a GPU also does this work;
-    channels_last on CUDA, the layout its convolution kernels prefer.
+    ``short_side=None`` keeps the image's size (the architecture pages' scenes). Resized on the device
+    (bilinear, antialiased when shrinking) so a GPU also does this work; channels_last on CUDA, the
+    layout its convolution kernels prefer.
     """
+    device = torch.device(device)
     x = torch.from_numpy(np.ascontiguousarray(image)).to(device)  # (H, W, 3) uint8
     x = x.permute(2, 0, 1)[None].float().div_(255.0)  # (1, 3, H, W) in [0, 1]
     if short_side is not None:

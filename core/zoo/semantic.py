@@ -21,7 +21,7 @@ classes and palette. :func:`predict` returns per-pixel probabilities at the phot
 :mod:`core.analysis` derives the mask, confidence, entropy and areas.
 
 Models are built with ``weights=None, weights_backbone=None`` (nothing downloads behind the user's
-back); the weights come from :mod:`core.zoo.resolve` and :mod:`core.zoo.checkpoints`. The auxiliary
+back); the weights come from :mod:`core.zoo.weights` and :mod:`core.zoo.checkpoints`. The auxiliary
 classifier of the published weights is loaded (strict loading checks the whole file) and then dropped:
 it only helped training.
 """
@@ -36,43 +36,60 @@ from torch import nn
 
 from core import device as devices
 from core.zoo import checkpoints
-from core.zoo.resolve import WeightsRef
+from core.zoo.weights import WeightsRef, published, uploaded, weights_enum
 from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
 from core.zoo.runtime import Stopwatch, to_input
 
-__all__ = ["TORCHVISION", "SemanticModel", "SemanticPrediction", "weights_enum", "build_torchvision",
+__all__ = ["TORCHVISION", "ModelChoice", "SemanticModel", "SemanticPrediction", "build_torchvision",
            "load_torchvision", "load_app", "predict", "voc_palette", "TORCHVISION_SIZE"]
 
 TORCHVISION_SIZE = 520  # the short side torchvision's published weights were trained and evaluated at
 
 
-@dataclass(frozen=True)
-class _Spec:
-    weights: str  # the weights enum in torchvision.models.segmentation
-    aux: bool  # whether the published file includes the auxiliary classifier
-
-
+# name → whether the published file includes the auxiliary classifier (its weights: core.zoo.weights.KNOWN)
 TORCHVISION = {
-    "fcn_resnet50": _Spec("FCN_ResNet50_Weights", True),
-    "fcn_resnet101": _Spec("FCN_ResNet101_Weights", True),
-    "deeplabv3_resnet50": _Spec("DeepLabV3_ResNet50_Weights", True),
-    "deeplabv3_mobilenet_v3_large": _Spec("DeepLabV3_MobileNet_V3_Large_Weights", True),
-    "lraspp_mobilenet_v3_large": _Spec("LRASPP_MobileNet_V3_Large_Weights", False),
+    "fcn_resnet50": True,
+    "fcn_resnet101": True,
+    "deeplabv3_resnet50": True,
+    "deeplabv3_mobilenet_v3_large": True,
+    "lraspp_mobilenet_v3_large": False,
 }
 
 
-def _spec(name: str) -> _Spec:
+def _aux(name: str) -> bool:
     try:
         return TORCHVISION[name]
     except KeyError:
         raise ValueError(f"unknown model '{name}'; valid names are {', '.join(TORCHVISION)}") from None
 
 
-def weights_enum(name: str):
-    """torchvision's published weights of ``name`` (COCO images, VOC labels): ``.url``, ``.meta``."""
-    from torchvision.models import segmentation
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model picker: a torchvision network or a checkpoint shipped with or trained in the app.
 
-    return getattr(segmentation, _spec(name).weights).COCO_WITH_VOC_LABELS_V1
+    :attr:`key` is what the page address and the widgets keep (``tv:<name>``, ``app:<name>``): stable and
+    language-free; :meth:`parse` reads it back.
+    """
+
+    source: str  # "tv" (torchvision's published weights) or "app" (the app's own checkpoint)
+    name: str  # the torchvision name (a key of TORCHVISION) or the checkpoint's name
+
+    SOURCES = ("tv", "app")
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.name}"
+
+    @property
+    def from_app(self) -> bool:
+        return self.source == "app"
+
+    @classmethod
+    def parse(cls, key: str) -> ModelChoice:
+        source, sep, name = key.partition(":")
+        if not sep or source not in cls.SOURCES or not name:
+            raise ValueError(f"unknown model key '{key}'; keys are 'tv:<torchvision name>' or 'app:<checkpoint name>'")
+        return cls(source, name)
 
 
 def voc_palette(n: int = 21) -> np.ndarray:
@@ -94,20 +111,19 @@ def build_torchvision(name: str, state_dict: dict | None = None) -> nn.Module:
     """torchvision's ``name`` with 21 classes: random weights, or ``state_dict`` loaded strictly."""
     from torchvision.models import segmentation
 
-    spec = _spec(name)
-    net = getattr(segmentation, name)(weights=None, weights_backbone=None, num_classes=21, aux_loss=spec.aux)
-    if state_dict is not None:
-        checkpoints.load_into(net, state_dict)
-    if spec.aux:
+    aux = _aux(name)
+    net = getattr(segmentation, name)(weights=None, weights_backbone=None, num_classes=21, aux_loss=aux)
+    net = checkpoints.with_weights(net, state_dict)
+    if aux:
         net.aux_classifier = None  # used only as a training signal; the forward pass skips it when None
-    return net.eval()
+    return net
 
 
 @dataclass(frozen=True)
 class SemanticModel:
     """A network ready to label photos. Shared by every session: nothing may change it after loading."""
 
-    key: str  # "tv:<torchvision name>" or "app:<checkpoint name>"
+    key: str  # its ModelChoice's key: "tv:<torchvision name>" or "app:<checkpoint name>"
     net: nn.Module  # eval mode, on ``device``
     classes: tuple[str, ...]
     palette: np.ndarray  # (C, 3) uint8
@@ -119,6 +135,10 @@ class SemanticModel:
     info: dict = field(default_factory=dict)  # published numbers (mIoU, parameters, file size) or the app's metrics
 
     @property
+    def choice(self) -> ModelChoice:
+        return ModelChoice.parse(self.key)
+
+    @property
     def num_classes(self) -> int:
         return len(self.classes)
 
@@ -126,20 +146,13 @@ class SemanticModel:
 def load_torchvision(name: str, weights: WeightsRef, device: torch.device | str = "cpu",
                      data: bytes | None = None) -> SemanticModel:
     """Build ``name`` with the weights ``weights`` points at (``data`` holds an upload's bytes)."""
-    state = None
-    if weights.kind in ("cache", "file"):
-        state = checkpoints.read_state_dict(weights.path)
-    elif weights.kind == "upload":
-        state = checkpoints.read_state_dict(data if data is not None else b"")
-    device = torch.device(device)
+    state = checkpoints.read_weights(weights, data)
     torch.manual_seed(0)  # random weights are the same in every session: a link shows the same picture
+    device = torch.device(device)
     net = devices.prepare(build_torchvision(name, state), device)
-    meta = weights_enum(name).meta
-    classes = tuple(meta["categories"])
-    info = {"params": meta["num_params"], "file_mb": meta.get("_file_size"),
-            "miou": meta["_metrics"]["COCO-val2017-VOC-labels"]["miou"]}
-    return SemanticModel(f"tv:{name}", net, classes, voc_palette(len(classes)), weights, device,
-                         TORCHVISION_SIZE, info=info)
+    classes = tuple(weights_enum(name).meta["categories"])
+    return SemanticModel(ModelChoice("tv", name).key, net, classes, voc_palette(len(classes)), weights, device,
+                         TORCHVISION_SIZE, info=published(name))
 
 
 def load_app(name: str, data: bytes, device: torch.device | str = "cpu") -> SemanticModel:
@@ -149,9 +162,7 @@ def load_app(name: str, data: bytes, device: torch.device | str = "cpu") -> Sema
     classes = ckpt.classes
     palette = ckpt.palette if len(ckpt.palette) >= len(classes) else voc_palette(len(classes))
     side = int(min(ckpt.header.get("input_size") or [64]))
-    from core.zoo.resolve import uploaded
-
-    return SemanticModel(f"app:{name}", devices.prepare(ckpt.model, device), classes, palette[:len(classes)],
+    return SemanticModel(ModelChoice("app", name).key, devices.prepare(ckpt.model, device), classes, palette[:len(classes)],
                          uploaded(name, data), device, side, info={"metrics": ckpt.header.get("metrics", {}),
                                                                    "model": ckpt.header["model"]})
 
