@@ -1,11 +1,12 @@
-# Two commands are the whole set-up: `make run` and `make test`.
+# Two commands are the whole set-up: `make run` and `make test` (the whole suite, what CI runs).
+# `make test-fast` leaves out the real-browser and the slow tests: the lane to run while you work.
 # Each creates .venv on first use and installs requirements.txt into it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test test-fast bench clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +18,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not browser and not slow"
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -135,18 +135,25 @@ def browser_page(browser):
     context.close()
 
 
+IDLE_POLLS, IDLE_POLL_MS = 5, 100  # wait_for_app: how long the app must stay idle (5 polls, 100 ms apart)
+
+
 def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit has finished running the script (no 'running' indicator, content shown)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
-    deadline = time.time() + timeout_ms / 1000
-    while time.time() < deadline:
-        # a running script shows the status widget and keeps the previous run's elements as stale copies
-        busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-stale="true"]').count()
-        if not busy:
-            break
-        page.wait_for_timeout(200)
-    page.wait_for_timeout(500)
+    # Streamlit writes its script run state on the app's root; a running script also shows the status widget
+    # and keeps the previous run's elements as stale copies until it has drawn their new versions. A click's
+    # rerun starts only once its message has reached the server, and a run may chain another (st.rerun), so
+    # the page must be found idle on IDLE_POLLS polls in a row, IDLE_POLL_MS apart, not just once.
+    page.evaluate("() => { window.__ssIdlePolls = 0; }")
+    page.wait_for_function(
+        """(need) => {
+             const idle = document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === "notRunning"
+                 && !document.querySelector('[data-testid="stStatusWidget"], [data-stale="true"]');
+             window.__ssIdlePolls = idle ? (window.__ssIdlePolls || 0) + 1 : 0;
+             return window.__ssIdlePolls >= need; }""",
+        arg=IDLE_POLLS, polling=IDLE_POLL_MS, timeout=timeout_ms)
 
 
 def page_url(base: str, slug: str, lang: str | None = None) -> str:
@@ -162,8 +169,11 @@ def screenshot(page, name: str) -> Path:
     size = page.viewport_size
     height = page.evaluate("() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], "
                            "[data-testid=stAppViewContainer]')].map(e => e.scrollHeight), 600)")
-    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 12000)})
-    page.wait_for_timeout(300)
+    tall = min(int(height) + 40, 12000)
+    page.set_viewport_size({"width": size["width"], "height": tall})
+    # the window has its new height and the page has drawn two frames at it (charts follow the resize)
+    page.wait_for_function("h => window.innerHeight === h", arg=tall)
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done())))")
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
     return path

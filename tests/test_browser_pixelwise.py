@@ -29,7 +29,16 @@ def _click_cell(page, chart_key: str, row: int, col: int) -> None:
     chart = page.locator(f".st-key-{chart_key} .js-plotly-plot")
     chart.wait_for(timeout=60_000)
     chart.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    # plotly has laid the chart out, it is fresh (not a stale copy), in view, and in the same place on two
+    # frames in a row (the predicate runs once per animation frame; it keeps the last box on the element)
+    page.wait_for_function(
+        """(sel) => { const gd = document.querySelector(sel);
+             if (!gd || !gd._fullLayout?.xaxis?._length || gd.closest('[data-stale="true"]')) return false;
+             const r = gd.getBoundingClientRect(), box = [r.left, r.top, r.width, r.height].join();
+             const still = gd.__lastBox === box;
+             gd.__lastBox = box;
+             return still && r.top < window.innerHeight && r.bottom > 0; }""",
+        arg=f".st-key-{chart_key} .js-plotly-plot", timeout=30_000)
     x, y = chart.evaluate(
         """(gd, rc) => { const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
              const box = gd.getBoundingClientRect();

@@ -53,6 +53,9 @@ def test_every_view_opens_and_the_gallery_plays(app_server, browser_page):
         _no_exception(page)
     _wait_for_text(page, T("case_no_padding_note"))
     page.get_by_text(T("play")).first.click()
-    page.wait_for_timeout(1500)
+    # the animation is playing: its slider has moved past the first frame
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.js-plotly-plot')].some(
+                 gd => (gd._fullLayout?.sliders || []).some(s => s.active > 0))""", timeout=30_000)
     _no_exception(page)
     screenshot(page, f"{SLUG}-gallery-ro")

@@ -20,6 +20,8 @@ def photo_file(tmp_path):
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
 def test_upload_a_photo_and_click_the_overlay(app_server, browser_page, photo_file, lang):
+    from playwright.sync_api import expect  # only where a browser runs: collecting needs no playwright
+
     page = browser_page
     page.goto(f"{app_server}/segment_photo?lang={lang}&sp_source=upload&sp_side=64")
     wait_for_app(page)
@@ -30,11 +32,11 @@ def test_upload_a_photo_and_click_the_overlay(app_server, browser_page, photo_fi
     overlay = page.locator(".ss-click img")
     overlay.wait_for(timeout=120_000)
     overlay.scroll_into_view_if_needed()
-    for _ in range(120):  # the component lives in a shadow root: ask the located element itself
-        size = overlay.evaluate("i => i.complete ? [i.naturalWidth, i.naturalHeight] : null")
-        if size == [W, H]:
-            break
-        page.wait_for_timeout(500)
+    # the component lives in a shadow root: ask the located element itself, until the photo has arrived
+    expect(overlay).to_have_js_property("complete", True, timeout=60_000)
+    expect(overlay).to_have_js_property("naturalWidth", W, timeout=60_000)
+    expect(overlay).to_have_js_property("naturalHeight", H, timeout=60_000)
+    size = overlay.evaluate("i => i.complete ? [i.naturalWidth, i.naturalHeight] : null")
     assert size == [W, H]  # the overlay is drawn on the uploaded photo, pixel for pixel
     assert overlay.get_attribute("alt") == T("overlay_alt")
     box = overlay.bounding_box()

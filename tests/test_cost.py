@@ -10,6 +10,7 @@ CFG = cost.NetConfig(stages=3, base_width=16, num_classes=6)
 
 
 @pytest.mark.parametrize("kind", ["full_resolution", "hourglass"])
+@pytest.mark.slow
 def test_output_is_c_by_h_by_w_and_real_forward_runs(kind):
     model = cost.build(kind, replace(CFG, base_width=4))
     assert model(torch.zeros(1, 3, 32, 48)).shape == (1, 6, 32, 48)  # contract: logits (N, C, H, W)

@@ -112,6 +112,7 @@ def test_pose_hrnet_keys_and_shapes_equal_the_official_model():
     assert ours == reference
 
 
+@pytest.mark.slow
 def test_pose_hrnet_loads_a_checkpoint_strictly_and_gives_the_same_heatmaps(tmp_path):
     torch.manual_seed(1)
     source = models.build("pose_hrnet_w32", num_classes=17).eval()

@@ -9,6 +9,7 @@ STROKES = [{"label": 0, "width": 5, "points": [[20, 100], [60, 120]]},
 
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
+@pytest.mark.slow
 def test_training_from_strokes_labels_the_picture(lang):
     at = run_page("scribbles", lang, state={"sc_steps": 20, "sc_seed": 3})
     at.session_state["sc_initial"] = STROKES  # what the canvas reports after painting

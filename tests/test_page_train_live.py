@@ -8,6 +8,7 @@ SMALL = {"tl_model": "fcn8s", "tl_size": 32, "tl_batch": 2, "tl_steps": 20}
 
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
+@pytest.mark.slow
 def test_a_run_trains_in_the_background_and_shows_its_results(lang):
     T = lessons.texts("train_live", lang)
     at = run_page("train_live", lang, state=SMALL)
@@ -39,6 +40,7 @@ def test_pause_step_and_stop_from_the_page():
     assert not at.exception
 
 
+@pytest.mark.slow
 def test_two_runs_are_compared_and_kept():
     at = run_page("train_live", "en", state=SMALL)
     for _ in range(2):
@@ -51,6 +53,7 @@ def test_two_runs_are_compared_and_kept():
     assert list(at.session_state["trained_models"]) == [at.session_state["tl_run"].name]
 
 
+@pytest.mark.slow
 def test_a_folder_of_pairs_trains_and_a_bad_folder_is_explained(tmp_path):
     import numpy as np
     from PIL import Image

@@ -101,6 +101,7 @@ def test_hrnet_page_expands_the_chosen_fusion(lang):
 
 
 @pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.slow
 def test_hrnet_page_shows_the_official_pose_model(lang):
     at = ok(run_page("hrnet", lang, state={"hr_model": "pose_hrnet_w32", "hr_h": 256, "hr_w": 192}))
     W = lessons.texts("arch_common", lang)
@@ -109,6 +110,7 @@ def test_hrnet_page_shows_the_official_pose_model(lang):
 
 
 @pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.slow
 def test_fpn_page_matches_torchvision_and_opens_mask_rcnn(lang):
     at = ok(run_page("fpn_mask_rcnn", lang, state={"fm_h": 70, "fm_w": 90, "fm_size": 320, "fm_view": "channel",
                                                    "fm_channel": 7}))

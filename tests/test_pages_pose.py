@@ -55,6 +55,7 @@ SMALL = {"pt_size": 48, "pt_batch": 4, "pt_steps": 20}
 
 
 @pytest.mark.parametrize("lang,kind", [("en", "hourglass"), ("ro", "hrnet")])
+@pytest.mark.slow
 def test_pose_training_runs_to_the_end(lang, kind):
     T = lessons.texts("pose_train", lang)
     at = run_page("pose_train", lang, state={**SMALL, "pt_model": kind, "pt_sigma": 3.0})
@@ -80,6 +81,7 @@ def test_direct_regression_has_no_heatmaps_to_show():
 
 
 @pytest.mark.parametrize("lang,regression", [("en", True), ("ro", False)])
+@pytest.mark.slow
 def test_the_race_compares_the_contenders(lang, regression):
     T = lessons.texts("pose_hrnet_vs_hourglass", lang)
     at = run_page("pose_hrnet_vs_hourglass", lang,

@@ -110,6 +110,7 @@ def test_how_sam_works_each_architecture(lang, arch):
 
 
 @pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.slow
 def test_sam2_video_prompt_propagate_correct(lang):
     at = run_page("sam2_video", lang)
     assert not errors(at)

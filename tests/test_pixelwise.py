@@ -37,6 +37,7 @@ def test_synthetic_logits_are_reproducible(grid):
 
 @settings(max_examples=40, deadline=None)
 @given(temperature=st.floats(0.05, 20), noise=st.floats(0, 8), margin=st.floats(-5, 10), seed=st.integers(0, 99))
+@pytest.mark.slow
 def test_matches_torch(temperature, noise, margin, seed):
     labels = street_grid().labels
     z = pixelwise.synthetic_logits(labels, 6, margin=margin, noise=noise, seed=seed)

@@ -15,6 +15,7 @@ K = len(JOINTS)
 
 
 @pytest.mark.parametrize("kind", pose_nets.KINDS)
+@pytest.mark.slow
 def test_forward_and_backward(kind):
     torch.manual_seed(0)
     model = pose_nets.build_pose_model(kind)
@@ -25,6 +26,7 @@ def test_forward_and_backward(kind):
     assert x.grad is not None and all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
+@pytest.mark.slow
 def test_hrnet_is_the_registry_pose_model_and_odd_sizes_work():
     model = pose_nets.small_hrnet(K, "tiny")
     assert isinstance(model, PoseHighResolutionNet) and model.config == pose_nets.BUDGETS["tiny"]

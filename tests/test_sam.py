@@ -80,6 +80,7 @@ def test_predict_equals_a_full_forward_pass(tiny_sam, picture):
     np.testing.assert_allclose(pred.scores, out.iou_scores[0, 0].numpy(), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_second_click_does_not_run_the_image_encoder(tiny_sam, picture):
     seg = Segmenter(tiny_sam)
     calls = []
@@ -145,6 +146,7 @@ def test_mask_nms_on_rectangles_is_torchvision_box_nms(rects, threshold):
     assert ours.tolist() == theirs.tolist()
 
 
+@pytest.mark.slow
 def test_everything_finds_distinct_segments(tiny_sam, picture):
     seg = Segmenter(tiny_sam)
     emb = seg.embed(picture)

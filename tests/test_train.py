@@ -94,6 +94,7 @@ def test_same_seed_same_run():
     assert losses[0] == losses[1]
 
 
+@pytest.mark.slow
 def test_checkpoint_round_trip_and_cli(tmp_path):
     """The command line trains, prints JSON lines (the last with val_miou) and writes a loadable checkpoint."""
     from core.training.loop import load_checkpoint, read_header
@@ -114,6 +115,7 @@ def test_checkpoint_round_trip_and_cli(tmp_path):
     assert model(x).shape == (1, len(CLASSES), 40, 36)
 
 
+@pytest.mark.slow
 def test_cli_refuses_an_unknown_model():
     proc = subprocess.run([sys.executable, "-m", "core.training.loop", "--model", "nope", "--steps", "1"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
