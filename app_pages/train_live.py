@@ -7,7 +7,7 @@ import torch
 
 from app_pages.ui import common, widgets
 from core import models
-from core.data.datasets import DOWNLOAD_MB, DatasetError, FolderPairs, TorchvisionPairs
+from core.data.datasets import DOWNLOAD_MB, DatasetError, open_pairs, split_holdout
 from core.data.streets import CLASSES, SyntheticStreets, to_image
 from core.figures.training import confusion, curves, iou_bars
 from core.images import colorize, enlarge, palette
@@ -29,14 +29,11 @@ def open_dataset(kind: str, size: int, where: str, download: bool):
     """(training data, fixed validation batch, class names) for the chosen dataset."""
     if kind == "synthetic":
         return None, SyntheticStreets(32, size, seed=10_000).batch(range(32)), STREET_NAMES
-    data = (FolderPairs(where, size) if kind == "folder"
-            else TorchvisionPairs(kind, where, "train", size, download=download))
+    data = open_pairs(kind, where, size, download)
     if len(data) < 2:
         raise DatasetError(T("too_few"))
-    n_val = max(1, min(32, len(data) // 5))  # the last fifth (at most 32 images) is held out
-    train_part = torch.utils.data.Subset(data, range(len(data) - n_val))
-    train_part.batch = lambda idx: data.batch([int(i) for i in idx])
-    return train_part, data.batch(range(len(data) - n_val, len(data))), list(data.classes)
+    train_part, val_part = split_holdout(data)  # the last fifth (at most 32 images) is held out
+    return train_part, val_part.batch(range(len(val_part))), list(data.classes)
 
 
 # --- the run's settings ---------------------------------------------------------------------------------
