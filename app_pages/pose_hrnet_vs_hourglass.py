@@ -54,8 +54,8 @@ def start() -> None:
     cfg = pose_training.pose_config(size=size, batch_size=8, lr=LR, steps=int(steps), val_every=max(10, int(steps) // 15),
                            device=str(common.device()))
     models, items = pose_training.race(kinds, cfg, SIGMA, budget, VAL_SIZE)
-    new = BackgroundRun(items, nn.ModuleDict(models), alive=common.session_alive(), name="race")
-    new.cfg, new.kinds = cfg, list(models)
+    new = BackgroundRun(items, nn.ModuleDict(models), alive=common.session_alive(), name="race", cfg=cfg,
+                        kinds=list(models))
     st.session_state["pv_run"] = new
 
 

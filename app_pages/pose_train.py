@@ -57,8 +57,7 @@ def start() -> None:
     model = pose_nets.build_pose_model(kind, budget=budget)
     label = T("run_label", n=len(history) + 1, model=T(f"kind_{kind}"), size=size, sigma=sigma)
     new = BackgroundRun(pose_training.train_pose(cfg, model, kind, sigma, VAL_SIZE), model, alive=common.session_alive(),
-                        name=label)
-    new.cfg, new.kind, new.sigma = cfg, kind, sigma
+                        name=label, cfg=cfg, kind=kind, sigma=sigma)
     history.append(new)
     del history[:-4]  # the four latest runs are kept for comparison
     st.session_state["pt_run"] = new

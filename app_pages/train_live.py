@@ -85,8 +85,7 @@ def start() -> None:
     label = T("run_label", n=len(history) + 1, model=model_name,
               up=T(f"up_{upsampling}") if upsampling else "", size=size)
     new = BackgroundRun(train(cfg, model, data=data, val_data=val_data), model, alive=common.session_alive(),
-                        name=label)
-    new.cfg, new.val_data, new.class_names = cfg, val_data, class_names
+                        name=label, cfg=cfg, val_data=val_data, class_names=class_names)
     history.append(new)
     del history[:-6]  # the six latest runs are kept for comparison
     st.session_state["tl_run"] = new
