@@ -1,5 +1,4 @@
 """HRNet against an encoder–decoder: the same parameter budget, the same batches, compared on decoded joints."""
-import numpy as np
 import pandas as pd
 import streamlit as st
 from torch import nn
@@ -110,10 +109,9 @@ def race_view() -> None:
         row = st.columns([1] + [2] * N_SHOWN, vertical_alignment="center")
         row[0].markdown(f"**{T(f'kind_{k}')}**  \n{T('after_step', step=v['step'])}")
         coords = v["coords"].numpy()[shown]
+        errors = pose_training.figure_errors(coords, joints)
         for col, i in zip(row[1:], range(N_SHOWN)):
-            labelled = joints[i, :, 2] > 0
-            err = np.linalg.norm(coords[i] - joints[i, :, :2], axis=1)[labelled].mean()
-            col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("fig_error", err=err),
+            col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("fig_error", err=errors[i]),
                       width="stretch")
     if snap.status in ("finished", "stopped"):
         final = {k: vals_of[k][-1] for k in run.kinds if vals_of[k]}

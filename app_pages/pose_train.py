@@ -1,5 +1,4 @@
 """Train a pose network live: a small HRNet learns the joints of stick figures; curves, skeletons, heatmaps."""
-import numpy as np
 import streamlit as st
 
 from app_pages.ui import common, widgets
@@ -100,10 +99,9 @@ def live_view() -> None:
     st.subheader(T("val_title", step=v["step"]))
     st.caption(T("val_caption"))
     scale = max(2, 256 // run.cfg.size)
+    errors = pose_training.figure_errors(coords, joints)
     for col, i in zip(st.columns(N_SHOWN), range(N_SHOWN)):
-        labelled = joints[i, :, 2] > 0
-        err = np.linalg.norm(coords[i] - joints[i, :, :2], axis=1)[labelled].mean()
-        col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("val_image", i=i + 1, err=err),
+        col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("val_image", i=i + 1, err=errors[i]),
                   width="stretch")
     left, right = st.columns([2.2, 1])
     with left:
