@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 from torch import nn
 
-from app_pages.ui import common
+from app_pages.ui import common, widgets
 from core.models import pose as pose_nets
 from core.training import pose as pose_training
 from core.data.streets import to_image
@@ -58,30 +58,14 @@ def start() -> None:
     st.session_state["pv_run"] = new
 
 
-status = run.snapshot().status if run else None
-active = status in ("running", "paused")
-b = st.columns([1.3, 1, 1, 3])
-b[0].button(T("start"), type="primary", key="pv_start", on_click=start)
-if status == "running":
-    b[1].button(T("pause"), key="pv_pause", on_click=run.pause)
-else:
-    b[1].button(T("resume"), key="pv_resume", on_click=run.resume if run else None, disabled=status != "paused")
-b[2].button(T("stop"), key="pv_stop", on_click=run.stop if run else None, disabled=not active)
-
-if run is None:
-    st.info(T("press_start"))
-    st.markdown(T.md("what_to_watch"))
-    st.stop()
+status = widgets.run_controls(T, "pv", None, start, step=False)  # one race at a time: nothing to forget
+widgets.until_first_run(T, run, "what_to_watch")
 
 
 # --- the race, redrawn every second while it runs --------------------------------------------------------------
-@st.fragment(run_every=1.0 if status == "running" else None)
+@widgets.live(status)
 def race_view() -> None:
-    snap = run.snapshot()
-    if status == "running" and snap.status != "running":
-        st.rerun(scope="app")
-    if snap.error:
-        st.error(T("failed", error=snap.error))
+    snap = widgets.watch(T, run, status)
     steps_of = {k: [s for s in snap.steps if s["model"] == k] for k in run.kinds}
     vals_of = {k: [v for v in snap.vals if v["model"] == k] for k in run.kinds}
     done = sum(len(s) for s in steps_of.values())

@@ -64,30 +64,16 @@ def start() -> None:
 
 status = widgets.run_controls(T, "pt", history, start)
 
-if run is None:
-    st.info(T("press_start"))
-    st.markdown(T.md("what_you_see"))
-    st.stop()
+widgets.until_first_run(T, run, "what_you_see")
 
 
 # --- live view: redrawn every second while the run trains -------------------------------------------------
-@st.fragment(run_every=1.0 if status == "running" else None)
+@widgets.live(status)
 def live_view() -> None:
-    snap = run.snapshot()
-    if status == "running" and snap.status != "running":
-        st.rerun(scope="app")  # paused or finished: the buttons change, the timer stops
-    last = snap.steps[-1] if snap.steps else None
+    snap = widgets.watch(T, run, status)
     val = snap.vals[-1] if snap.vals else None
-    total = run.cfg.steps
-    if snap.error:
-        st.error(T("failed", error=snap.error))
-    m = st.columns(5)
-    m[0].metric(T("m_status"), T(f"status_{snap.status}"))
-    m[1].metric(T("m_step"), f"{last['step'] if last else 0} / {total}")
-    m[2].metric(T("m_loss"), f"{last['loss']:.4f}" if last else "–")
-    m[3].metric(T("m_error"), f"{val['mean_error']:.1f} px" if val else "–")
-    m[4].metric(T("m_pck"), f"{val['pck']:.0%}" if val else "–", help=T("pck_help"))
-    st.progress(min(1.0, (last["step"] if last else 0) / total))
+    widgets.run_metrics(T, snap, run.cfg.steps, ".4f", (T("m_error"), f"{val['mean_error']:.1f} px" if val else "–"),
+                        (T("m_pck"), f"{val['pck']:.0%}" if val else "–", T("pck_help")))
     common.show_figure(pose_curves([(run.name, MODEL_COLOURS[run.kind], snap.steps, snap.vals)],
                                    (T("loss_title"), T("error_title"), T("pck_title")), T("step_axis")))
     if snap.last_val is None:

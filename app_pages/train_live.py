@@ -95,29 +95,17 @@ status = widgets.run_controls(T, "tl", history, start)
 
 if st.session_state.get("tl_error"):
     st.error(T("data_error", reason=st.session_state["tl_error"]))
-if run is None:
-    st.info(T("press_start"))
-    st.markdown(T.md("what_you_see"))
-    st.stop()
+widgets.until_first_run(T, run, "what_you_see")
 
 
 # --- live view: redrawn every second while the run trains -------------------------------------------------
-@st.fragment(run_every=1.0 if status == "running" else None)
+@widgets.live(status)
 def live_view() -> None:
-    snap = run.snapshot()
-    if status == "running" and snap.status != "running":
-        st.rerun(scope="app")  # paused or finished: the buttons change, the timer stops
-    last = snap.steps[-1] if snap.steps else None
-    total = run.cfg.steps
-    if snap.error:
-        st.error(T("failed", error=snap.error))
-    m = st.columns(5)
-    m[0].metric(T("m_status"), T(f"status_{snap.status}"))
-    m[1].metric(T("m_step"), f"{last['step'] if last else 0} / {total}")
-    m[2].metric(T("m_loss"), f"{last['loss']:.3f}" if last else "–")
-    m[3].metric(T("m_miou"), f"{snap.vals[-1]['miou']:.3f}" if snap.vals else "–")
-    m[4].metric(T("m_speed"), f"{np.median([s['images_per_s'] for s in snap.steps[-20:]]):.0f}" if last else "–")
-    st.progress(min(1.0, (last["step"] if last else 0) / total))
+    snap = widgets.watch(T, run, status)
+    widgets.run_metrics(T, snap, run.cfg.steps, ".3f",
+                        (T("m_miou"), f"{snap.vals[-1]['miou']:.3f}" if snap.vals else "–"),
+                        (T("m_speed"), f"{np.median([s['images_per_s'] for s in snap.steps[-20:]]):.0f}"
+                         if snap.steps else "–"))
     common.show_figure(curves([(run.name, snap.steps, snap.vals)], T("loss_title"), T("miou_title"), T("step_axis")))
     if snap.last_val is None:
         st.caption(T("first_val", every=run.cfg.val_every))
