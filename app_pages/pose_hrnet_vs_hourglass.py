@@ -1,10 +1,9 @@
 """HRNet against an encoder–decoder: the same parameter budget, the same batches, compared on decoded joints."""
-import numpy as np
 import pandas as pd
 import streamlit as st
 from torch import nn
 
-from app_pages.ui import common
+from app_pages.ui import common, widgets
 from core.models import pose as pose_nets
 from core.training import pose as pose_training
 from core.data.streets import to_image
@@ -54,35 +53,19 @@ def start() -> None:
     cfg = pose_training.pose_config(size=size, batch_size=8, lr=LR, steps=int(steps), val_every=max(10, int(steps) // 15),
                            device=str(common.device()))
     models, items = pose_training.race(kinds, cfg, SIGMA, budget, VAL_SIZE)
-    new = BackgroundRun(items, nn.ModuleDict(models), alive=common.session_alive(), name="race")
-    new.cfg, new.kinds = cfg, list(models)
+    new = BackgroundRun(items, nn.ModuleDict(models), alive=common.session_alive(), name="race", cfg=cfg,
+                        kinds=list(models))
     st.session_state["pv_run"] = new
 
 
-status = run.snapshot().status if run else None
-active = status in ("running", "paused")
-b = st.columns([1.3, 1, 1, 3])
-b[0].button(T("start"), type="primary", key="pv_start", on_click=start)
-if status == "running":
-    b[1].button(T("pause"), key="pv_pause", on_click=run.pause)
-else:
-    b[1].button(T("resume"), key="pv_resume", on_click=run.resume if run else None, disabled=status != "paused")
-b[2].button(T("stop"), key="pv_stop", on_click=run.stop if run else None, disabled=not active)
-
-if run is None:
-    st.info(T("press_start"))
-    st.markdown(T.md("what_to_watch"))
-    st.stop()
+status = widgets.run_controls(T, "pv", None, start, step=False)  # one race at a time: nothing to forget
+widgets.until_first_run(T, run, "what_to_watch")
 
 
 # --- the race, redrawn every second while it runs --------------------------------------------------------------
-@st.fragment(run_every=1.0 if status == "running" else None)
+@widgets.live(status)
 def race_view() -> None:
-    snap = run.snapshot()
-    if status == "running" and snap.status != "running":
-        st.rerun(scope="app")
-    if snap.error:
-        st.error(T("failed", error=snap.error))
+    snap = widgets.watch(T, run, status)
     steps_of = {k: [s for s in snap.steps if s["model"] == k] for k in run.kinds}
     vals_of = {k: [v for v in snap.vals if v["model"] == k] for k in run.kinds}
     done = sum(len(s) for s in steps_of.values())
@@ -110,10 +93,9 @@ def race_view() -> None:
         row = st.columns([1] + [2] * N_SHOWN, vertical_alignment="center")
         row[0].markdown(f"**{T(f'kind_{k}')}**  \n{T('after_step', step=v['step'])}")
         coords = v["coords"].numpy()[shown]
+        errors = pose_training.figure_errors(coords, joints)
         for col, i in zip(row[1:], range(N_SHOWN)):
-            labelled = joints[i, :, 2] > 0
-            err = np.linalg.norm(coords[i] - joints[i, :, :2], axis=1)[labelled].mean()
-            col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("fig_error", err=err),
+            col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("fig_error", err=errors[i]),
                       width="stretch")
     if snap.status in ("finished", "stopped"):
         final = {k: vals_of[k][-1] for k in run.kinds if vals_of[k]}

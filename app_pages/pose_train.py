@@ -1,5 +1,4 @@
 """Train a pose network live: a small HRNet learns the joints of stick figures; curves, skeletons, heatmaps."""
-import numpy as np
 import streamlit as st
 
 from app_pages.ui import common, widgets
@@ -57,8 +56,7 @@ def start() -> None:
     model = pose_nets.build_pose_model(kind, budget=budget)
     label = T("run_label", n=len(history) + 1, model=T(f"kind_{kind}"), size=size, sigma=sigma)
     new = BackgroundRun(pose_training.train_pose(cfg, model, kind, sigma, VAL_SIZE), model, alive=common.session_alive(),
-                        name=label)
-    new.cfg, new.kind, new.sigma = cfg, kind, sigma
+                        name=label, cfg=cfg, kind=kind, sigma=sigma)
     history.append(new)
     del history[:-4]  # the four latest runs are kept for comparison
     st.session_state["pt_run"] = new
@@ -66,30 +64,16 @@ def start() -> None:
 
 status = widgets.run_controls(T, "pt", history, start)
 
-if run is None:
-    st.info(T("press_start"))
-    st.markdown(T.md("what_you_see"))
-    st.stop()
+widgets.until_first_run(T, run, "what_you_see")
 
 
 # --- live view: redrawn every second while the run trains -------------------------------------------------
-@st.fragment(run_every=1.0 if status == "running" else None)
+@widgets.live(status)
 def live_view() -> None:
-    snap = run.snapshot()
-    if status == "running" and snap.status != "running":
-        st.rerun(scope="app")  # paused or finished: the buttons change, the timer stops
-    last = snap.steps[-1] if snap.steps else None
+    snap = widgets.watch(T, run, status)
     val = snap.vals[-1] if snap.vals else None
-    total = run.cfg.steps
-    if snap.error:
-        st.error(T("failed", error=snap.error))
-    m = st.columns(5)
-    m[0].metric(T("m_status"), T(f"status_{snap.status}"))
-    m[1].metric(T("m_step"), f"{last['step'] if last else 0} / {total}")
-    m[2].metric(T("m_loss"), f"{last['loss']:.4f}" if last else "–")
-    m[3].metric(T("m_error"), f"{val['mean_error']:.1f} px" if val else "–")
-    m[4].metric(T("m_pck"), f"{val['pck']:.0%}" if val else "–", help=T("pck_help"))
-    st.progress(min(1.0, (last["step"] if last else 0) / total))
+    widgets.run_metrics(T, snap, run.cfg.steps, ".4f", (T("m_error"), f"{val['mean_error']:.1f} px" if val else "–"),
+                        (T("m_pck"), f"{val['pck']:.0%}" if val else "–", T("pck_help")))
     common.show_figure(pose_curves([(run.name, MODEL_COLOURS[run.kind], snap.steps, snap.vals)],
                                    (T("loss_title"), T("error_title"), T("pck_title")), T("step_axis")))
     if snap.last_val is None:
@@ -101,10 +85,9 @@ def live_view() -> None:
     st.subheader(T("val_title", step=v["step"]))
     st.caption(T("val_caption"))
     scale = max(2, 256 // run.cfg.size)
+    errors = pose_training.figure_errors(coords, joints)
     for col, i in zip(st.columns(N_SHOWN), range(N_SHOWN)):
-        labelled = joints[i, :, 2] > 0
-        err = np.linalg.norm(coords[i] - joints[i, :, :2], axis=1)[labelled].mean()
-        col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("val_image", i=i + 1, err=err),
+        col.image(draw_pose(images[i], joints[i], coords[i], scale), caption=T("val_image", i=i + 1, err=errors[i]),
                   width="stretch")
     left, right = st.columns([2.2, 1])
     with left:

@@ -7,7 +7,7 @@ import torch
 
 from app_pages.ui import common, widgets
 from core import models
-from core.data.datasets import DOWNLOAD_MB, DatasetError, FolderPairs, TorchvisionPairs
+from core.data.datasets import DOWNLOAD_MB, DatasetError, open_pairs, split_holdout
 from core.data.streets import CLASSES, SyntheticStreets, to_image
 from core.figures.training import confusion, curves, iou_bars
 from core.images import colorize, enlarge, palette
@@ -29,14 +29,11 @@ def open_dataset(kind: str, size: int, where: str, download: bool):
     """(training data, fixed validation batch, class names) for the chosen dataset."""
     if kind == "synthetic":
         return None, SyntheticStreets(32, size, seed=10_000).batch(range(32)), STREET_NAMES
-    data = (FolderPairs(where, size) if kind == "folder"
-            else TorchvisionPairs(kind, where, "train", size, download=download))
+    data = open_pairs(kind, where, size, download)
     if len(data) < 2:
         raise DatasetError(T("too_few"))
-    n_val = max(1, min(32, len(data) // 5))  # the last fifth (at most 32 images) is held out
-    train_part = torch.utils.data.Subset(data, range(len(data) - n_val))
-    train_part.batch = lambda idx: data.batch([int(i) for i in idx])
-    return train_part, data.batch(range(len(data) - n_val, len(data))), list(data.classes)
+    train_part, val_part = split_holdout(data)  # the last fifth (at most 32 images) is held out
+    return train_part, val_part.batch(range(len(val_part))), list(data.classes)
 
 
 # --- the run's settings ---------------------------------------------------------------------------------
@@ -88,8 +85,7 @@ def start() -> None:
     label = T("run_label", n=len(history) + 1, model=model_name,
               up=T(f"up_{upsampling}") if upsampling else "", size=size)
     new = BackgroundRun(train(cfg, model, data=data, val_data=val_data), model, alive=common.session_alive(),
-                        name=label)
-    new.cfg, new.val_data, new.class_names = cfg, val_data, class_names
+                        name=label, cfg=cfg, val_data=val_data, class_names=class_names)
     history.append(new)
     del history[:-6]  # the six latest runs are kept for comparison
     st.session_state["tl_run"] = new
@@ -99,29 +95,17 @@ status = widgets.run_controls(T, "tl", history, start)
 
 if st.session_state.get("tl_error"):
     st.error(T("data_error", reason=st.session_state["tl_error"]))
-if run is None:
-    st.info(T("press_start"))
-    st.markdown(T.md("what_you_see"))
-    st.stop()
+widgets.until_first_run(T, run, "what_you_see")
 
 
 # --- live view: redrawn every second while the run trains -------------------------------------------------
-@st.fragment(run_every=1.0 if status == "running" else None)
+@widgets.live(status)
 def live_view() -> None:
-    snap = run.snapshot()
-    if status == "running" and snap.status != "running":
-        st.rerun(scope="app")  # paused or finished: the buttons change, the timer stops
-    last = snap.steps[-1] if snap.steps else None
-    total = run.cfg.steps
-    if snap.error:
-        st.error(T("failed", error=snap.error))
-    m = st.columns(5)
-    m[0].metric(T("m_status"), T(f"status_{snap.status}"))
-    m[1].metric(T("m_step"), f"{last['step'] if last else 0} / {total}")
-    m[2].metric(T("m_loss"), f"{last['loss']:.3f}" if last else "–")
-    m[3].metric(T("m_miou"), f"{snap.vals[-1]['miou']:.3f}" if snap.vals else "–")
-    m[4].metric(T("m_speed"), f"{np.median([s['images_per_s'] for s in snap.steps[-20:]]):.0f}" if last else "–")
-    st.progress(min(1.0, (last["step"] if last else 0) / total))
+    snap = widgets.watch(T, run, status)
+    widgets.run_metrics(T, snap, run.cfg.steps, ".3f",
+                        (T("m_miou"), f"{snap.vals[-1]['miou']:.3f}" if snap.vals else "–"),
+                        (T("m_speed"), f"{np.median([s['images_per_s'] for s in snap.steps[-20:]]):.0f}"
+                         if snap.steps else "–"))
     common.show_figure(curves([(run.name, snap.steps, snap.vals)], T("loss_title"), T("miou_title"), T("step_axis")))
     if snap.last_val is None:
         st.caption(T("first_val", every=run.cfg.val_every))

@@ -1,9 +1,10 @@
 """Folders of image/mask pairs and the torchvision datasets (no download: only what a test writes)."""
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from core.data.datasets import DatasetError, FolderPairs, TorchvisionPairs, read_mask
+from core.data.datasets import DatasetError, FolderPairs, TorchvisionPairs, open_pairs, read_mask, split_holdout
 
 
 def _write_pair(root, name, size=(20, 16), palette=True, value=1):
@@ -56,3 +57,27 @@ def test_folder_errors_say_what_to_fix(tmp_path):
 def test_public_datasets_not_on_disk_say_their_download_size(tmp_path, name):
     with pytest.raises(DatasetError, match="MB"):
         TorchvisionPairs(name, tmp_path)
+
+
+@pytest.mark.parametrize("n,n_val", [(2, 1), (9, 1), (10, 2), (200, 32)])
+def test_the_last_fifth_is_held_out_and_both_parts_batch(tmp_path, n, n_val):
+    for i in range(n):
+        _write_pair(tmp_path, f"p{i:03d}", size=(8, 8), value=i % 2)
+    data = open_pairs("folder", tmp_path, 4)
+    train, val = split_holdout(data)
+    assert (len(train), len(val)) == (n - n_val, n_val)
+    assert train.classes == val.classes == data.classes
+    whole_x, whole_y = data.batch(range(n))
+    x, y = val.batch(range(len(val)))  # the validation batch: the last pairs, in order
+    assert torch.equal(x, whole_x[n - n_val:]) and torch.equal(y, whole_y[n - n_val:])
+    x, y = train.batch(torch.tensor([len(train) - 1, 0]))  # indices as the loop draws them
+    assert torch.equal(x, whole_x[[n - n_val - 1, 0]]) and torch.equal(y, whole_y[[n - n_val - 1, 0]])
+    assert torch.equal(train[0][1], whole_y[0])
+    with pytest.raises(IndexError):
+        train.batch([len(train)])  # a training batch never reaches a held-out pair
+
+
+def test_one_pair_cannot_be_split(tmp_path):
+    _write_pair(tmp_path, "only")
+    with pytest.raises(DatasetError, match="at least two"):
+        split_holdout(FolderPairs(tmp_path, size=8))

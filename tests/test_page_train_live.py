@@ -22,7 +22,7 @@ def test_a_run_trains_in_the_background_and_shows_its_results(lang):
     text = page_text(at)
     assert T("val_title", step=20) in text
     assert [m.value for m in at.metric][1] == "20 / 20"
-    assert len(at.get("imgs")) >= 1 or at.session_state["tl_run"].snapshot().last_val is not None
+    assert len(at.get("image")) == 4 * 3  # four validation images, each beside its truth and its prediction
 
 
 def test_pause_step_and_stop_from_the_page():

@@ -55,6 +55,19 @@ def test_keypoint_metrics_by_hand():
     assert pose_training.keypoint_metrics(coords, joints, alpha=0.2)["pck"] == 1.0
 
 
+def test_figure_errors_by_hand_and_against_the_mean():
+    joints = torch.tensor([[[0.0, 0.0, 2], [30.0, 40.0, 2], [5.0, 5.0, 0]],  # the figure above: 5 and 0 px
+                           [[10.0, 10.0, 1], [20.0, 20.0, 2], [0.0, 0.0, 2]],  # 6, 8 and 0 px
+                           [[1.0, 1.0, 0], [2.0, 2.0, 0], [3.0, 3.0, 0]]])  # nothing labelled
+    coords = torch.tensor([[[3.0, 4.0], [30.0, 40.0], [90.0, 90.0]],
+                           [[16.0, 10.0], [20.0, 28.0], [0.0, 0.0]],
+                           [[9.0, 9.0], [9.0, 9.0], [9.0, 9.0]]])
+    errors = pose_training.figure_errors(coords.numpy(), joints.numpy())
+    assert errors.shape == (3,) and errors[:2] == pytest.approx([2.5, 14 / 3]) and np.isnan(errors[2])
+    whole = pose_training.keypoint_metrics(coords[:1], joints[:1])["mean_error"]  # one figure: the same number
+    assert errors[0] == pytest.approx(whole)
+
+
 def test_pose_loss_is_torch_mse_when_every_joint_counts():
     torch.manual_seed(0)
     target, w = encode([[10, 12, 2], [30, 8, 1]], (16, 16), 4, 2.0)

@@ -52,3 +52,11 @@ def test_errors_become_a_sentence():
     run = BackgroundRun(train(cfg, model), model)  # 2 output classes for 6 labels: cross-entropy refuses
     snap = run.wait_for(lambda s: s.status == "failed")
     assert snap.status == "failed" and snap.error
+
+
+def test_a_run_carries_what_it_was_started_with():
+    cfg = TrainConfig(size=32, batch_size=2, steps=3, val_every=5, val_size=2, device="cpu")
+    run = _run(steps=3, start_paused=True, name="Run 1", cfg=cfg, class_names=("sky", "road"))
+    assert (run.name, run.cfg, run.class_names) == ("Run 1", cfg, ["sky", "road"])
+    assert (run.val_data, run.kind, run.sigma, run.kinds) == (None, "", None, [])  # the pose fields stay unset
+    run.stop()

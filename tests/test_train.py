@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from core.data.streets import CLASSES, PALETTE, SyntheticStreets, make_street, to_image, to_tensor
-from core.training.loop import TrainConfig, lr_at, train
+from core.training.loop import TrainConfig, lr_at, train, upsampling_options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +70,13 @@ class TinyFCN(nn.Sequential):
     def __init__(self, classes: int):
         super().__init__(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
                          nn.Conv2d(16, classes, 1))
+
+
+def test_upsampling_choices_come_from_the_model_config():
+    assert upsampling_options("unet") == ("transposed", "bilinear", "nearest")
+    assert upsampling_options("fcn8s") == ()  # its config has no upsampling field: the page says it is fixed
+    with pytest.raises(ValueError, match="valid names"):
+        upsampling_options("vgg")
 
 
 def test_loop_lowers_the_loss_and_validates():

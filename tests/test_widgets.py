@@ -84,3 +84,25 @@ def test_quiz_marks_answers_and_shows_the_solution():
     assert [s.value for s in at.success] == ["Correct."]
     at.button(key="q__new").click().run()  # new numbers, answers cleared
     assert not at.success and not at.exception
+
+
+def _controls_app():
+    import streamlit as st
+
+    from app_pages.ui import widgets
+
+    keep_history = st.session_state.get("keep_history", True)
+    history = st.session_state.setdefault("c_history", []) if keep_history else None
+    status = widgets.run_controls(lambda key, **kw: key, "c", history, lambda: None, step=keep_history)
+    st.write(f"status={status}")
+
+
+def test_run_controls_leave_out_the_step_and_forget_buttons_when_asked():
+    at = AppTest.from_function(_controls_app, default_timeout=60)
+    at.run()
+    assert [b.key for b in at.button] == ["c_start", "c_resume", "c_step", "c_stop", "c_reset"]
+    assert all(b.disabled for b in at.button[1:]) and "status=None" in _text(at)  # nothing to control yet
+    at.session_state["keep_history"] = False  # a page that keeps one run and moves in whole steps only
+    at.run()
+    assert [b.key for b in at.button] == ["c_start", "c_resume", "c_stop"]
+    assert not at.exception

@@ -186,11 +186,13 @@ def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: 
 
 # --- controlling a training run ---------------------------------------------------------------------------
 
-def run_controls(T, prefix: str, history: list, start: Callable[[], None]) -> str | None:
+def run_controls(T, prefix: str, history: list | None, start: Callable[[], None], *,
+                 step: bool = True) -> str | None:
     """Start / pause or resume / one step / stop / forget-all buttons for the background run kept in
     ``st.session_state[f"{prefix}_run"]`` (a :class:`core.training.runs.BackgroundRun`); ``history`` is the page's
-    list of runs. The words are the page's ``start pause resume step stop reset`` strings. Returns the
-    run's status, or None before the first run."""
+    list of runs, or None on a page that keeps only its latest run (no forget-all button then); ``step=False``
+    leaves out the one-step button. The words are the page's ``start pause resume step stop reset`` strings.
+    Returns the run's status, or None before the first run."""
     run = st.session_state.get(f"{prefix}_run")
 
     def reset() -> None:
@@ -201,14 +203,57 @@ def run_controls(T, prefix: str, history: list, start: Callable[[], None]) -> st
 
     status = run.snapshot().status if run else None
     active = status in ("running", "paused")
-    b = st.columns([1.3, 1, 1, 1, 1.4, 2])
-    b[0].button(T("start"), type="primary", key=f"{prefix}_start", on_click=start)
+    widths = {"start": 1.3, "pause": 1, "step": 1, "stop": 1, "reset": 1.4}
+    if not step:
+        del widths["step"]
+    if history is None:
+        del widths["reset"]
+    b = dict(zip(widths, st.columns([*widths.values(), 2])))
+    b["start"].button(T("start"), type="primary", key=f"{prefix}_start", on_click=start)
     if status == "running":
-        b[1].button(T("pause"), key=f"{prefix}_pause", on_click=run.pause)
+        b["pause"].button(T("pause"), key=f"{prefix}_pause", on_click=run.pause)
     else:
-        b[1].button(T("resume"), key=f"{prefix}_resume", on_click=run.resume if run else None,
-                    disabled=status != "paused")
-    b[2].button(T("step"), key=f"{prefix}_step", on_click=run.step if run else None, disabled=not active)
-    b[3].button(T("stop"), key=f"{prefix}_stop", on_click=run.stop if run else None, disabled=not active)
-    b[4].button(T("reset"), key=f"{prefix}_reset", on_click=reset, disabled=not history)
+        b["pause"].button(T("resume"), key=f"{prefix}_resume", on_click=run.resume if run else None,
+                          disabled=status != "paused")
+    if step:
+        b["step"].button(T("step"), key=f"{prefix}_step", on_click=run.step if run else None, disabled=not active)
+    b["stop"].button(T("stop"), key=f"{prefix}_stop", on_click=run.stop if run else None, disabled=not active)
+    if history is not None:
+        b["reset"].button(T("reset"), key=f"{prefix}_reset", on_click=reset, disabled=not history)
     return status
+
+
+def until_first_run(T, run, lesson: str) -> None:
+    """Before the first run: the invitation to press start, the lesson ``lesson``, and the page stops there."""
+    if run is None:
+        st.info(T("press_start"))
+        st.markdown(T.md(lesson))
+        st.stop()
+
+
+def live(status: str | None):
+    """A decorator for the part of a page that follows the run: a fragment redrawn every second while it trains."""
+    return st.fragment(run_every=1.0 if status == "running" else None)
+
+
+def watch(T, run, status: str | None):
+    """The run's snapshot, read inside the :func:`live` part. When a run that was training has paused or ended,
+    the whole page reruns (its buttons change, the timer stops); a failure is said with the page's ``failed``."""
+    snap = run.snapshot()
+    if status == "running" and snap.status != "running":
+        st.rerun(scope="app")
+    if snap.error:
+        st.error(T("failed", error=snap.error))
+    return snap
+
+
+def run_metrics(T, snap, total: int, loss_format: str, *more: tuple) -> None:
+    """A row of metrics — status, step of ``total``, loss — then ``more`` as ``(label, value[, help])``, and a
+    progress bar. The labels are the page's ``m_status m_step m_loss`` strings."""
+    last = snap.steps[-1] if snap.steps else None
+    done = last["step"] if last else 0
+    cells = [(T("m_status"), T(f"status_{snap.status}")), (T("m_step"), f"{done} / {total}"),
+             (T("m_loss"), format(last["loss"], loss_format) if last else "–"), *more]
+    for col, (label, value, *help_) in zip(st.columns(len(cells)), cells):
+        col.metric(label, value, help=help_[0] if help_ else None)
+    st.progress(min(1.0, done / total))

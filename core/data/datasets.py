@@ -13,6 +13,9 @@ asks for it.
 
 Every dataset here returns ``(x (3, S, S) normalised, mask (S, S) int64)`` at a fixed square size ``S``:
 images are resized bilinearly, masks by nearest neighbour (a class index must never be averaged).
+
+**Held out for validation.** :func:`split_holdout` keeps the last fifth of a dataset (at most 32 pairs)
+apart, so a run's mIoU is measured on images it never trained on; both parts batch like the whole.
 """
 from __future__ import annotations
 
@@ -138,3 +141,37 @@ class TorchvisionPairs(torch.utils.data.Dataset):
     def batch(self, indices) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ys = zip(*(self[i] for i in indices))
         return torch.stack(xs), torch.stack(ys)
+
+
+def open_pairs(kind: str, root: str | Path, size: int, download: bool = False):
+    """The training pairs of ``kind``: ``"folder"`` (a folder of your own at ``root``) or a public dataset's name."""
+    return FolderPairs(root, size) if kind == "folder" else TorchvisionPairs(kind, root, "train", size, download)
+
+
+class Part(torch.utils.data.Dataset):
+    """Some items of a dataset, by position, with the dataset's own ``batch`` and ``classes``."""
+
+    def __init__(self, data, indices):
+        self.data, self.indices = data, [int(i) for i in indices]
+        self.classes = data.classes
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.data[self.indices[i]]
+
+    def batch(self, indices) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.data.batch([self.indices[int(i)] for i in indices])  # (N, 3, S, S), (N, S, S)
+
+
+def split_holdout(data, most: int = 32) -> tuple[Part, Part]:
+    """``(train, val)``: the last fifth of ``data`` (at least one pair, at most ``most``) is held out for validation.
+
+    ``data`` needs at least two pairs, one for each part.
+    """
+    if len(data) < 2:
+        raise DatasetError(f"The dataset has {len(data)} image/mask pairs; it needs at least two: one to train "
+                           "on and one to check.")
+    n_val = max(1, min(most, len(data) // 5))
+    return Part(data, range(len(data) - n_val)), Part(data, range(len(data) - n_val, len(data)))

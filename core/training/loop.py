@@ -83,9 +83,7 @@ def upsampling_options(model: str) -> tuple[str, ...]:
 
     from core import models
 
-    config = models.config_class(model) if hasattr(models, "config_class") else None
-    if config is None:
-        return ()
+    config = models.config_class(model)
     for f in dataclasses.fields(config):
         if f.name == "upsampling":
             return tuple(typing.get_args(typing.get_type_hints(config)["upsampling"]))

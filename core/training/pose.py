@@ -49,6 +49,17 @@ def keypoint_metrics(coords, joints, alpha: float = 0.1) -> dict:
             "per_joint_error": per_joint, "alpha": alpha}
 
 
+def figure_errors(coords, joints) -> np.ndarray:
+    """The mean pixel error of each figure over its labelled joints: ``coords (N, K, 2)`` and ``joints (N, K, 3)``
+    give ``(N,)`` (NaN for a figure with no labelled joint) — the number under each drawn figure."""
+    coords = np.asarray(coords, np.float32)
+    joints = np.asarray(joints, np.float32)
+    labelled = joints[..., 2] > 0  # (N, K)
+    dist = np.linalg.norm(coords - joints[..., :2], axis=-1)  # (N, K)
+    n = labelled.sum(1)  # (N,)
+    return np.where(n > 0, np.where(labelled, dist, 0).sum(1) / np.maximum(n, 1), np.nan)
+
+
 class PoseTask:
     """The heatmap task for :func:`core.training.loop.train`: masked per-pixel MSE; validation decodes the hills.
 

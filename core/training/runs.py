@@ -6,15 +6,21 @@ metric history, the latest validation with its predictions — behind a lock. Co
 ``pause()`` makes the thread wait between two steps, ``step()`` lets exactly one step through, and
 ``stop()`` ends it. ``alive`` is a callable the thread asks now and then ("is the user still there?");
 when it says no — the browser tab was closed — the run stops by itself, so no orphan keeps the CPU busy.
+
+Besides its metrics a run carries what the page needs to draw it again on any rerun — its settings, its
+validation images, its class names or pose network — given as keyword arguments when it starts and
+never changed after.
 """
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import torch
+
+from core.training.loop import TrainConfig
 
 
 @dataclass
@@ -30,9 +36,18 @@ class RunSnapshot:
 
 class BackgroundRun:
     def __init__(self, items: Iterator[dict], model: torch.nn.Module, alive: Callable[[], bool] = lambda: True,
-                 start_paused: bool = False, name: str = ""):
-        self.name = name
-        self.model = model
+                 start_paused: bool = False, name: str = "", *, cfg: TrainConfig | None = None,
+                 val_data: tuple[torch.Tensor, torch.Tensor] | None = None, class_names: Sequence[str] = (),
+                 kind: str = "", sigma: float | None = None, kinds: Sequence[str] = ()):
+        self.name = name  # the run's label on the page ("Run 2 · unet · 64 px")
+        self.model = model  # trained in place by the thread (a ModuleDict of the contenders in a race)
+        # --- what the page draws besides the metrics, fixed at the start ---------------------------
+        self.cfg = cfg  # the loop's settings: steps, size, val_every, seed, ...
+        self.val_data = val_data  # segmentation: the fixed (x, y) batch its mIoU is measured on
+        self.class_names = list(class_names)  # segmentation: the names of the classes it learns
+        self.kind = kind  # pose: the network that learns ("hrnet", "hourglass", "regression")
+        self.sigma = sigma  # pose: the width of the target heatmaps' Gaussian hills, in heatmap pixels
+        self.kinds = list(kinds)  # a race: the contenders, in the order they take their steps
         self._items = items
         self._alive = alive
         self._lock = threading.Lock()
