@@ -41,13 +41,13 @@ arXiv:1603.07285, 2016. Every function agrees with ``torch.nn.functional.conv_tr
 
 from __future__ import annotations
 
-import operator
 import random
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from core.ops.args import ParameterError, int_pair, whole
 from core.quiz import Question
 
 __all__ = [
@@ -83,40 +83,6 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 
 
-class ParameterError(ValueError):
-    """A parameter set that torch refuses, explained in one plain sentence.
-
-    ``code`` names the rule that was broken and ``values`` holds the numbers in the sentence,
-    so a page can show the same sentence in the student's language.
-    """
-
-    def __init__(self, code: str, message: str, **values: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.values = values
-
-
-def _int(name: str, value) -> int:
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise ParameterError(
-            "not_integer", f"The {name} must be a whole number, got {value!r}.", name=name
-        ) from None
-
-
-def _pair(name: str, value) -> tuple[int, int]:
-    """An int or a pair of ints -> (height value, width value)."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ParameterError(
-                "not_pair", f"The {name} must be one number or a pair of numbers.", name=name
-            )
-        return _int(name, value[0]), _int(name, value[1])
-    v = _int(name, value)
-    return v, v
-
-
 def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> int:
     r"""Output size of a transposed convolution along one axis.
 
@@ -128,7 +94,7 @@ def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, op: int =
     path, used for float64, refuses them, and so does this function.)
     """
     i, k, s, p, op, d = (
-        _int(n, v)
+        whole(n, v)
         for n, v in (
             ("input size", i),
             ("kernel size", k),
@@ -207,10 +173,10 @@ def _check_shapes(x: torch.Tensor, weight: torch.Tensor) -> None:
 def _sizes(x, weight, stride, padding, output_padding, dilation):
     """Per-axis parameters and the output size (raises the plain sentences)."""
     s, p, op, d = (
-        _pair("stride", stride),
-        _pair("padding", padding),
-        _pair("output padding", output_padding),
-        _pair("dilation", dilation),
+        int_pair("stride", stride),
+        int_pair("padding", padding),
+        int_pair("output padding", output_padding),
+        int_pair("dilation", dilation),
     )
     (h, w), (kh, kw) = x.shape[-2:], weight.shape[-2:]
     out = (
@@ -218,6 +184,19 @@ def _sizes(x, weight, stride, padding, output_padding, dilation):
         conv_transpose_output_size(w, kw, s[1], p[1], op[1], d[1]),
     )
     return s, p, op, d, out
+
+
+def _prepare(x, weight, stride, padding, output_padding, dilation):
+    """What both fast paths start with: batch an unbatched input, check the shapes, then :func:`_sizes`.
+
+    Returns ``(x, unbatched, (s, p, op, d), (O_h, O_w))``.
+    """
+    unbatched = x.dim() == 3
+    if unbatched:
+        x = x.unsqueeze(0)  # (1, C_in, H, W)
+    _check_shapes(x, weight)
+    s, p, op, d, out = _sizes(x, weight, stride, padding, output_padding, dilation)
+    return x, unbatched, (s, p, op, d), out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -241,11 +220,7 @@ def conv_transpose2d(
     sends every input cell (i, j), mixed over channels, to canvas cell
     (i·S + a·D, j·S + b·D). The canvas is the output before padding crops it.
     """
-    unbatched = x.dim() == 3
-    if unbatched:
-        x = x.unsqueeze(0)  # (1, C_in, H, W)
-    _check_shapes(x, weight)
-    s, p, op, d, (out_h, out_w) = _sizes(x, weight, stride, padding, output_padding, dilation)
+    x, unbatched, (s, p, op, d), (out_h, out_w) = _prepare(x, weight, stride, padding, output_padding, dilation)
     n, _, h, w = x.shape
     c_out, kh, kw = weight.shape[1:]
 
@@ -281,11 +256,7 @@ def conv_transpose2d_zero_insertion(
     amount crops), add the output padding at the bottom and right, then convolve with the kernel
     flipped in both directions and its channel axes swapped. Equals :func:`conv_transpose2d`.
     """
-    unbatched = x.dim() == 3
-    if unbatched:
-        x = x.unsqueeze(0)  # (1, C_in, H, W)
-    _check_shapes(x, weight)
-    s, p, op, d, _ = _sizes(x, weight, stride, padding, output_padding, dilation)
+    x, unbatched, (s, p, op, d), _ = _prepare(x, weight, stride, padding, output_padding, dilation)
     n, c_in, h, w = x.shape
     kh, kw = weight.shape[-2:]
 
@@ -311,8 +282,8 @@ def conv_matrix(in_size, kernel: torch.Tensor, stride=1, padding=0, *, dilation=
         kernel = kernel[0, 0]  # (kH, kW)
     if kernel.dim() != 2:
         raise ParameterError("shape", f"The kernel must be a 2-D grid, got shape {tuple(kernel.shape)}.")
-    h, w = _pair("input size", in_size)
-    s, p, d = _pair("stride", stride), _pair("padding", padding), _pair("dilation", dilation)
+    h, w = int_pair("input size", in_size)
+    s, p, d = int_pair("stride", stride), int_pair("padding", padding), int_pair("dilation", dilation)
     kh, kw = kernel.shape
     out_h = conv_output_size(h, kh, s[0], p[0], d[0])
     out_w = conv_output_size(w, kw, s[1], p[1], d[1])
@@ -435,8 +406,8 @@ def overlap_count(in_size, kernel_size, stride=1, padding=0, output_padding=0, d
     It is the transposed convolution of an all-ones input with an all-ones kernel. Uneven
     counts are the source of the checkerboard pattern.
     """
-    h, w = _pair("input size", in_size)
-    kh, kw = _pair("kernel size", kernel_size)
+    h, w = int_pair("input size", in_size)
+    kh, kw = int_pair("kernel size", kernel_size)
     conv_transpose_output_size(min(h, w), min(kh, kw))  # sizes below 1 raise the plain sentence
     ones = torch.ones(1, 1, h, w, dtype=torch.float64)
     kernel = torch.ones(1, 1, kh, kw, dtype=torch.float64)
@@ -450,7 +421,7 @@ def overlap_pattern(kernel_size: int, stride: int, dilation: int = 1) -> list[in
     equal exactly when the stride divides the kernel size. The 2-D count is the product of the
     row and column counts.
     """
-    k, s, d = _int("kernel size", kernel_size), _int("stride", stride), _int("dilation", dilation)
+    k, s, d = whole("kernel size", kernel_size), whole("stride", stride), whole("dilation", dilation)
     if k < 1 or s < 1 or d < 1:
         conv_transpose_output_size(1, k, s, 0, 0, d)  # raises the plain sentence
     counts = [0] * s
@@ -464,7 +435,7 @@ def resize_then_convolve(x, kernel, scale: int, dilation: int = 1) -> torch.Tens
     stride-1 convolution that keeps the size ("same" padding). ``x`` (H, W) -> (scale·H, scale·W).
     Every output cell away from the border sums the same number of kernel weights."""
     x, kernel = _grid(x, "input"), _grid(kernel, "kernel")
-    scale = _int("scale", scale)
+    scale = whole("scale", scale)
     if scale < 1:
         raise ParameterError("stride", f"The stride must be at least 1, got {scale}.", s=scale)
     up = F.interpolate(x[None, None], scale_factor=scale, mode="nearest")  # (1, 1, sH, sW)
@@ -495,9 +466,9 @@ def _interior_range(t: torch.Tensor, margin_h: int, margin_w: int) -> tuple[floa
 
 def checkerboard_comparison(in_size, kernel_size, stride, padding=0, output_padding=0, dilation=1):
     """Transposed convolution vs resize-then-convolve on a flat input with a flat kernel."""
-    h, w = _pair("input size", in_size)
-    kh, kw = _pair("kernel size", kernel_size)
-    s, d = _pair("stride", stride), _pair("dilation", dilation)
+    h, w = int_pair("input size", in_size)
+    kh, kw = int_pair("kernel size", kernel_size)
+    s, d = int_pair("stride", stride), int_pair("dilation", dilation)
     if s[0] != s[1] or d[0] != d[1]:
         raise ParameterError("not_pair", "The comparison needs the same stride and dilation on both axes.")
     transposed = overlap_count((h, w), (kh, kw), s, padding, output_padding, d).to(torch.float64)
