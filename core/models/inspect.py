@@ -7,7 +7,7 @@ modules so each operation knows which layer it belongs to, and returns
 * one :class:`LayerRow` per operation that changes or combines feature maps: its output shape, the
   parameters of its layer, its FLOPs (torch's own formulas, ``torch.utils.flop_counter``) and its
   theoretical **receptive field**;
-* the tensors at the boxes of the family's diagram (:class:`~core.models.base.StageGraph`), for
+* the tensors at the boxes of the family's diagram (:class:`~core.models.diagrams.StageGraph`), for
   :func:`stage_boxes` and for showing feature maps.
 
 The receptive field follows Araujo, Norris & Sim ("Computing Receptive Fields of Convolutional Neural
@@ -37,7 +37,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 from torch.utils.weak import WeakTensorKeyDictionary
 
-from core.models.base import Edge, Node, StageGraph
+from core.models import diagrams
+from core.models.diagrams import Edge, Node, StageGraph
 from core.ops.args import int_pair
 
 __all__ = ["LayerRow", "Trace", "StageBox", "trace", "layer_table", "stage_boxes", "totals", "OPS"]
@@ -258,7 +259,7 @@ def stage_boxes(graph: StageGraph, tr: Trace) -> dict[str, StageBox]:
 
 def graph_trace(model: nn.Module, x: torch.Tensor) -> tuple[StageGraph, Trace]:
     """Trace ``model`` with every tap its diagram needs."""
-    graph = model.graph
+    graph = diagrams.graph(model)
     return graph, trace(model, x, [n.tap for n in graph.nodes])
 
 
