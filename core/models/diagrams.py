@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from core.models import SEGMENTATION
 from core.models.fcn import FCN
 from core.models.fpn import FPN
 from core.models.hrnet import HRNetConfig, HRNetSeg, PoseHighResolutionNet
@@ -22,8 +23,9 @@ from core.models.unet import UNet
 
 __all__ = ["Node", "Edge", "StageGraph", "chain", "graph", "DRAWN", "hrnet_graph"]
 
-# The names of :mod:`core.models` the architecture pages draw (every other one has no diagram).
-DRAWN = ("fcn32s", "fcn16s", "fcn8s", "segnet", "unet", "hrnet", "fpn", "pose_hrnet_w32")
+# The names of :mod:`core.models` the architecture pages draw: every segmentation model and the official
+# pose HRNet (the pose case study's contenders are shown on their own pages, without diagrams).
+DRAWN = (*SEGMENTATION, "pose_hrnet_w32")
 
 
 @dataclass(frozen=True)
