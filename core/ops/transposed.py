@@ -44,6 +44,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -74,6 +75,12 @@ __all__ = [
     "autograd_check",
     "GalleryCase",
     "GALLERY",
+    "gallery_trace",
+    "output_size_latex",
+    "default_input",
+    "default_kernel",
+    "LessonViews",
+    "lesson_views",
     "transposed_questions",
 ]
 
@@ -127,7 +134,7 @@ def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, op: int =
             s=s,
             d=d,
         )
-    o = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+    o = _formula(i, k, s, p, op, d)
     if o < 1:
         raise ParameterError(
             "output_too_small",
@@ -137,6 +144,24 @@ def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, op: int =
             p=p,
         )
     return o
+
+
+def _formula(i: int, k: int, s: int, p: int, op: int, d: int) -> int:
+    """The output-size formula alone, unchecked: the one place it is written."""
+    return (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+def output_size_latex(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> str:
+    r"""The formula worked out with these numbers, as two lines of LaTeX (they fit beside the sidebar).
+
+    Written for every parameter set, also those :func:`conv_transpose_output_size` refuses, so the
+    student sees the number the refusal is about.
+    """
+    o = _formula(i, k, s, p, op, d)
+    return (
+        r"\begin{aligned} O &= (I-1)\cdot S - 2P + D\cdot(K-1) + OP + 1 \\"
+        rf" &= ({i}-1)\cdot {s} - 2\cdot {p} + {d}\cdot({k}-1) + {op} + 1 = \mathbf{{{o}}} \end{{aligned}}"
+    )
 
 
 def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
@@ -341,6 +366,11 @@ class ScatterStep:
     copy: torch.Tensor  # (canvas_h, canvas_w): this step's weighted kernel copy alone
     running: torch.Tensor  # (canvas_h, canvas_w): the sum of all copies so far
     touches: tuple[Touch, ...]
+
+    def touched(self) -> tuple[list[int], list[int], dict[tuple[int, int], Touch]]:
+        """The canvas rows and columns this copy reaches, and its touch at each ``(row, col)``."""
+        by_cell = {(t.row, t.col): t for t in self.touches}
+        return sorted({t.row for t in self.touches}), sorted({t.col for t in self.touches}), by_cell
 
 
 @dataclass(frozen=True)
@@ -594,6 +624,50 @@ def autograd_check(x, kernel, stride=1, padding=0, output_padding=0, dilation=1)
     return GradientCheck(grad, ours, float((grad - ours).abs().max()))
 
 
+def default_input(n: int) -> np.ndarray:
+    """The ``n × n`` input the page starts from: 1, 2, 3, … row by row (n = 2: the lecture's [[1, 2], [3, 4]])."""
+    return np.arange(1, n * n + 1, dtype=float).reshape(n, n)  # (n, n)
+
+
+def default_kernel(k: int) -> np.ndarray:
+    """The ``k × k`` kernel the page starts from: all ones, so each copy shows the input value itself."""
+    return np.ones((k, k))
+
+
+@dataclass(frozen=True)
+class LessonViews:
+    """Every view of one parameter set that the page shows, each with torch's own answer beside it."""
+
+    scatter: ScatterTrace  # the scatter, one step per input cell
+    theirs: torch.Tensor  # (O_h, O_w): F.conv_transpose2d of the same numbers
+    counts: torch.Tensor  # (O_h, O_w): how many kernel weights reach each output cell
+    theirs_counts: torch.Tensor  # (O_h, O_w): the same count by torch (all-ones input and kernel)
+    compare: CheckerboardComparison  # on a flat input of at least 4 × 4, so the pattern away from the borders shows
+    zero: ZeroInsertionTrace  # the same output as a stride-1 convolution of the spread-out input
+    matrix: MatrixView  # the same output as C^T times the flattened input
+    grad: GradientCheck  # the same output as the gradient of the direct convolution
+
+
+def lesson_views(x, kernel, stride: int = 1, padding: int = 0, output_padding: int = 0,
+                 dilation: int = 1) -> LessonViews:
+    """All the views of ``x`` (H, W) and a square ``kernel`` (k, k), in float64 (raises :class:`ParameterError`
+    when torch would refuse the parameters)."""
+    xt, kt = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(kernel, dtype=torch.float64)
+    s, p, op, d = stride, padding, output_padding, dilation
+    return LessonViews(
+        scatter=scatter_trace(xt, kt, s, p, op, d),
+        theirs=F.conv_transpose2d(xt[None, None], kt[None, None], stride=s, padding=p, output_padding=op,
+                                  dilation=d)[0, 0],
+        counts=overlap_count(tuple(xt.shape), kt.shape[0], s, p, op, d),
+        theirs_counts=F.conv_transpose2d(torch.ones_like(xt)[None, None], torch.ones_like(kt)[None, None],
+                                         stride=s, padding=p, output_padding=op, dilation=d)[0, 0],
+        compare=checkerboard_comparison(max(xt.shape[0], 4), kt.shape[0], s, p, op, d),
+        zero=zero_insertion_trace(xt, kt, s, p, op, d),
+        matrix=matrix_view(xt, kt, s, p, op, d),
+        grad=autograd_check(xt, kt, s, p, op, d),
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # The gallery and the quiz
 # ----------------------------------------------------------------------------------------------
@@ -620,6 +694,17 @@ GALLERY: tuple[GalleryCase, ...] = (
     GalleryCase("output_padding", input_size=3, kernel_size=3, stride=2, padding=1, output_padding=1),
     GalleryCase("dilation", input_size=2, kernel_size=3, dilation=2),
 )
+
+
+def gallery_trace(key: str) -> tuple[GalleryCase, torch.Tensor, ScatterTrace]:
+    """The gallery case ``key``: its input (1, 2, 3, … as in the lecture) and its scatter with an all-ones kernel."""
+    case = next((c for c in GALLERY if c.key == key), None)
+    if case is None:
+        raise ValueError(f"unknown gallery case '{key}'; valid cases are {', '.join(c.key for c in GALLERY)}")
+    x = torch.from_numpy(default_input(case.input_size))  # (n, n), float64
+    kernel = torch.from_numpy(default_kernel(case.kernel_size))  # (k, k), float64
+    trace = scatter_trace(x, kernel, case.stride, case.padding, case.output_padding, case.dilation)
+    return case, x, trace
 
 
 def _q_output_size(rng: random.Random) -> Question:
