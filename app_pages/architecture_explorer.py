@@ -3,7 +3,7 @@ import streamlit as st
 
 from app_pages.ui import architecture as aw
 from app_pages.ui import common, loaders, widgets
-from core import models
+from core.models import diagrams
 from core.figures.architectures import feature_mosaic, shape_curves
 from core import architectures as arch
 
@@ -14,7 +14,7 @@ common.header(T)
 names = W.table("models")
 left, right = st.columns([2, 1], vertical_alignment="bottom")
 with left:
-    name = common.choice(st.selectbox, T("model"), models.available(), key="ax_model", default="fcn8s",
+    name = common.choice(st.selectbox, T("model"), diagrams.DRAWN, key="ax_model", default="fcn8s",
                          format_func=lambda n: names[n])
 with right:
     paper = st.toggle(T("paper"), key="ax_paper", bind="query-params", help=T("paper_help"))

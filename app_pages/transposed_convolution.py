@@ -1,12 +1,11 @@
 """Transposed convolution: the scatter of weighted kernel copies, four ways to see it, and a gallery."""
 import numpy as np
 import streamlit as st
-import torch
-import torch.nn.functional as F
 
 from app_pages.ui import common, widgets
 from core.figures.common import format_number, grid_heatmap
-from core.figures.upsampling import ORIGINAL, mark_cells, matrix_figure, outline, scatter_animation
+from core.figures.upsampling import (ORIGINAL, mark_cells, matrix_figure, outline, scatter_animation, scatter_zrange,
+                                     signed)
 from core.ops import transposed as tc
 
 T = common.texts("transposed_convolution")
@@ -14,45 +13,14 @@ common.header(T)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def views(x: list, kernel: list, s: int, p: int, op: int, d: int) -> dict:
+def views(x: list, kernel: list, s: int, p: int, op: int, d: int) -> tc.LessonViews:
     """Every view of one parameter set (raises tc.ParameterError when torch would refuse it)."""
-    xt, kt = torch.tensor(x, dtype=torch.float64), torch.tensor(kernel, dtype=torch.float64)
-    return {
-        "scatter": tc.scatter_trace(xt, kt, s, p, op, d),
-        "torch": F.conv_transpose2d(xt[None, None], kt[None, None], stride=s, padding=p, output_padding=op,
-                                    dilation=d)[0, 0],
-        "counts": tc.overlap_count(tuple(xt.shape), kt.shape[0], s, p, op, d),
-        "torch_counts": F.conv_transpose2d(torch.ones_like(xt)[None, None], torch.ones_like(kt)[None, None], stride=s,
-                                           padding=p, output_padding=op, dilation=d)[0, 0],
-        # A flat input of at least 4 × 4, so the pattern away from the borders is visible.
-        "compare": tc.checkerboard_comparison(max(xt.shape[0], 4), kt.shape[0], s, p, op, d),
-        "zero": tc.zero_insertion_trace(xt, kt, s, p, op, d),
-        "matrix": tc.matrix_view(xt, kt, s, p, op, d),
-        "grad": tc.autograd_check(xt, kt, s, p, op, d),
-    }
+    return tc.lesson_views(x, kernel, s, p, op, d)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def gallery_case(key: str) -> tuple:
-    case = next(c for c in tc.GALLERY if c.key == key)
-    n, k = case.input_size, case.kernel_size
-    x = torch.arange(1, n * n + 1, dtype=torch.float64).view(n, n)  # 1, 2, 3, … as in the lecture
-    trace = tc.scatter_trace(x, torch.ones(k, k, dtype=torch.float64), case.stride, case.padding,
-                             case.output_padding, case.dilation)
-    return case, x, trace
-
-
-def signed(v: float) -> str:
-    """A number inside a sum: negative ones in parentheses."""
-    return f"({format_number(v)})" if v < 0 else format_number(v)
-
-
-def default_input(n: int) -> np.ndarray:
-    return np.arange(1, n * n + 1, dtype=float).reshape(n, n)  # n = 2: the lecture's [[1, 2], [3, 4]]
-
-
-def default_kernel(k: int) -> np.ndarray:
-    return np.ones((k, k))
+    return tc.gallery_trace(key)
 
 
 # --- parameters -------------------------------------------------------------------------------------
@@ -67,27 +35,23 @@ op = row2[1].slider(T("output_padding"), 0, 3, value=0, key="tc_op", bind="query
 d = row2[2].slider(T("dilation"), 1, 3, value=1, key="tc_d", bind="query-params", help=T("dilation_help"))
 
 # A grid the student never edited follows the size slider with a fresh default; edited numbers are kept.
-for key, size, make in (("tc_x", n, default_input), ("tc_w", k, default_kernel)):
+for key, size, make in (("tc_x", n, tc.default_input), ("tc_w", k, tc.default_kernel)):
     old = st.session_state.get(key)
     if old is not None and np.asarray(old).shape != (size, size) and np.array_equal(old, make(len(old))):
         widgets.reset_grid(key)
 
 left, right = st.columns(2)
 with left:
-    x = widgets.number_grid("tc_x", default_input(n), T("input_grid", n=n), shape=(n, n))
+    x = widgets.number_grid("tc_x", tc.default_input(n), T("input_grid", n=n), shape=(n, n))
 with right:
-    kernel = widgets.number_grid("tc_w", default_kernel(k), T("kernel_grid", k=k), shape=(k, k))
+    kernel = widgets.number_grid("tc_w", tc.default_kernel(k), T("kernel_grid", k=k), shape=(k, k))
 
 # --- the output size ------------------------------------------------------------------------------
 st.subheader(T("size_title"))
 st.markdown(T.md("formula"))
-size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
-st.latex(  # two lines, so the numbers still fit beside the sidebar in presentation mode
-    r"\begin{aligned} O &= (I-1)\cdot S - 2P + D\cdot(K-1) + OP + 1 \\"
-    rf" &= ({n}-1)\cdot {s} - 2\cdot {p} + {d}\cdot({k}-1) + {op} + 1 = \mathbf{{{size}}} \end{{aligned}}"
-)
+st.latex(tc.output_size_latex(n, k, s, p, op, d))
 try:
-    tc.conv_transpose_output_size(n, k, s, p, op, d)
+    size = tc.conv_transpose_output_size(n, k, s, p, op, d)
     data = views(x.tolist(), kernel.tolist(), s, p, op, d)
 except tc.ParameterError as e:
     st.error(T(f"err_{e.code}", **e.values) if T.has(f"err_{e.code}") else str(e))
@@ -96,7 +60,7 @@ except tc.ParameterError as e:
 
 if data is not None:
     st.caption(T("size_summary", n=n, o=size, ratio=format_number(size / n)))
-    scatter, zero, matrix = data["scatter"], data["zero"], data["matrix"]
+    scatter, zero, matrix = data.scatter, data.zero, data.matrix
     top, lft, oh, ow = scatter.crop
     ch, cw = scatter.canvas_shape
 
@@ -116,7 +80,7 @@ if data is not None:
             st.markdown(T.md("scatter"))
             # One colour scale for all steps, so a cell's colour changes only when its number does.
             lo, hi = scatter.value_range()
-            zrange = (-max(-lo, hi), max(-lo, hi)) if lo < 0 < hi else (min(lo, 0.0), max(hi, min(lo, 0.0) + 1))
+            zrange = scatter_zrange(lo, hi)
             c1, c2, c3 = st.columns([max(n, 2), max(k, 2), max(cw, 4)])
             with c1:
                 common.show_figure(grid_heatmap(x, T("fig_input"), highlight=[(step.i, step.j)]))
@@ -134,9 +98,7 @@ if data is not None:
                 st.caption(T("crop_note", p=p, op=op))
             st.markdown(T("arith_title", v=format_number(step.value), i=step.i, j=step.j))
             # The additions laid out like the kernel copy itself: one table cell per output cell touched.
-            by_cell = {(t.row, t.col): t for t in step.touches}
-            rows_touched = sorted({t.row for t in step.touches})
-            cols_touched = sorted({t.col for t in step.touches})
+            rows_touched, cols_touched, by_cell = step.touched()
             table = ["| | " + " | ".join(T("arith_col", c=c) for c in cols_touched) + " |",
                      "|---" * (len(cols_touched) + 1) + "|"]
             for r in rows_touched:
@@ -155,16 +117,16 @@ if data is not None:
             with f1:
                 common.show_figure(grid_heatmap(scatter.output, T("fig_ours")))
             with f2:
-                common.show_figure(grid_heatmap(data["torch"], T("fig_torch")))
-            common.torch_check(scatter.output, data["torch"], what=T("torch_name"))
+                common.show_figure(grid_heatmap(data.theirs, T("fig_torch")))
+            common.torch_check(scatter.output, data.theirs, what=T("torch_name"))
 
     # --- 2. overlaps and the checkerboard ---------------------------------------------------------
     with tabs[1]:
         if tabs[1].open is not False:
             st.markdown(T.md("overlaps"))
-            counts, cmp = data["counts"], data["compare"]
+            counts, cmp = data.counts, data.compare
             common.show_figure(grid_heatmap(counts, T("fig_counts")))
-            common.torch_check(counts, data["torch_counts"], what=T("torch_ones_name"))
+            common.torch_check(counts, data.theirs_counts, what=T("torch_ones_name"))
             pattern = cmp.pattern[0]
             if len(set(pattern)) > 1:
                 st.warning(T("pattern_uneven", s=s, k=k, d=d, counts=", ".join(map(str, pattern))))
@@ -213,7 +175,7 @@ if data is not None:
             terms = [f"{signed(a)}·{signed(b)}" for a, b in zero.products(r, c)]
             st.markdown(T("zero_arith", r=r, c=c, terms=" + ".join(terms) if terms else "0",
                           value=format_number(float(zero.output[r, c]))))
-            common.torch_check(zero.output, data["torch"], what=T("torch_name"))
+            common.torch_check(zero.output, data.theirs, what=T("torch_name"))
 
     # --- 4. the matrix view and the gradient ------------------------------------------------------
     with tabs[3]:
@@ -232,9 +194,9 @@ if data is not None:
                 st.info(T("matrix_too_big", rows=rows, cols=cols))
             if matrix.dropped_rows:
                 st.caption(T("matrix_dropped", op=op, s=s))
-            common.torch_check(matrix.output, data["torch"], what=T("torch_name"))
+            common.torch_check(matrix.output, data.theirs, what=T("torch_name"))
             st.markdown(T.md("autograd"))
-            grad = data["grad"]
+            grad = data.grad
             a1, a2 = st.columns(2)
             with a1:
                 common.show_figure(grid_heatmap(grad.gradient, T("fig_gradient")))

@@ -1,4 +1,5 @@
 """The architectures: shapes on odd sizes, gradients, the papers' sizes, the official pose HRNet's keys."""
+import dataclasses
 import json
 from pathlib import Path
 
@@ -204,6 +205,29 @@ def test_unet_decoder_can_upsample_without_learned_kernels(how):
     assert models.config_class("unet").__name__ == "UNetConfig"
     with pytest.raises(ValueError, match="valid names"):
         models.config_class("vgg")
+
+
+def test_one_registry_describes_every_model_and_its_docstring_table():
+    rows = [line.split(None, 1) for line in models.__doc__.splitlines() if line.startswith("``") and ":mod:" in line]
+    table = {name.strip("`"): rest.rsplit(":mod:", 1)[0].strip() for name, rest in rows}
+    assert table == {name: models.entry(name).idea for name in models.available()}
+    assert models.available("segmentation") == list(models.SEGMENTATION)
+    assert models.available("coordinates") == ["pose_regression"]
+    for name in models.available():
+        fields = {f.name for f in dataclasses.fields(models.config_class(name))}
+        assert fields, name
+    with pytest.raises(ValueError, match="valid kinds"):
+        models.available("depth")
+
+
+@pytest.mark.parametrize("name, out", [("pose_hrnet_small", (1, 6, 12, 9)), ("pose_hourglass", (1, 6, 12, 9)),
+                                       ("pose_regression", (1, 6, 2))])
+def test_the_pose_case_study_models_are_built_by_name(name, out):
+    model = models.build(name, num_classes=6, budget="tiny").eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 48, 36)).shape == out
+    same = models.build(name, num_classes=6, weights=model.state_dict())  # a state dict loads strictly
+    assert same.state_dict().keys() == model.state_dict().keys()
 
 
 def test_config_helpers():

@@ -305,3 +305,18 @@ def test_quiz_answers_come_from_torch(seed):
         elif q.key == "matrix":
             assert q.answer == conv_transpose_output_size(p["i"], p["k"], p["s"]) ** 2
         assert is_correct(q, q.answer if q.is_choice else str(q.answer))
+
+
+def test_the_pages_views_agree_with_torch_without_streamlit():
+    from core.ops import transposed as tc
+
+    views = tc.lesson_views(tc.default_input(3), tc.default_kernel(4), 3, 1, 1, 2)
+    assert views.theirs.shape == (12, 12) == tuple(views.scatter.output.shape)
+    for ours in (views.scatter.output, views.zero.output, views.matrix.output, views.grad.ours):
+        torch.testing.assert_close(ours, views.theirs)
+    torch.testing.assert_close(views.counts.to(views.theirs_counts.dtype), views.theirs_counts)
+    assert tc.output_size_latex(3, 4, 3, 1, 1, 2).endswith(r"= \mathbf{12} \end{aligned}")
+    case, x, trace = tc.gallery_trace("stride")
+    assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]] and tuple(trace.output.shape) == (5, 5)
+    with pytest.raises(ValueError, match="valid cases"):
+        tc.gallery_trace("nope")

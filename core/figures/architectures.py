@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.models.base import Edge
+from core.models.diagrams import Edge
 from core.models.inspect import LayerRow, StageBox
 
 __all__ = [

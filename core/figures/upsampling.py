@@ -480,3 +480,15 @@ def scatter_animation(steps, x, crop: tuple[int, int, int, int], canvas_shape: t
         }],
     )
     return fig
+
+
+def signed(v: float) -> str:
+    """A number inside a sum: negative ones in parentheses."""
+    return f"({format_number(v)})" if v < 0 else format_number(v)
+
+
+def scatter_zrange(lo: float, hi: float) -> tuple[float, float]:
+    """One colour scale for every step of a scatter: symmetric around 0 when the sums have both signs."""
+    if lo < 0 < hi:
+        return -max(-lo, hi), max(-lo, hi)
+    return min(lo, 0.0), max(hi, min(lo, 0.0) + 1)

@@ -12,14 +12,14 @@ owns that order once:
 3. ``upsample(logits, (H, W))`` — whatever stride the head ends at, the scores are resized to the
    input, so the contract holds for any ``H, W >= 32`` (not only multiples of 32).
 
-Concrete models only assemble parts. The diagrams of the app are drawn from a :class:`StageGraph`
-each family declares (which module's output is which box, and which arrows join them); the shapes in
-the boxes are measured on a real forward pass by :mod:`core.models.inspect`.
+Concrete models only assemble parts. How each family is drawn (which module's output is which box,
+and which arrows join them) lives apart, in :mod:`core.models.diagrams`; the shapes in the boxes are
+measured on a real forward pass by :mod:`core.models.inspect`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 
 import torch
 import torch.nn.functional as F
@@ -32,15 +32,12 @@ __all__ = [
     "SegmentationModel",
     "Resize",
     "BilinearTransposed",
-    "Node",
-    "Edge",
-    "StageGraph",
     "scaled",
     "check_input",
     "center_crop",
-    "chain",
     "make_config",
     "ceil_div",
+    "count_parameters",
 ]
 
 MIN_SIDE = 32  # the smallest side every model accepts: five halvings still leave at least one cell
@@ -118,8 +115,6 @@ class SegmentationModel(nn.Module):
     the input's ``(H, W)``.
     """
 
-    graph: "StageGraph | None" = None  # the family's diagram (set by the concrete class)
-
     def __init__(self, encoder: nn.Module, head: nn.Module, upsample: nn.Module, num_classes: int):
         super().__init__()
         self.encoder = encoder
@@ -133,47 +128,6 @@ class SegmentationModel(nn.Module):
         features = self.encoder(x)
         logits = self.head(features)  # (N, num_classes, H/s, W/s) for the family's stride s
         return self.upsample(logits, x.shape[-2:])  # (N, num_classes, H, W)
-
-
-# ---------------------------------------------------------------------------------------------------
-# The diagram a family declares: boxes (nodes) tapped from module outputs, and arrows between them.
-
-
-@dataclass(frozen=True)
-class Node:
-    """One box of a diagram: the tensor that the module at ``tap`` outputs (or receives)."""
-
-    key: str  # unique name, shown in the box (module names are the same in every language)
-    tap: str  # module path; "" is the model's input, "<path>:in" the first input of that module
-    col: float  # layout: left to right
-    row: float  # layout: top to bottom (rows of a grid, or how deep in the network)
-    kind: str = "conv"  # input, conv, pool, up, score, fuse, head, output: the box's colour
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One arrow: ``kind`` is flow, skip, concat, indices, fusion, lateral or topdown."""
-
-    src: str
-    dst: str
-    kind: str = "flow"
-
-
-@dataclass(frozen=True)
-class StageGraph:
-    nodes: tuple[Node, ...]
-    edges: tuple[Edge, ...]
-
-    def node(self, key: str) -> Node:
-        for n in self.nodes:
-            if n.key == key:
-                return n
-        raise KeyError(f"no node '{key}'; nodes are {', '.join(n.key for n in self.nodes)}")
-
-
-def chain(keys: list[str]) -> list[Edge]:
-    """Flow arrows along consecutive boxes."""
-    return [Edge(a, b) for a, b in zip(keys, keys[1:])]
 
 
 def make_config(cls, config=None, paper: bool = False, overrides: dict | None = None):

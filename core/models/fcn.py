@@ -38,8 +38,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.models.base import (BilinearTransposed, Edge, Node, SegmentationModel, StageGraph, chain, make_config,
-                              scaled)
+from core.models.base import BilinearTransposed, SegmentationModel, make_config, scaled
 from core.models.vgg import stage_channels, vgg_stage
 
 __all__ = ["FCNConfig", "FCNBackbone", "FCNHead", "FCN", "convolutionalize", "build_fcn"]
@@ -157,32 +156,6 @@ class FCN(SegmentationModel):
         super().__init__(encoder, head, BilinearTransposed(num_classes, head.stride, learnable=False), num_classes)
         self.config = cfg
 
-    @property
-    def graph(self) -> StageGraph:
-        skips, stride = self.head.skips, self.head.stride
-        encoder = ["image", "pool1", "pool2", "pool3", "pool4", "pool5", "fc7", "score_fr"]
-        nodes = [Node("image", "", 0, 0, "input")]
-        nodes += [Node(f"pool{s}", f"encoder.pool{s}", s, 0, "pool") for s in range(1, 6)]
-        nodes += [Node("fc7", "encoder.fc7", 6, 0, "conv"), Node("score_fr", "head.score_fr", 7, 0, "score")]
-        edges = chain(encoder)
-        last, out_at = "score_fr", (8, 0)
-        if skips >= 1:  # stride 16: up ×2 from score_fr, plus the 1×1 scores of pool4
-            nodes += [Node("score_pool4", "head.score_pool4", 4, 1.5, "score"),
-                      Node("upscore2", "head.upscore2", 8, 0.75, "up"),
-                      Node("fuse_pool4", "upsample:in" if skips == 1 else "head.upscore_pool4:in", 8, 1.5, "fuse")]
-            edges += [Edge("pool4", "score_pool4"), Edge("score_fr", "upscore2"),
-                      Edge("score_pool4", "fuse_pool4", "skip"), Edge("upscore2", "fuse_pool4")]
-            last, out_at = "fuse_pool4", (9, 1.5)
-        if skips >= 2:  # stride 8: up ×2 again, plus the 1×1 scores of pool3
-            nodes += [Node("score_pool3", "head.score_pool3", 3, 3.0, "score"),
-                      Node("upscore_pool4", "head.upscore_pool4", 9, 2.25, "up"),
-                      Node("fuse_pool3", "upsample:in", 9, 3.0, "fuse")]
-            edges += [Edge("pool3", "score_pool3"), Edge("fuse_pool4", "upscore_pool4"),
-                      Edge("score_pool3", "fuse_pool3", "skip"), Edge("upscore_pool4", "fuse_pool3")]
-            last, out_at = "fuse_pool3", (10, 3.0)
-        nodes.append(Node(f"upscore{stride}", "upsample", *out_at, "output"))
-        edges.append(Edge(last, f"upscore{stride}"))
-        return StageGraph(tuple(nodes), tuple(edges))
 
 
 def build_fcn(*, num_classes: int, skips: int = 2, config: FCNConfig | None = None, paper: bool = False,

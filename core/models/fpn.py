@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.models.base import Edge, Node, Resize, SegmentationModel, StageGraph, make_config, scaled
+from core.models.base import Resize, SegmentationModel, make_config, scaled
 from core.models.blocks import Bottleneck, make_layer
 
 __all__ = ["FPNConfig", "ResNetEncoder", "FeaturePyramid", "SemanticHead", "FPN", "as_torchvision", "build_fpn"]
@@ -155,19 +155,6 @@ class FPN(SegmentationModel):
         super().__init__(encoder, head, Resize(), num_classes)
         self.config = cfg
 
-    @property
-    def graph(self) -> StageGraph:
-        nodes = [Node("image", "", 0, 4.2, "input")]
-        nodes += [Node(f"C{k}", f"encoder.layer{k - 1}", 1, 5 - k, "pool") for k in range(2, 6)]
-        nodes += [Node(f"P{k}", f"head.neck[{k - 2}]", 3, 5 - k, "fuse") for k in range(2, 7)]
-        nodes += [Node("semantic", "head.semantic", 5, 3, "head"), Node("output", "upsample", 6, 3, "output")]
-        edges = [Edge("image", "C2")] + [Edge(f"C{k}", f"C{k + 1}") for k in range(2, 5)]
-        edges += [Edge(f"C{k}", f"P{k}", "lateral") for k in range(2, 6)]
-        edges += [Edge(f"P{k + 1}", f"P{k}", "topdown") for k in range(2, 5)]
-        edges += [Edge("P5", "P6")]
-        edges += [Edge(f"P{k}", "semantic", "fusion") for k in range(2, 6)]
-        edges += [Edge("semantic", "output")]
-        return StageGraph(tuple(nodes), tuple(edges))
 
 
 def as_torchvision(pyramid: FeaturePyramid):

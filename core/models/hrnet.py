@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.models.base import Edge, Node, Resize, SegmentationModel, StageGraph, check_input, make_config
+from core.models.base import Resize, SegmentationModel, check_input, make_config
 from core.models.blocks import BN_MOMENTUM, BasicBlock, Bottleneck, conv3x3, make_layer
 
 __all__ = [
@@ -198,10 +198,6 @@ class PoseHighResolutionNet(HighResolutionNet):
         check_input(x)
         return self.final_layer(super().forward(x)[0])  # (N, joints, H/4, W/4)
 
-    @property
-    def graph(self) -> StageGraph:
-        return hrnet_graph(self.config, "", multi_scale_output=False, head=("final_layer", "final_layer"))
-
 
 class HRNetSegHead(nn.Module):
     """HRNetV2: upsample all branches to stride 4, concatenate, 1×1 conv + BN + ReLU, 1×1 conv to classes."""
@@ -229,51 +225,6 @@ class HRNetSeg(SegmentationModel):
         super().__init__(encoder, HRNetSegHead(encoder.out_channels, num_classes), Resize(), num_classes)
         self.config = cfg
 
-    @property
-    def graph(self) -> StageGraph:
-        return hrnet_graph(self.config, "encoder.", multi_scale_output=True, head=("last_layer", "head"),
-                           output="upsample")
-
-
-def hrnet_graph(cfg: HRNetConfig, prefix: str, multi_scale_output: bool, head: tuple[str, str],
-                output: str | None = None) -> StageGraph:
-    """The HRNet picture: one row per branch (resolution), one column per module; fusion arrows between."""
-    nodes = [Node("image", "", 0, 0, "input"), Node("stem", f"{prefix}layer1", 1, 0, "conv")]
-    edges = [Edge("image", "stem")]
-    previous = ["stem"]  # the boxes of the last column, one per branch
-    col = 1
-    for stage, n_modules in zip((2, 3, 4), cfg.modules):
-        for m in range(n_modules):
-            col += 1
-            last_of_net = stage == 4 and m == n_modules - 1
-            n_out = stage if (multi_scale_output or not last_of_net) else 1
-            current = []
-            for b in range(n_out):
-                key = f"s{stage}m{m}b{b}"
-                nodes.append(Node(key, f"{prefix}stage{stage}.{m}[{b}]", col, b, "fuse" if b else "conv"))
-                current.append(key)
-            for b in range(n_out):  # every output branch hears every input branch of the module
-                for j in range(stage):
-                    src = previous[min(j, len(previous) - 1)]  # a new branch grows from the lowest one
-                    same = j == b and j < len(previous)
-                    edges.append(Edge(src, current[b], "flow" if same else "fusion"))
-            previous = current
-    key, tap = head
-    nodes.append(Node(key, tap, col + 1, 0, "head"))
-    edges += [Edge(p, key, "flow" if i == 0 else "fusion") for i, p in enumerate(previous)]
-    if output:
-        nodes.append(Node("output", output, col + 2, 0, "output"))
-        edges.append(Edge(key, "output"))
-    return StageGraph(tuple(nodes), tuple(_unique(edges)))
-
-
-def _unique(edges: list[Edge]) -> list[Edge]:
-    seen, out = set(), []
-    for e in edges:
-        if (e.src, e.dst) not in seen:
-            seen.add((e.src, e.dst))
-            out.append(e)
-    return out
 
 
 def build_hrnet(*, num_classes: int, config: HRNetConfig | None = None, paper: bool = False, weights=None,

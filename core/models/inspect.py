@@ -7,7 +7,7 @@ modules so each operation knows which layer it belongs to, and returns
 * one :class:`LayerRow` per operation that changes or combines feature maps: its output shape, the
   parameters of its layer, its FLOPs (torch's own formulas, ``torch.utils.flop_counter``) and its
   theoretical **receptive field**;
-* the tensors at the boxes of the family's diagram (:class:`~core.models.base.StageGraph`), for
+* the tensors at the boxes of the family's diagram (:class:`~core.models.diagrams.StageGraph`), for
   :func:`stage_boxes` and for showing feature maps.
 
 The receptive field follows Araujo, Norris & Sim ("Computing Receptive Fields of Convolutional Neural
@@ -37,7 +37,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 from torch.utils.weak import WeakTensorKeyDictionary
 
-from core.models.base import Edge, Node, StageGraph
+from core.models import diagrams
+from core.models.diagrams import Edge, Node, StageGraph
+from core.ops.args import int_pair
 
 __all__ = ["LayerRow", "Trace", "StageBox", "trace", "layer_table", "stage_boxes", "totals", "OPS"]
 
@@ -81,11 +83,6 @@ class StageBox:
     jump: float
 
 
-def _pair(v) -> tuple[int, int]:
-    v = list(v) if isinstance(v, (list, tuple)) else [v]
-    return (int(v[0]), int(v[-1]))
-
-
 class _Tracer(TorchDispatchMode):
     """Propagates (rf, jump) through every op and writes a row for the ones that matter."""
 
@@ -113,8 +110,8 @@ class _Tracer(TorchDispatchMode):
         if packet is aten.convolution:
             x, w = args[0], args[1]
             rf, jump = self._in(x)
-            stride, dilation, transposed = _pair(args[3]), _pair(args[5]), bool(args[6])
-            k = _pair(tuple(w.shape[-2:]))
+            stride, dilation, transposed = int_pair("stride", args[3]), int_pair("dilation", args[5]), bool(args[6])
+            k = int_pair("kernel size", tuple(w.shape[-2:]))
             k_eff = dilation[0] * (k[0] - 1) + 1
             if transposed:
                 rf, jump = rf + (math.ceil(k_eff / stride[0]) - 1) * jump, jump / stride[0]
@@ -128,9 +125,9 @@ class _Tracer(TorchDispatchMode):
             row = (op, detail, params)
         elif packet in (aten.max_pool2d_with_indices, aten.max_pool2d, aten.avg_pool2d):
             rf, jump = self._in(args[0])
-            k = _pair(args[1])
-            s = _pair(args[2]) if len(args) > 2 and args[2] else k
-            d = _pair(args[4]) if len(args) > 4 and packet is not aten.avg_pool2d else (1, 1)
+            k = int_pair("kernel size", args[1])
+            s = int_pair("stride", args[2]) if len(args) > 2 and args[2] else k
+            d = int_pair("dilation", args[4]) if len(args) > 4 and packet is not aten.avg_pool2d else (1, 1)
             rf, jump = rf + d[0] * (k[0] - 1) * jump, jump * s[0]
             kind = "avg_pool" if packet is aten.avg_pool2d else "max_pool"
             row = (kind, f"{k[0]}×{k[1]} /{s[0]}", 0)
@@ -262,7 +259,7 @@ def stage_boxes(graph: StageGraph, tr: Trace) -> dict[str, StageBox]:
 
 def graph_trace(model: nn.Module, x: torch.Tensor) -> tuple[StageGraph, Trace]:
     """Trace ``model`` with every tap its diagram needs."""
-    graph = model.graph
+    graph = diagrams.graph(model)
     return graph, trace(model, x, [n.tap for n in graph.nodes])
 
 

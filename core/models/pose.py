@@ -30,7 +30,8 @@ ECCV 2016, or the U-Net shape of :class:`PoseHourglass`) goes down to stride 32 
 from the bottleneck plus skip connections. HRNet (:mod:`core.models.hrnet`, Sun et al., CVPR 2019)
 keeps a stride-4 branch all the way and fuses it again and again with the lower branches, so the
 fine position is never thrown away and rebuilt. :func:`build_pose_model` gives both with the same
-parameter budget. At these tiny budgets the encoder–decoder learns faster on the synthetic figures:
+parameter budget (their names in :mod:`core.models`: ``pose_hrnet_small``, ``pose_hourglass`` and
+``pose_regression``). At these tiny budgets the encoder–decoder learns faster on the synthetic figures:
 HRNet's branches have C, 2C, 4C and 8C channels, so most of its parameters sit in the coarse branches
 and its stride-4 branch — the one the heatmaps are read from — is only C = 8 or 16 channels wide.
 
@@ -48,13 +49,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.data.poses import JOINTS
-from core.models.base import center_crop, check_input, count_parameters
+from core.models.base import center_crop, check_input, count_parameters, make_config
 from core.models.blocks import BN_MOMENTUM
-from core.models.hrnet import HRNetConfig, build_pose_hrnet
+from core.models.hrnet import HRNetConfig, PoseHighResolutionNet, build_pose_hrnet
 from core.models.unet import DoubleConv
 
 STRIDE = 4  # the heatmaps' stride: HRNet's highest branch, and the hourglass's output level
-KINDS = ("hrnet", "hourglass", "regression")
+# The case study's words for its contenders, and their names in the registry of :mod:`core.models`.
+REGISTRY_NAMES = {"hrnet": "pose_hrnet_small", "hourglass": "pose_hourglass", "regression": "pose_regression"}
+KINDS = tuple(REGISTRY_NAMES)
 # HRNet sizes that a CPU trains during a lesson (the `hrnet` family's config; the paper's W32 has 28.5 M).
 BUDGETS = {
     "tiny": HRNetConfig(width=8, stem_channels=16, layer1_blocks=1, modules=(1, 1, 1), blocks=1),
@@ -64,9 +67,19 @@ BUDGETS = {
 
 # --- the contenders ---------------------------------------------------------------------------------
 
+def build_pose_hrnet_small(*, num_classes: int = len(JOINTS), budget: str = "tiny", config: HRNetConfig | None = None,
+                           weights=None, **overrides) -> PoseHighResolutionNet:
+    """The pose HRNet of :mod:`core.models` at a lesson's budget: ``num_classes`` heatmaps at stride 4.
+
+    ``budget`` picks a config of :data:`BUDGETS` (``config`` or single fields override it); ``weights``
+    is a state dict, loaded strictly, as for ``pose_hrnet_w32``.
+    """
+    return build_pose_hrnet(num_classes=num_classes, config=config if config is not None else _budget(budget), weights=weights, **overrides)
+
+
 def small_hrnet(num_joints: int = len(JOINTS), budget: str = "tiny") -> nn.Module:
-    """The pose HRNet of :mod:`core.models` with a small config: ``K`` heatmaps at stride 4."""
-    return build_pose_hrnet(num_classes=num_joints, config=_budget(budget))
+    """:func:`build_pose_hrnet_small` with ``K`` joints (the case study's short form)."""
+    return build_pose_hrnet_small(num_classes=num_joints, budget=budget)
 
 
 def _budget(budget: str) -> HRNetConfig:
@@ -194,12 +207,37 @@ class CoordinateRegression(nn.Module):
         return self.head(self.trunk(x)).view(len(x), self.num_joints, 2)  # (N, 2K) → (N, K, 2)
 
 
+def _build_on_the_hourglass_trunk(cls, *, num_classes: int, budget: str, config: HourglassConfig | None, weights,
+                                  overrides: dict) -> nn.Module:
+    """``cls`` (the heatmap or the coordinate head on the hourglass trunk), by default as large as the
+    small HRNet of ``budget``: the trunk's width is matched to that parameter count."""
+    if config is None:
+        config = matched_hourglass_config(num_classes, count_parameters(small_hrnet(num_classes, budget)))
+    model = cls(make_config(HourglassConfig, config, overrides=overrides), num_classes)
+    if weights is not None:
+        model.load_state_dict(weights, strict=True)
+    return model
+
+
+def build_pose_hourglass(*, num_classes: int = len(JOINTS), budget: str = "tiny", config: HourglassConfig | None = None,
+                         weights=None, **overrides) -> PoseHourglass:
+    """The encoder–decoder with heatmaps, matched to the small HRNet's parameter budget unless ``config`` is given."""
+    return _build_on_the_hourglass_trunk(PoseHourglass, num_classes=num_classes, budget=budget, config=config,
+                                         weights=weights, overrides=overrides)
+
+
+def build_pose_regression(*, num_classes: int = len(JOINTS), budget: str = "tiny",
+                          config: HourglassConfig | None = None, weights=None, **overrides) -> CoordinateRegression:
+    """The hourglass's trunk (the same budget) with a pooled head that regresses (x, y) per joint."""
+    return _build_on_the_hourglass_trunk(CoordinateRegression, num_classes=num_classes, budget=budget,
+                                         config=config, weights=weights, overrides=overrides)
+
+
 def build_pose_model(kind: str, num_joints: int = len(JOINTS), budget: str = "tiny") -> nn.Module:
     """``hrnet`` (heatmaps), ``hourglass`` (heatmaps, HRNet's parameter budget) or ``regression``
-    (the hourglass's trunk with a coordinate head)."""
-    if kind == "hrnet":
-        return small_hrnet(num_joints, budget)
-    if kind not in ("hourglass", "regression"):
+    (the hourglass's trunk with a coordinate head), built through :func:`core.models.build`."""
+    from core import models  # the registry imports this module
+
+    if kind not in REGISTRY_NAMES:
         raise ValueError(f"unknown pose model '{kind}'; valid kinds are {', '.join(KINDS)}")
-    cfg = matched_hourglass_config(num_joints, count_parameters(small_hrnet(num_joints, budget)))
-    return PoseHourglass(cfg, num_joints) if kind == "hourglass" else CoordinateRegression(cfg, num_joints)
+    return models.build(REGISTRY_NAMES[kind], num_classes=num_joints, budget=budget)

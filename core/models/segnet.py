@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.models.base import Edge, Node, Resize, SegmentationModel, StageGraph, chain, make_config
+from core.models.base import Resize, SegmentationModel, make_config
 from core.models.vgg import conv_block, stage_channels, torchvision_vgg16_bn_keys, vgg_stage
 
 __all__ = ["SegNetConfig", "SegNetEncoder", "SegNetDecoder", "SegNet", "build_segnet", "load_vgg16_bn"]
@@ -99,24 +99,6 @@ class SegNet(SegmentationModel):
         super().__init__(encoder, SegNetDecoder(encoder.channels, num_classes), Resize(), num_classes)
         self.config = cfg
 
-    @property
-    def graph(self) -> StageGraph:
-        down = ["image"] + [f"pool{s}" for s in range(1, 6)]
-        nodes = [Node("image", "", 0, 0, "input")]
-        # encoder down to the right, decoder up to the right; every level on its own row, so the index
-        # arrows run straight across from pool{s} to unpool{s}; each decoder stage sits above its unpooling
-        nodes += [Node(f"pool{s}", f"encoder.pool{s}", s, s, "pool") for s in range(1, 6)]
-        nodes += [Node(f"unpool{s}", f"head.unpool{s}", 11 - s, s, "up") for s in range(5, 0, -1)]
-        nodes += [Node(f"stage{s}_D", f"head.stage{s}_D", 11 - s, s - 0.55, "conv") for s in range(5, 0, -1)]
-        nodes.append(Node("classifier", "head.classifier", 11, 0, "output"))
-        edges = chain(down) + [Edge("pool5", "unpool5")]
-        for s in range(5, 0, -1):
-            edges.append(Edge(f"unpool{s}", f"stage{s}_D"))
-            if s > 1:
-                edges.append(Edge(f"stage{s}_D", f"unpool{s - 1}"))
-            edges.append(Edge(f"pool{s}", f"unpool{s}", "indices"))
-        edges.append(Edge("stage1_D", "classifier"))
-        return StageGraph(tuple(nodes), tuple(edges))
 
 
 def load_vgg16_bn(model: SegNet, state_dict: dict[str, torch.Tensor]) -> None:

@@ -27,7 +27,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from core.models.base import Edge, Node, Resize, SegmentationModel, StageGraph, center_crop, make_config, scaled
+from core.models.base import Resize, SegmentationModel, center_crop, make_config, scaled
 
 __all__ = ["UNetConfig", "DoubleConv", "UNetEncoder", "UNetDecoder", "UNet", "build_unet"]
 
@@ -122,26 +122,6 @@ class UNet(SegmentationModel):
         super().__init__(encoder, decoder, Resize(), num_classes)
         self.config = cfg
 
-    @property
-    def graph(self) -> StageGraph:
-        d = self.encoder.depth
-        # the U: encoder levels down to the right, decoder levels up to the right, one row per level,
-        # so each concatenation arrow runs straight across
-        nodes = [Node("image", "", 0, 0, "input")]
-        nodes += [Node(f"enc{lv}", f"encoder.enc{lv}", lv, lv - 1, "pool" if lv > 1 else "conv")
-                  for lv in range(1, d + 2)]
-        for lv in range(d, 0, -1):
-            nodes.append(Node(f"up{lv}", f"head.up{lv}", 2 * d + 2 - lv, lv - 0.45, "up"))
-            nodes.append(Node(f"dec{lv}", f"head.dec{lv}", 2 * d + 2 - lv, lv - 1, "fuse"))
-        nodes.append(Node("classifier", "head.classifier", 2 * d + 2, 0, "output"))
-        edges = [Edge("image", "enc1")] + [Edge(f"enc{lv}", f"enc{lv + 1}") for lv in range(1, d + 1)]
-        edges.append(Edge(f"enc{d + 1}", f"up{d}"))
-        for lv in range(d, 0, -1):
-            edges += [Edge(f"up{lv}", f"dec{lv}"), Edge(f"enc{lv}", f"dec{lv}", "concat")]
-            if lv > 1:
-                edges.append(Edge(f"dec{lv}", f"up{lv - 1}"))
-        edges.append(Edge("dec1", "classifier"))
-        return StageGraph(tuple(nodes), tuple(edges))
 
 
 def build_unet(*, num_classes: int, config: UNetConfig | None = None, paper: bool = False, weights=None,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
+from core.ops.args import int_pair
 from core.ops.resample import grid_block
 from core.quiz import Question
 
@@ -44,13 +45,6 @@ __all__ = [
     "VGG16_ENCODER",
     "unpooling_questions",
 ]
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair):
-        raise ValueError(f"{name} must be a whole number of at least 1 or a pair of them, got {value!r}")
-    return pair
 
 
 def _check_input(x: torch.Tensor, op: str) -> None:
@@ -76,8 +70,8 @@ def max_pool2d_with_indices(x: torch.Tensor, kernel_size, stride=None):
     replaces the current maximum only when it is strictly larger (or NaN), so ties keep the first.
     """
     _check_input(x, "max_pool2d_with_indices")
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(kernel_size if stride is None or stride == [] else stride, "stride")
+    kh, kw = int_pair("kernel size", kernel_size, minimum=1)
+    sh, sw = int_pair("stride", kernel_size if stride is None or stride == [] else stride, minimum=1)
     h, w = x.shape[-2:]
     oh, ow = pool_output_size(h, kh, sh), pool_output_size(w, kw, sw)
     top = torch.arange(oh, device=x.device) * sh  # (OH,) first row of each window
@@ -126,8 +120,8 @@ def max_unpool2d(x: torch.Tensor, indices: torch.Tensor, kernel_size, stride=Non
         raise ValueError(f"indices must have the shape of the input {tuple(x.shape)}, got {got}")
     if indices.dtype != torch.int64:
         raise ValueError(f"indices must be int64 positions (as max pooling returns them), got {indices.dtype}")
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(kernel_size if stride is None or stride == [] else stride, "stride")
+    kh, kw = int_pair("kernel size", kernel_size, minimum=1)
+    sh, sw = int_pair("stride", kernel_size if stride is None or stride == [] else stride, minimum=1)
     h, w = x.shape[-2:]
     req_h = req_w = None
     if output_size is not None:
@@ -187,8 +181,8 @@ def _grid(x) -> torch.Tensor:
 def max_pool_trace(x, kernel_size, stride=None) -> list[PoolStep]:
     """Every window of max pooling a 2-D grid, in reading order."""
     g = _grid(x)
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(kernel_size if stride is None else stride, "stride")
+    kh, kw = int_pair("kernel size", kernel_size, minimum=1)
+    sh, sw = int_pair("stride", kernel_size if stride is None else stride, minimum=1)
     pooled, idx = max_pool2d_with_indices(g[None], (kh, kw), (sh, sw))  # (1, OH, OW) each
     w = g.shape[1]
     steps = []

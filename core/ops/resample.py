@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from core.ops.args import int_pair, pair
 from core.quiz import Question
 
 __all__ = [
@@ -64,15 +65,6 @@ __all__ = [
 # Arguments
 
 
-def _pair(value, name: str) -> tuple:
-    """``3`` → ``(3, 3)``; ``(2, 3)`` stays; anything else is refused with a sentence."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be one number or a pair (height, width), got {value!r}")
-        return tuple(value)
-    return (value, value)
-
-
 def _check_spatial(x: torch.Tensor, op: str) -> None:
     if not torch.is_tensor(x):
         raise TypeError(f"{op} needs a torch.Tensor, got {type(x).__name__}")
@@ -83,7 +75,7 @@ def _check_spatial(x: torch.Tensor, op: str) -> None:
 
 
 def _scales(scale) -> tuple[float, float]:
-    sh, sw = _pair(scale, "scale")
+    sh, sw = pair("scale", scale)
     for s in (sh, sw):
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0:
             raise ValueError(f"the scale must be a positive number, got {scale!r}")
@@ -235,14 +227,6 @@ def linear_taps(in_size: int, out_size: int, align_corners: bool = False):
     return lo, hi, w_lo, w_hi, u
 
 
-def _size_pair(size, name: str) -> tuple[int, int]:
-    h, w = _pair(size, name)
-    for n in (h, w):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"the {name} must be a whole number of at least 1 (or a pair of them), got {size!r}")
-    return int(h), int(w)
-
-
 def bilinear_taps(in_size, out_size, align_corners: bool = False):
     r"""The four source pixels of every output pixel and their weights.
 
@@ -251,8 +235,8 @@ def bilinear_taps(in_size, out_size, align_corners: bool = False):
     area of the unit square opposite to each neighbour — so they sum to 1, and
     ``(weights * x[rows, cols]).sum(-1)`` is the bilinear output.
     """
-    h_in, w_in = _size_pair(in_size, "input size")
-    h_out, w_out = _size_pair(out_size, "output size")
+    h_in, w_in = int_pair("input size", in_size, minimum=1)
+    h_out, w_out = int_pair("output size", out_size, minimum=1)
     r0, r1, wr0, wr1, _ = linear_taps(h_in, h_out, align_corners)  # (H_out,) each
     c0, c1, wc0, wc1, _ = linear_taps(w_in, w_out, align_corners)  # (W_out,) each
     R = lambda r: np.broadcast_to(r[:, None], (h_out, w_out))  # noqa: E731  row index per pixel
@@ -276,7 +260,7 @@ def bilinear_upsample(x: torch.Tensor, size, align_corners: bool = False) -> tor
     _check_spatial(x, "bilinear_upsample")
     if not torch.is_floating_point(x):
         raise TypeError(f"bilinear_upsample needs floating-point values (it averages), got {x.dtype}")
-    h_out, w_out = _size_pair(size, "output size")
+    h_out, w_out = int_pair("output size", size, minimum=1)
     h_in, w_in = x.shape[-2:]
     r0, r1, wr0, wr1, _ = (torch.as_tensor(a, device=x.device) for a in linear_taps(h_in, h_out, align_corners))
     c0, c1, wc0, wc1, _ = (torch.as_tensor(a, device=x.device) for a in linear_taps(w_in, w_out, align_corners))
@@ -304,7 +288,7 @@ def bilinear_step(x, out_size, out: tuple[int, int], align_corners: bool = False
     grid = torch.as_tensor(x, dtype=torch.float64)
     if grid.dim() != 2:
         raise ValueError(f"the trace walks one 2-D grid, got shape {tuple(grid.shape)}")
-    h_out, w_out = _size_pair(out_size, "output size")
+    h_out, w_out = int_pair("output size", out_size, minimum=1)
     i, j = out
     if not (0 <= i < h_out and 0 <= j < w_out):
         raise ValueError(f"output pixel {out} is outside the {h_out} × {w_out} output")
@@ -323,7 +307,7 @@ def bilinear_step(x, out_size, out: tuple[int, int], align_corners: bool = False
 
 def bilinear_trace(x, out_size, align_corners: bool = False) -> list[BilinearStep]:
     """Every output pixel's :class:`BilinearStep`, in reading order."""
-    h_out, w_out = _size_pair(out_size, "output size")
+    h_out, w_out = int_pair("output size", out_size, minimum=1)
     return [bilinear_step(x, (h_out, w_out), (i, j), align_corners) for i in range(h_out) for j in range(w_out)]
 
 

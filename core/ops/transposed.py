@@ -41,13 +41,14 @@ arXiv:1603.07285, 2016. Every function agrees with ``torch.nn.functional.conv_tr
 
 from __future__ import annotations
 
-import operator
 import random
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.ops.args import ParameterError, int_pair, whole
 from core.quiz import Question
 
 __all__ = [
@@ -74,6 +75,12 @@ __all__ = [
     "autograd_check",
     "GalleryCase",
     "GALLERY",
+    "gallery_trace",
+    "output_size_latex",
+    "default_input",
+    "default_kernel",
+    "LessonViews",
+    "lesson_views",
     "transposed_questions",
 ]
 
@@ -81,40 +88,6 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # Parameters and sizes
 # ----------------------------------------------------------------------------------------------
-
-
-class ParameterError(ValueError):
-    """A parameter set that torch refuses, explained in one plain sentence.
-
-    ``code`` names the rule that was broken and ``values`` holds the numbers in the sentence,
-    so a page can show the same sentence in the student's language.
-    """
-
-    def __init__(self, code: str, message: str, **values: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.values = values
-
-
-def _int(name: str, value) -> int:
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise ParameterError(
-            "not_integer", f"The {name} must be a whole number, got {value!r}.", name=name
-        ) from None
-
-
-def _pair(name: str, value) -> tuple[int, int]:
-    """An int or a pair of ints -> (height value, width value)."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ParameterError(
-                "not_pair", f"The {name} must be one number or a pair of numbers.", name=name
-            )
-        return _int(name, value[0]), _int(name, value[1])
-    v = _int(name, value)
-    return v, v
 
 
 def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> int:
@@ -128,7 +101,7 @@ def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, op: int =
     path, used for float64, refuses them, and so does this function.)
     """
     i, k, s, p, op, d = (
-        _int(n, v)
+        whole(n, v)
         for n, v in (
             ("input size", i),
             ("kernel size", k),
@@ -161,7 +134,7 @@ def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, op: int =
             s=s,
             d=d,
         )
-    o = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+    o = _formula(i, k, s, p, op, d)
     if o < 1:
         raise ParameterError(
             "output_too_small",
@@ -171,6 +144,24 @@ def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, op: int =
             p=p,
         )
     return o
+
+
+def _formula(i: int, k: int, s: int, p: int, op: int, d: int) -> int:
+    """The output-size formula alone, unchecked: the one place it is written."""
+    return (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+def output_size_latex(i: int, k: int, s: int = 1, p: int = 0, op: int = 0, d: int = 1) -> str:
+    r"""The formula worked out with these numbers, as two lines of LaTeX (they fit beside the sidebar).
+
+    Written for every parameter set, also those :func:`conv_transpose_output_size` refuses, so the
+    student sees the number the refusal is about.
+    """
+    o = _formula(i, k, s, p, op, d)
+    return (
+        r"\begin{aligned} O &= (I-1)\cdot S - 2P + D\cdot(K-1) + OP + 1 \\"
+        rf" &= ({i}-1)\cdot {s} - 2\cdot {p} + {d}\cdot({k}-1) + {op} + 1 = \mathbf{{{o}}} \end{{aligned}}"
+    )
 
 
 def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
@@ -207,10 +198,10 @@ def _check_shapes(x: torch.Tensor, weight: torch.Tensor) -> None:
 def _sizes(x, weight, stride, padding, output_padding, dilation):
     """Per-axis parameters and the output size (raises the plain sentences)."""
     s, p, op, d = (
-        _pair("stride", stride),
-        _pair("padding", padding),
-        _pair("output padding", output_padding),
-        _pair("dilation", dilation),
+        int_pair("stride", stride),
+        int_pair("padding", padding),
+        int_pair("output padding", output_padding),
+        int_pair("dilation", dilation),
     )
     (h, w), (kh, kw) = x.shape[-2:], weight.shape[-2:]
     out = (
@@ -218,6 +209,19 @@ def _sizes(x, weight, stride, padding, output_padding, dilation):
         conv_transpose_output_size(w, kw, s[1], p[1], op[1], d[1]),
     )
     return s, p, op, d, out
+
+
+def _prepare(x, weight, stride, padding, output_padding, dilation):
+    """What both fast paths start with: batch an unbatched input, check the shapes, then :func:`_sizes`.
+
+    Returns ``(x, unbatched, (s, p, op, d), (O_h, O_w))``.
+    """
+    unbatched = x.dim() == 3
+    if unbatched:
+        x = x.unsqueeze(0)  # (1, C_in, H, W)
+    _check_shapes(x, weight)
+    s, p, op, d, out = _sizes(x, weight, stride, padding, output_padding, dilation)
+    return x, unbatched, (s, p, op, d), out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -241,11 +245,7 @@ def conv_transpose2d(
     sends every input cell (i, j), mixed over channels, to canvas cell
     (i·S + a·D, j·S + b·D). The canvas is the output before padding crops it.
     """
-    unbatched = x.dim() == 3
-    if unbatched:
-        x = x.unsqueeze(0)  # (1, C_in, H, W)
-    _check_shapes(x, weight)
-    s, p, op, d, (out_h, out_w) = _sizes(x, weight, stride, padding, output_padding, dilation)
+    x, unbatched, (s, p, op, d), (out_h, out_w) = _prepare(x, weight, stride, padding, output_padding, dilation)
     n, _, h, w = x.shape
     c_out, kh, kw = weight.shape[1:]
 
@@ -281,11 +281,7 @@ def conv_transpose2d_zero_insertion(
     amount crops), add the output padding at the bottom and right, then convolve with the kernel
     flipped in both directions and its channel axes swapped. Equals :func:`conv_transpose2d`.
     """
-    unbatched = x.dim() == 3
-    if unbatched:
-        x = x.unsqueeze(0)  # (1, C_in, H, W)
-    _check_shapes(x, weight)
-    s, p, op, d, _ = _sizes(x, weight, stride, padding, output_padding, dilation)
+    x, unbatched, (s, p, op, d), _ = _prepare(x, weight, stride, padding, output_padding, dilation)
     n, c_in, h, w = x.shape
     kh, kw = weight.shape[-2:]
 
@@ -311,8 +307,8 @@ def conv_matrix(in_size, kernel: torch.Tensor, stride=1, padding=0, *, dilation=
         kernel = kernel[0, 0]  # (kH, kW)
     if kernel.dim() != 2:
         raise ParameterError("shape", f"The kernel must be a 2-D grid, got shape {tuple(kernel.shape)}.")
-    h, w = _pair("input size", in_size)
-    s, p, d = _pair("stride", stride), _pair("padding", padding), _pair("dilation", dilation)
+    h, w = int_pair("input size", in_size)
+    s, p, d = int_pair("stride", stride), int_pair("padding", padding), int_pair("dilation", dilation)
     kh, kw = kernel.shape
     out_h = conv_output_size(h, kh, s[0], p[0], d[0])
     out_w = conv_output_size(w, kw, s[1], p[1], d[1])
@@ -370,6 +366,11 @@ class ScatterStep:
     copy: torch.Tensor  # (canvas_h, canvas_w): this step's weighted kernel copy alone
     running: torch.Tensor  # (canvas_h, canvas_w): the sum of all copies so far
     touches: tuple[Touch, ...]
+
+    def touched(self) -> tuple[list[int], list[int], dict[tuple[int, int], Touch]]:
+        """The canvas rows and columns this copy reaches, and its touch at each ``(row, col)``."""
+        by_cell = {(t.row, t.col): t for t in self.touches}
+        return sorted({t.row for t in self.touches}), sorted({t.col for t in self.touches}), by_cell
 
 
 @dataclass(frozen=True)
@@ -435,8 +436,8 @@ def overlap_count(in_size, kernel_size, stride=1, padding=0, output_padding=0, d
     It is the transposed convolution of an all-ones input with an all-ones kernel. Uneven
     counts are the source of the checkerboard pattern.
     """
-    h, w = _pair("input size", in_size)
-    kh, kw = _pair("kernel size", kernel_size)
+    h, w = int_pair("input size", in_size)
+    kh, kw = int_pair("kernel size", kernel_size)
     conv_transpose_output_size(min(h, w), min(kh, kw))  # sizes below 1 raise the plain sentence
     ones = torch.ones(1, 1, h, w, dtype=torch.float64)
     kernel = torch.ones(1, 1, kh, kw, dtype=torch.float64)
@@ -450,7 +451,7 @@ def overlap_pattern(kernel_size: int, stride: int, dilation: int = 1) -> list[in
     equal exactly when the stride divides the kernel size. The 2-D count is the product of the
     row and column counts.
     """
-    k, s, d = _int("kernel size", kernel_size), _int("stride", stride), _int("dilation", dilation)
+    k, s, d = whole("kernel size", kernel_size), whole("stride", stride), whole("dilation", dilation)
     if k < 1 or s < 1 or d < 1:
         conv_transpose_output_size(1, k, s, 0, 0, d)  # raises the plain sentence
     counts = [0] * s
@@ -464,7 +465,7 @@ def resize_then_convolve(x, kernel, scale: int, dilation: int = 1) -> torch.Tens
     stride-1 convolution that keeps the size ("same" padding). ``x`` (H, W) -> (scale·H, scale·W).
     Every output cell away from the border sums the same number of kernel weights."""
     x, kernel = _grid(x, "input"), _grid(kernel, "kernel")
-    scale = _int("scale", scale)
+    scale = whole("scale", scale)
     if scale < 1:
         raise ParameterError("stride", f"The stride must be at least 1, got {scale}.", s=scale)
     up = F.interpolate(x[None, None], scale_factor=scale, mode="nearest")  # (1, 1, sH, sW)
@@ -495,9 +496,9 @@ def _interior_range(t: torch.Tensor, margin_h: int, margin_w: int) -> tuple[floa
 
 def checkerboard_comparison(in_size, kernel_size, stride, padding=0, output_padding=0, dilation=1):
     """Transposed convolution vs resize-then-convolve on a flat input with a flat kernel."""
-    h, w = _pair("input size", in_size)
-    kh, kw = _pair("kernel size", kernel_size)
-    s, d = _pair("stride", stride), _pair("dilation", dilation)
+    h, w = int_pair("input size", in_size)
+    kh, kw = int_pair("kernel size", kernel_size)
+    s, d = int_pair("stride", stride), int_pair("dilation", dilation)
     if s[0] != s[1] or d[0] != d[1]:
         raise ParameterError("not_pair", "The comparison needs the same stride and dilation on both axes.")
     transposed = overlap_count((h, w), (kh, kw), s, padding, output_padding, d).to(torch.float64)
@@ -623,6 +624,50 @@ def autograd_check(x, kernel, stride=1, padding=0, output_padding=0, dilation=1)
     return GradientCheck(grad, ours, float((grad - ours).abs().max()))
 
 
+def default_input(n: int) -> np.ndarray:
+    """The ``n × n`` input the page starts from: 1, 2, 3, … row by row (n = 2: the lecture's [[1, 2], [3, 4]])."""
+    return np.arange(1, n * n + 1, dtype=float).reshape(n, n)  # (n, n)
+
+
+def default_kernel(k: int) -> np.ndarray:
+    """The ``k × k`` kernel the page starts from: all ones, so each copy shows the input value itself."""
+    return np.ones((k, k))
+
+
+@dataclass(frozen=True)
+class LessonViews:
+    """Every view of one parameter set that the page shows, each with torch's own answer beside it."""
+
+    scatter: ScatterTrace  # the scatter, one step per input cell
+    theirs: torch.Tensor  # (O_h, O_w): F.conv_transpose2d of the same numbers
+    counts: torch.Tensor  # (O_h, O_w): how many kernel weights reach each output cell
+    theirs_counts: torch.Tensor  # (O_h, O_w): the same count by torch (all-ones input and kernel)
+    compare: CheckerboardComparison  # on a flat input of at least 4 × 4, so the pattern away from the borders shows
+    zero: ZeroInsertionTrace  # the same output as a stride-1 convolution of the spread-out input
+    matrix: MatrixView  # the same output as C^T times the flattened input
+    grad: GradientCheck  # the same output as the gradient of the direct convolution
+
+
+def lesson_views(x, kernel, stride: int = 1, padding: int = 0, output_padding: int = 0,
+                 dilation: int = 1) -> LessonViews:
+    """All the views of ``x`` (H, W) and a square ``kernel`` (k, k), in float64 (raises :class:`ParameterError`
+    when torch would refuse the parameters)."""
+    xt, kt = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(kernel, dtype=torch.float64)
+    s, p, op, d = stride, padding, output_padding, dilation
+    return LessonViews(
+        scatter=scatter_trace(xt, kt, s, p, op, d),
+        theirs=F.conv_transpose2d(xt[None, None], kt[None, None], stride=s, padding=p, output_padding=op,
+                                  dilation=d)[0, 0],
+        counts=overlap_count(tuple(xt.shape), kt.shape[0], s, p, op, d),
+        theirs_counts=F.conv_transpose2d(torch.ones_like(xt)[None, None], torch.ones_like(kt)[None, None],
+                                         stride=s, padding=p, output_padding=op, dilation=d)[0, 0],
+        compare=checkerboard_comparison(max(xt.shape[0], 4), kt.shape[0], s, p, op, d),
+        zero=zero_insertion_trace(xt, kt, s, p, op, d),
+        matrix=matrix_view(xt, kt, s, p, op, d),
+        grad=autograd_check(xt, kt, s, p, op, d),
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # The gallery and the quiz
 # ----------------------------------------------------------------------------------------------
@@ -649,6 +694,17 @@ GALLERY: tuple[GalleryCase, ...] = (
     GalleryCase("output_padding", input_size=3, kernel_size=3, stride=2, padding=1, output_padding=1),
     GalleryCase("dilation", input_size=2, kernel_size=3, dilation=2),
 )
+
+
+def gallery_trace(key: str) -> tuple[GalleryCase, torch.Tensor, ScatterTrace]:
+    """The gallery case ``key``: its input (1, 2, 3, … as in the lecture) and its scatter with an all-ones kernel."""
+    case = next((c for c in GALLERY if c.key == key), None)
+    if case is None:
+        raise ValueError(f"unknown gallery case '{key}'; valid cases are {', '.join(c.key for c in GALLERY)}")
+    x = torch.from_numpy(default_input(case.input_size))  # (n, n), float64
+    kernel = torch.from_numpy(default_kernel(case.kernel_size))  # (k, k), float64
+    trace = scatter_trace(x, kernel, case.stride, case.padding, case.output_padding, case.dilation)
+    return case, x, trace
 
 
 def _q_output_size(rng: random.Random) -> Question:

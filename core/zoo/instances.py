@@ -315,7 +315,7 @@ def run_graph(run: MaskRCNNRun):
     RoIAlign reads every pyramid level (each box from the level that suits its size); one arrow from a
     level stands for all of them.
     """
-    from core.models.base import Edge, Node
+    from core.models.diagrams import Edge, Node
     from core.models.inspect import StageBox
 
     boxes = {}
