@@ -3,9 +3,9 @@ import streamlit as st
 
 from app_pages.ui import architecture as aw
 from app_pages.ui import common, loaders, widgets
-from core.models import diagrams
-from core.figures.architectures import feature_mosaic, shape_curves
 from core import architectures as arch
+from core.figures.architectures import feature_mosaic, shape_curves
+from core.models import diagrams
 
 T = common.texts("architecture_explorer")
 W = aw.words()

@@ -5,10 +5,22 @@ import torch.nn.functional as F
 
 from app_pages.ui import common, widgets
 from core.figures.common import grid_heatmap
-from core.figures.upsampling import (clickable, grid, linear_strip, unit_square, weighted_sum_latex,
-                                     weights_latex)
-from core.ops.resample import (bilinear_questions, bilinear_step, bilinear_upsample, bilinear_upsample_weight,
-                               coordinate_formula, linear_taps)
+from core.figures.upsampling import (
+    clickable,
+    grid,
+    linear_strip,
+    unit_square,
+    weighted_sum_latex,
+    weights_latex,
+)
+from core.ops.resample import (
+    bilinear_questions,
+    bilinear_step,
+    bilinear_upsample,
+    bilinear_upsample_weight,
+    coordinate_formula,
+    linear_taps,
+)
 from core.ops.transposed import conv_transpose2d
 
 T = common.texts("bilinear")

@@ -7,8 +7,14 @@ import torch
 
 from app_pages.ui import common, widgets
 from core.figures.upsampling import image_panels, metric_bars
-from core.ops.compare import (DOWNSAMPLINGS, PATTERNS, SCALES, compare_questions, compare_upsampling,
-                              synthetic_image)
+from core.ops.compare import (
+    DOWNSAMPLINGS,
+    PATTERNS,
+    SCALES,
+    compare_questions,
+    compare_upsampling,
+    synthetic_image,
+)
 
 T = common.texts("compare_upsampling")
 common.header(T)

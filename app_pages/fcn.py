@@ -5,10 +5,10 @@ import streamlit as st
 
 from app_pages.ui import architecture as aw
 from app_pages.ui import common, loaders, widgets
+from core import architectures as arch
 from core import models
 from core.data.scenes import SCENE_CLASSES, SCENE_COLORS
 from core.figures.architectures import label_image
-from core import architectures as arch
 
 T = common.texts("fcn")
 W = aw.words()

@@ -6,9 +6,9 @@ import torch
 
 from app_pages.ui import architecture as aw
 from app_pages.ui import common, loaders, widgets
+from core import architectures as arch
 from core.figures.architectures import architecture_diagram, map_row
 from core.images import ImageError, load_image
-from core import architectures as arch
 from core.zoo.instances import LEVELS, coco_classes, draw_detections, run_graph
 from core.zoo.weights import cached_file
 

@@ -6,7 +6,13 @@ import streamlit as st
 from app_pages.ui import common, images, loaders
 from app_pages.ui import sam as sw
 from core.promptable import draw
-from core.promptable.grounded import LECTURE_PROMPT, detect_raw, sam3_segment, select, split_phrases
+from core.promptable.grounded import (
+    LECTURE_PROMPT,
+    detect_raw,
+    sam3_segment,
+    select,
+    split_phrases,
+)
 from core.promptable.models import installed
 from core.promptable.segment import Segmenter, image_key
 

@@ -4,8 +4,8 @@ import streamlit as st
 
 from app_pages.ui import common, images, loaders
 from app_pages.ui import sam as sw
-from core.promptable.anatomy import PARTS, pca_rgb
 from core.figures.sam import anatomy_diagram, clicks_timeline, cost_bars, shape_text
+from core.promptable.anatomy import PARTS, pca_rgb
 from core.promptable.segment import Point, Segmenter, image_key
 
 T = common.texts("how_sam_works")

@@ -4,8 +4,8 @@ import streamlit as st
 
 from app_pages.ui import architecture as aw
 from app_pages.ui import common, loaders, widgets
-from core.figures.architectures import map_row
 from core import architectures as arch
+from core.figures.architectures import map_row
 
 T = common.texts("hrnet")
 W = aw.words()

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import common, images, loaders
+from app_pages.ui import common, loaders
 from app_pages.ui import photo as pw
 from app_pages.ui import weights as wp
 from core import analysis
@@ -27,16 +27,13 @@ def cname(name: str) -> str:
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.subheader(T("photo_title"))
-    picked = images.pick_image("in", images.PHOTOS)
+    picked = pw.photo(T, "in")
     image, image_id = picked.image, picked.id
-    st.image(image, caption=T("photo_caption", h=image.shape[0], w=image.shape[1]), width=360)
 with right:
     st.subheader(T("settings_title"))
     published = weights.weights_enum("maskrcnn_resnet50_fpn_v2")
     ref, data = wp.file_panel("in", T("model_name"), published.url, published.meta.get("_file_size"))
-    side = st.slider(T("side"), 160, 1024, value=800 if dev.type == "cuda" else 320, step=32, key="in_side",
-                     bind="query-params", help=T("side_help"))
+    side = pw.detector_side(T, "in_side", dev)
     c1, c2 = st.columns(2)
     score = c1.slider(T("score"), 0.05, 0.95, value=0.5, step=0.05, key="in_score", bind="query-params",
                       help=T("score_help"))

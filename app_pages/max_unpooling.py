@@ -7,8 +7,14 @@ import torch.nn.functional as F
 from app_pages.ui import common, widgets
 from core.figures.common import format_number
 from core.figures.upsampling import grid, memory_bars, routing
-from core.ops.pooling import (index_memory, max_pool2d_with_indices, max_pool_trace, max_unpool2d,
-                              max_unpool_trace, unpooling_questions)
+from core.ops.pooling import (
+    index_memory,
+    max_pool2d_with_indices,
+    max_pool_trace,
+    max_unpool2d,
+    max_unpool_trace,
+    unpooling_questions,
+)
 from core.ops.resample import bed_of_nails, nearest_upsample
 
 T = common.texts("max_unpooling")

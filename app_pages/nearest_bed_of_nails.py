@@ -6,7 +6,12 @@ import torch.nn.functional as F
 from app_pages.ui import common, widgets
 from core.figures.common import format_number
 from core.figures.upsampling import grid
-from core.ops.resample import bed_of_nails, nearest_questions, nearest_trace, nearest_upsample
+from core.ops.resample import (
+    bed_of_nails,
+    nearest_questions,
+    nearest_trace,
+    nearest_upsample,
+)
 
 T = common.texts("nearest_bed_of_nails")
 common.header(T)

@@ -5,7 +5,13 @@ import torch
 from app_pages.ui import common, widgets
 from core import pixelwise
 from core.data import scenes
-from core.figures.segmentation import label_grid, probability_bars, value_grid, volume_3d, volume_slices
+from core.figures.segmentation import (
+    label_grid,
+    probability_bars,
+    value_grid,
+    volume_3d,
+    volume_slices,
+)
 
 T = common.texts("pixelwise_classification")
 common.header(T)

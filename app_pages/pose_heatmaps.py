@@ -12,8 +12,14 @@ from app_pages.ui.manifest import SECTIONS
 from core import heatmaps
 from core.data.poses import heatmap_size, make_figure
 from core.data.streets import make_street
-from core.figures.pose import (draw_points, heat_overlay, heatmap_figure, loss_offset_figure, mse_figure,
-                               quantisation_figure)
+from core.figures.pose import (
+    draw_points,
+    heat_overlay,
+    heatmap_figure,
+    loss_offset_figure,
+    mse_figure,
+    quantisation_figure,
+)
 
 T = common.texts("pose_heatmaps")
 common.header(T)

@@ -4,10 +4,10 @@ import streamlit as st
 from torch import nn
 
 from app_pages.ui import common, widgets
-from core.models import pose as pose_nets
-from core.training import pose as pose_training
 from core.data.streets import to_image
 from core.figures.pose import MODEL_COLOURS, comparison_bars, draw_pose, pose_curves
+from core.models import pose as pose_nets
+from core.training import pose as pose_training
 from core.training.runs import BackgroundRun
 
 T = common.texts("pose_hrnet_vs_hourglass")

@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from app_pages.ui import common, images, loaders
+from app_pages.ui import common, loaders
 from app_pages.ui import photo as pw
 from app_pages.ui import weights as wp
 from app_pages.ui.components import image_click
@@ -39,16 +39,13 @@ def heat_over_photo(maps: np.ndarray, box) -> np.ndarray:
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.subheader(T("photo_title"))
-    picked = images.pick_image("pp", images.PHOTOS)
+    picked = pw.photo(T, "pp")
     image, image_id = picked.image, picked.id
-    st.image(image, caption=T("photo_caption", h=image.shape[0], w=image.shape[1]), width=360)
 with right:
     st.subheader(T("krcnn_settings"))
     published = weights.weights_enum("keypointrcnn_resnet50_fpn")
     kref, kdata = wp.file_panel("pp_k", T("krcnn_name"), published.url, published.meta.get("_file_size"))
-    side = st.slider(T("side"), 160, 1024, value=800 if dev.type == "cuda" else 320, step=32, key="pp_side",
-                     bind="query-params", help=T("side_help"))
+    side = pw.detector_side(T, "pp_side", dev)
     c1, c2 = st.columns(2)
     score = c1.slider(T("score"), 0.05, 0.95, value=0.7, step=0.05, key="pp_score", bind="query-params")
     max_people = c2.slider(T("max_people"), 1, 10, value=4, key="pp_max", bind="query-params")

@@ -2,11 +2,17 @@
 import streamlit as st
 
 from app_pages.ui import common, widgets
-from core.models import pose as pose_nets
-from core.training import pose as pose_training
 from core.data.poses import JOINTS
 from core.data.streets import to_image
-from core.figures.pose import MODEL_COLOURS, comparison_bars, draw_pose, heatmap_tiles, pose_curves
+from core.figures.pose import (
+    MODEL_COLOURS,
+    comparison_bars,
+    draw_pose,
+    heatmap_tiles,
+    pose_curves,
+)
+from core.models import pose as pose_nets
+from core.training import pose as pose_training
 from core.training.runs import BackgroundRun
 
 T = common.texts("pose_train")

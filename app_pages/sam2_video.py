@@ -7,7 +7,13 @@ from app_pages.ui import sam as sw
 from app_pages.ui.components import image_click
 from core.promptable import draw, samples
 from core.promptable.segment import Box, Point, image_key
-from core.promptable.video import MAX_FRAMES, VideoError, VideoTracker, encode_video, read_video
+from core.promptable.video import (
+    MAX_FRAMES,
+    VideoError,
+    VideoTracker,
+    encode_video,
+    read_video,
+)
 
 T = common.texts("sam2_video")
 common.header(T)

@@ -6,9 +6,9 @@ import streamlit as st
 
 from app_pages.ui import common
 from app_pages.ui.components import paint
-from core.training import scribbles
 from core.data.streets import make_street
 from core.images import ImageError, load_image, overlay
+from core.training import scribbles
 from core.training.scribbles import IGNORE_INDEX, rasterize
 
 T = common.texts("scribbles")

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import common, images, loaders
+from app_pages.ui import common, loaders
 from app_pages.ui import photo as pw
 from app_pages.ui import weights as wp
 from app_pages.ui.components import image_click
@@ -28,10 +28,8 @@ def cname(name: str) -> str:
 # --- the photo and the models ------------------------------------------------------------------------------
 left, right = st.columns(2, gap="large")
 with left:
-    st.subheader(T("photo_title"))
-    picked = images.pick_image("sp", images.PHOTOS)
+    picked = pw.photo(T, "sp")
     image, image_id = picked.image, picked.id
-    st.image(image, caption=T("photo_caption", h=image.shape[0], w=image.shape[1]), width=360)
 
 with right:
     st.subheader(T("models_title"))

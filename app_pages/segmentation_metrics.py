@@ -5,8 +5,8 @@ import streamlit as st
 
 from app_pages.ui import common, widgets
 from core import metrics
-from core.data.constants import IGNORE_INDEX
 from core.data import scenes
+from core.data.constants import IGNORE_INDEX
 from core.figures.segmentation import class_score_bars, label_grid, matrix_heatmap
 
 T = common.texts("segmentation_metrics")

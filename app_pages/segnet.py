@@ -4,9 +4,9 @@ import streamlit as st
 
 from app_pages.ui import architecture as aw
 from app_pages.ui import common, loaders, widgets
-from core.figures.common import grid_heatmap
-from core.figures.architectures import map_row
 from core import architectures as arch
+from core.figures.architectures import map_row
+from core.figures.common import grid_heatmap
 from core.ops.pooling import index_memory
 from core.zoo import weights as zoo
 

@@ -11,8 +11,15 @@ from core.data.datasets import DOWNLOAD_MB, DatasetError, open_pairs, split_hold
 from core.data.streets import CLASSES, SyntheticStreets, to_image
 from core.figures.training import confusion, curves, iou_bars
 from core.images import colorize, enlarge, palette
+from core.training.loop import (
+    TrainConfig,
+    build_model,
+    checkpoint_bytes,
+    checkpoint_meta,
+    train,
+    upsampling_options,
+)
 from core.training.runs import BackgroundRun
-from core.training.loop import TrainConfig, build_model, checkpoint_bytes, checkpoint_meta, train, upsampling_options
 
 T = common.texts("train_live")
 common.header(T)

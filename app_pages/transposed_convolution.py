@@ -4,8 +4,15 @@ import streamlit as st
 
 from app_pages.ui import common, widgets
 from core.figures.common import format_number, grid_heatmap
-from core.figures.upsampling import (ORIGINAL, mark_cells, matrix_figure, outline, scatter_animation, scatter_zrange,
-                                     signed)
+from core.figures.upsampling import (
+    ORIGINAL,
+    mark_cells,
+    matrix_figure,
+    outline,
+    scatter_animation,
+    scatter_zrange,
+    signed,
+)
 from core.ops import transposed as tc
 
 T = common.texts("transposed_convolution")
@@ -113,12 +120,7 @@ if data is not None:
                 st.caption(T("arith_cropped_note"))
 
             st.markdown(T("final_title"))
-            f1, f2 = st.columns(2)
-            with f1:
-                common.show_figure(grid_heatmap(scatter.output, T("fig_ours")))
-            with f2:
-                common.show_figure(grid_heatmap(data.theirs, T("fig_torch")))
-            common.torch_check(scatter.output, data.theirs, what=T("torch_name"))
+            common.beside_torch(scatter.output, data.theirs, T("fig_ours"), T("fig_torch"), what=T("torch_name"))
 
     # --- 2. overlaps and the checkerboard ---------------------------------------------------------
     with tabs[1]:
@@ -197,12 +199,7 @@ if data is not None:
             common.torch_check(matrix.output, data.theirs, what=T("torch_name"))
             st.markdown(T.md("autograd"))
             grad = data.grad
-            a1, a2 = st.columns(2)
-            with a1:
-                common.show_figure(grid_heatmap(grad.gradient, T("fig_gradient")))
-            with a2:
-                common.show_figure(grid_heatmap(grad.ours, T("fig_ours")))
-            common.torch_check(grad.ours, grad.gradient, what=T("autograd_name"))
+            common.beside_torch(grad.ours, grad.gradient, T("fig_ours"), T("fig_gradient"), what=T("autograd_name"))
 
     # --- 5. gallery -------------------------------------------------------------------------------
     with tabs[4]:

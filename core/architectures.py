@@ -35,7 +35,9 @@ from core.models.hrnet import HighResolutionModule, fusion_kind
 from core.models.inspect import trace
 from core.ops.pooling import max_unpool2d
 from core.quiz import Question
-from core.zoo.runtime import to_input  # the one image → tensor, here for the architecture pages
+from core.zoo.runtime import (
+    to_input,  # the one image → tensor, here for the architecture pages
+)
 
 __all__ = [
     "IMAGENET_MEAN",

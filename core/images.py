@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.data.constants import STREET_PALETTE as PALETTE
+
 MAX_PIXELS = 40_000_000  # 40 megapixels: any phone photo, far below what would exhaust memory
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "MPO")
 
@@ -114,6 +116,16 @@ def overlay(image: np.ndarray, mask: np.ndarray, palette: np.ndarray, alpha: flo
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def outline(mask: np.ndarray) -> np.ndarray:
+    """Pixels of ``mask`` with a 4-neighbour outside it (the contour an artist would ink)."""
+    inner = mask.copy()
+    inner[1:, :] &= mask[:-1, :]
+    inner[:-1, :] &= mask[1:, :]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    return mask & ~inner
+
+
 def colorize(mask: np.ndarray, palette) -> np.ndarray:
     """A class mask as an RGB picture ``(H, W, 3)`` uint8: one colour per class, given as a ``(C, 3)`` array
     or as ``"#rrggbb"`` strings; labels with no colour (an ignored pixel, 255) are white."""
@@ -133,8 +145,6 @@ def enlarge(image: np.ndarray, min_side: int = 160) -> np.ndarray:
 def palette(n: int) -> np.ndarray:
     """``n`` distinct colours for class masks: the street classes' own colours first, then the bit-spreading
     palette PASCAL VOC masks use (class 0 black), so VOC masks look as they usually do."""
-    from core.data.streets import PALETTE
-
     if n <= len(PALETTE):
         return PALETTE[:n].copy()
     out = np.zeros((n, 3), np.uint8)

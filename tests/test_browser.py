@@ -3,7 +3,14 @@ import pytest
 
 from app_pages.ui.manifest import all_pages
 from core import lessons
-from tests.conftest import page_url, screenshot, start_server, stop_server, require_browser, wait_for_app
+from tests.conftest import (
+    page_url,
+    require_browser,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 PAGES = [p.slug for p in all_pages()]

@@ -1,7 +1,14 @@
 """The shared click and paint components in a real browser: coordinates come back in image pixels."""
 import pytest
 
-from tests.conftest import ROOT, require_browser, screenshot, start_server, stop_server, wait_for_app
+from tests.conftest import (
+    ROOT,
+    require_browser,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -34,7 +34,9 @@ def _pattern(sentence: str) -> str:
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
 def test_click_adds_a_point_and_draws_a_mask(app_server, browser_page, lang):
-    from playwright.sync_api import expect  # only where a browser runs: collecting needs no playwright
+    from playwright.sync_api import (
+        expect,  # only where a browser runs: collecting needs no playwright
+    )
 
     W = lessons.texts("sam_common", lang)  # the words of the SAM pages' shared prompting panel
     last_point, last_box = _pattern(W("last_point", x=N, y=N)), _pattern(W("last_box", x0=N, y0=N, x1=N, y1=N))

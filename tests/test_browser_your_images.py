@@ -20,7 +20,9 @@ def photo_file(tmp_path):
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
 def test_upload_a_photo_and_click_the_overlay(app_server, browser_page, photo_file, lang):
-    from playwright.sync_api import expect  # only where a browser runs: collecting needs no playwright
+    from playwright.sync_api import (
+        expect,  # only where a browser runs: collecting needs no playwright
+    )
 
     page = browser_page
     page.goto(f"{app_server}/segment_photo?lang={lang}&sp_source=upload&sp_side=64")

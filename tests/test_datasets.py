@@ -4,7 +4,14 @@ import pytest
 import torch
 from PIL import Image
 
-from core.data.datasets import DatasetError, FolderPairs, TorchvisionPairs, open_pairs, read_mask, split_holdout
+from core.data.datasets import (
+    DatasetError,
+    FolderPairs,
+    TorchvisionPairs,
+    open_pairs,
+    read_mask,
+    split_holdout,
+)
 
 
 def _write_pair(root, name, size=(20, 16), palette=True, value=1):

@@ -9,9 +9,13 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from core import models
-from core.figures.architectures import architecture_diagram, feature_mosaic, shape_curves
 from core import architectures as arch
+from core import models
+from core.figures.architectures import (
+    architecture_diagram,
+    feature_mosaic,
+    shape_curves,
+)
 from core.models import diagrams
 from core.models.inspect import edges_of, graph_trace, stage_boxes, totals, trace
 
@@ -186,8 +190,8 @@ def test_figures_draw_what_was_measured(small):
     ("architecture_explorer", "explorer_questions"), ("fcn", "fcn_questions"), ("segnet", "segnet_questions"),
     ("unet", "unet_questions"), ("hrnet", "hrnet_questions"), ("fpn_mask_rcnn", "fpn_questions")])
 def test_quizzes_have_words_in_both_languages_and_right_answers(slug, make):
-    from core import lessons
     from core import architectures as arch
+    from core import lessons
     from core.quiz import is_correct
 
     for seed in range(8):

@@ -8,7 +8,13 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.ops import bed_of_nails, bilinear_kernel, bilinear_taps, bilinear_upsample, nearest_upsample
+from core.ops import (
+    bed_of_nails,
+    bilinear_kernel,
+    bilinear_taps,
+    bilinear_upsample,
+    nearest_upsample,
+)
 from core.ops import resample as R
 from core.quiz import is_correct
 

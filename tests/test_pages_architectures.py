@@ -1,8 +1,8 @@
 """The Architectures pages with non-default widget values, in both languages: what they show, not only that they run."""
 import pytest
 
-from core import lessons, models
 from core import architectures as arch
+from core import lessons, models
 from tests.conftest import page_text, run_page
 
 LANGS = lessons.LANGUAGES

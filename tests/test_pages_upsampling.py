@@ -10,7 +10,12 @@ from core import lessons
 from core.figures.common import format_number
 from core.ops.compare import compare_upsampling, synthetic_image
 from core.ops.pooling import index_memory
-from core.ops.resample import bilinear_questions, bilinear_step, coordinate_formula, nearest_questions
+from core.ops.resample import (
+    bilinear_questions,
+    bilinear_step,
+    coordinate_formula,
+    nearest_questions,
+)
 from tests.conftest import page_text, run_page
 
 LANGS = lessons.LANGUAGES

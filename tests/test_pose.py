@@ -4,12 +4,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.models import pose as pose_nets
-from core.training import pose as pose_training
-from core.data.poses import JOINTS, SyntheticPoses
 from core import heatmaps
+from core.data.poses import JOINTS, SyntheticPoses
 from core.heatmaps import decode, encode
+from core.models import pose as pose_nets
 from core.models.hrnet import PoseHighResolutionNet
+from core.training import pose as pose_training
 
 K = len(JOINTS)
 

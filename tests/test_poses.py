@@ -3,8 +3,17 @@ import numpy as np
 import pytest
 import torch
 
-from core.data.poses import (EDGES, HIDDEN, JOINTS, PARTS, UNLABELLED, VISIBLE, SyntheticPoses, heatmap_size,
-                             make_figure)
+from core.data.poses import (
+    EDGES,
+    HIDDEN,
+    JOINTS,
+    PARTS,
+    UNLABELLED,
+    VISIBLE,
+    SyntheticPoses,
+    heatmap_size,
+    make_figure,
+)
 from core.heatmaps import decode
 
 

@@ -3,8 +3,8 @@ import torch
 from torch import nn
 
 from core.data.streets import CLASSES
-from core.training.runs import BackgroundRun
 from core.training.loop import TrainConfig, train
+from core.training.runs import BackgroundRun
 
 
 def _run(steps=1000, **kw):

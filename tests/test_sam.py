@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.promptable import anatomy, draw, grounded, models, samples, segment, video
-from core.zoo import weights
 from core.promptable.segment import Box, EmbeddingCache, Point, Segmenter
+from core.zoo import weights
 
 
 @pytest.fixture(scope="module")

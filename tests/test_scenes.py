@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core import metrics
-from core.images import colorize
 from core.data import scenes
+from core.images import colorize
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference" / "lecture_street_grid.json"

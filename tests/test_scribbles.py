@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from core.training.scribbles import ScribbleNet, fit, predict, with_coordinates
-from core.training.scribbles import IGNORE_INDEX, rasterize
+from core.training.scribbles import (
+    IGNORE_INDEX,
+    ScribbleNet,
+    fit,
+    predict,
+    rasterize,
+    with_coordinates,
+)
 
 
 def _two_regions(h=48, w=64):

@@ -9,7 +9,14 @@ import pytest
 import torch
 from torch import nn
 
-from core.data.streets import CLASSES, PALETTE, SyntheticStreets, make_street, to_image, to_tensor
+from core.data.streets import (
+    CLASSES,
+    PALETTE,
+    SyntheticStreets,
+    make_street,
+    to_image,
+    to_tensor,
+)
 from core.training.loop import TrainConfig, lr_at, train, upsampling_options
 
 ROOT = Path(__file__).resolve().parent.parent

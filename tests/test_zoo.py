@@ -19,7 +19,13 @@ from core.data.streets import make_street
 from core.zoo import checkpoints, instances, pose, semantic, weights
 from core.zoo.checkpoints import CheckpointError
 from core.zoo.detection import LEVEL_STRIDES, max_side_for
-from core.zoo.runtime import Stopwatch, free_memory, is_out_of_memory, short_side_size, to_input
+from core.zoo.runtime import (
+    Stopwatch,
+    free_memory,
+    is_out_of_memory,
+    short_side_size,
+    to_input,
+)
 
 RANDOM = weights.random_weights("not_cached")
 

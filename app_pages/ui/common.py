@@ -23,7 +23,7 @@ import torch
 
 from core import device as devices
 from core import lessons
-from core.figures.common import scale_for_projector
+from core.figures.common import grid_heatmap, scale_for_projector
 
 LANG_KEY = "lang"
 DEVICE_KEY = "device"
@@ -83,6 +83,16 @@ def max_abs_diff(ours, theirs) -> float:
     if a.shape != b.shape:
         return float("inf")
     return float((a - b).abs().max()) if a.numel() else 0.0
+
+
+def beside_torch(ours, theirs, ours_title: str, theirs_title: str, what: str | None = None) -> float:
+    """Our grid and torch's side by side, then :func:`torch_check` of the two."""
+    left, right = st.columns(2)
+    with left:
+        show_figure(grid_heatmap(ours, ours_title))
+    with right:
+        show_figure(grid_heatmap(theirs, theirs_title))
+    return torch_check(ours, theirs, what)
 
 
 def torch_check(ours, theirs, what: str | None = None) -> float:

@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from core import models
 from core import architectures as arch
+from core import models
 from core.models.inspect import graph_trace
 from core.zoo.runtime import to_input
 

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app_pages.ui import common
+from app_pages.ui import common, images
 from core.zoo.runtime import free_memory, is_out_of_memory
 
 CPU_KEY = "yi_cpu"
@@ -91,3 +91,17 @@ def device_line(dev: torch.device, amp: bool) -> str:
     W = words()
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else W(f"device_{dev.type}")
     return W("device_used", device=name, precision=W("precision_amp" if amp else "precision_fp32"))
+
+
+def photo(T, prefix: str):
+    """The "Your images" pages' photo column: a sample or an upload, shown with its size."""
+    st.subheader(T("photo_title"))
+    picked = images.pick_image(prefix, images.PHOTOS)
+    st.image(picked.image, caption=T("photo_caption", h=picked.image.shape[0], w=picked.image.shape[1]), width=360)
+    return picked
+
+
+def detector_side(T, key: str, dev: torch.device) -> int:
+    """The short side a detector sees the photo at (kept in the address)."""
+    return st.slider(T("side"), 160, 1024, value=800 if dev.type == "cuda" else 320, step=32, key=key,
+                     bind="query-params", help=T("side_help"))

@@ -17,8 +17,8 @@ from app_pages.ui import weights as wp
 from app_pages.ui.components import image_click
 from core.promptable import draw
 from core.promptable.models import Loaded
-from core.zoo import weights
 from core.promptable.segment import Segmenter, parse_prompts
+from core.zoo import weights
 
 DEFAULT_MODEL = {"sam": "sam_vit_b", "sam2": "sam2.1_tiny", "grounding_dino": "gdino_tiny", "sam3": "sam3"}
 MODES = ("foreground", "background", "box", "everything")

@@ -17,7 +17,6 @@ import streamlit as st
 from app_pages.ui import common
 from core.quiz import Question, is_correct
 
-
 # --- an editable grid of numbers ------------------------------------------------------------------
 
 def _grid_from_url(key: str, shape: tuple[int, int]) -> np.ndarray | None:

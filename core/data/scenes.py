@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from core.data.constants import STREET_CLASSES, STREET_COLORS  # noqa: F401  (the street grid's classes)
+from core.images import outline
 from core.quiz import Question
 
 __all__ = [
@@ -169,16 +170,6 @@ def _shade(rgb: np.ndarray, mask: np.ndarray, hex_color: str, stripes: bool = Fa
     rgb[mask] = paint[mask]
 
 
-def _outline(mask: np.ndarray) -> np.ndarray:
-    """Pixels of ``mask`` with a 4-neighbour outside it (the contour an artist would ink)."""
-    inner = mask.copy()
-    inner[1:, :] &= mask[:-1, :]
-    inner[:-1, :] &= mask[1:, :]
-    inner[:, 1:] &= mask[:, :-1]
-    inner[:, :-1] &= mask[:, 1:]
-    return mask & ~inner
-
-
 def make_scene(height: int = 120, width: int = 160, overlap: float = 0.35) -> Scene:
     """Draw the scene at ``height x width``.
 
@@ -218,7 +209,7 @@ def make_scene(height: int = 120, width: int = 160, overlap: float = 0.35) -> Sc
         semantic[sil] = cls
         instances[sil] = k
         _shade(rgb, sil, color)
-        rgb[_outline(sil)] = (30, 20, 10)  # ink the contour so a human sees two dogs where the map sees one
+        rgb[outline(sil)] = (30, 20, 10)  # ink the contour so a human sees two dogs where the map sees one
     objects = []
     for k, (cls, sil, _) in enumerate(shapes, start=1):
         visible = instances == k

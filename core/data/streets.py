@@ -20,7 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.data.constants import IGNORE_INDEX, IMAGENET_MEAN, IMAGENET_STD, STREET_CLASSES, STREET_PALETTE
+from core.data.constants import (
+    IGNORE_INDEX,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    STREET_CLASSES,
+    STREET_PALETTE,
+)
 
 CLASSES = STREET_CLASSES  # the names this module's masks use
 PALETTE = STREET_PALETTE

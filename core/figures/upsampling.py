@@ -14,7 +14,13 @@ import plotly.graph_objects as go
 from plotly.colors import make_colorscale, sequential
 from plotly.subplots import make_subplots
 
-from core.figures.common import DIVERGING_SCALE, GRID_SCALE, HIGHLIGHT, format_number, grid_heatmap
+from core.figures.common import (
+    DIVERGING_SCALE,
+    GRID_SCALE,
+    HIGHLIGHT,
+    format_number,
+    grid_heatmap,
+)
 
 # One colour per bilinear tap (top-left, top-right, bottom-left, bottom-right), kept the same in every
 # figure of the page so the eye links a neighbour, its weight and its rectangle. Saturated for projectors.

@@ -44,7 +44,12 @@ from core.models.base import MIN_SIDE, SegmentationModel  # noqa: F401
 from core.models.fcn import FCNConfig, build_fcn
 from core.models.fpn import FPNConfig, build_fpn
 from core.models.hrnet import HRNetConfig, build_hrnet, build_pose_hrnet
-from core.models.pose import HourglassConfig, build_pose_hourglass, build_pose_hrnet_small, build_pose_regression
+from core.models.pose import (
+    HourglassConfig,
+    build_pose_hourglass,
+    build_pose_hrnet_small,
+    build_pose_regression,
+)
 from core.models.segnet import SegNetConfig, build_segnet
 from core.models.unet import UNetConfig, build_unet
 

@@ -28,7 +28,12 @@ import torch
 from torch import nn
 
 from core.models.base import Resize, SegmentationModel, make_config
-from core.models.vgg import conv_block, stage_channels, torchvision_vgg16_bn_keys, vgg_stage
+from core.models.vgg import (
+    conv_block,
+    stage_channels,
+    torchvision_vgg16_bn_keys,
+    vgg_stage,
+)
 
 __all__ = ["SegNetConfig", "SegNetEncoder", "SegNetDecoder", "SegNet", "build_segnet", "load_vgg16_bn"]
 

@@ -7,4 +7,8 @@ from core.ops.resample import (  # noqa: E402,F401
     bilinear_upsample,
     nearest_upsample,
 )
-from core.ops.transposed import conv_matrix, conv_transpose2d, conv_transpose_output_size  # noqa: E402,F401
+from core.ops.transposed import (  # noqa: E402,F401
+    conv_matrix,
+    conv_transpose2d,
+    conv_transpose_output_size,
+)

@@ -33,7 +33,12 @@ import torch.nn.functional as F
 
 from core.data.scenes import make_scene
 from core.ops.pooling import max_pool2d_with_indices, max_unpool2d
-from core.ops.resample import bed_of_nails, bilinear_upsample, bilinear_upsample_weight, nearest_upsample
+from core.ops.resample import (
+    bed_of_nails,
+    bilinear_upsample,
+    bilinear_upsample_weight,
+    nearest_upsample,
+)
 from core.ops.transposed import conv_transpose2d
 from core.quiz import Question
 

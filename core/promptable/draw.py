@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from core.images import outline as mask_outline
 from core.promptable.segment import Box, Point
 
 __all__ = ["PALETTE", "color", "overlay_masks", "draw_prompts", "draw_boxes", "hex_color"]
@@ -30,15 +31,6 @@ def hex_color(k: int) -> str:
     return "#%02x%02x%02x" % color(k)
 
 
-def _edges(mask: np.ndarray) -> np.ndarray:
-    inner = mask.copy()
-    inner[1:, :] &= mask[:-1, :]
-    inner[:-1, :] &= mask[1:, :]
-    inner[:, 1:] &= mask[:, :-1]
-    inner[:, :-1] &= mask[:, 1:]
-    return mask & ~inner
-
-
 def overlay_masks(image: np.ndarray, masks, colors: list[tuple[int, int, int]] | None = None,
                   alpha: float = 0.5, outline: bool = True) -> np.ndarray:
     """Blend each (H, W) bool mask over ``image`` in its colour, later masks on top; outlines in the colour."""
@@ -50,7 +42,7 @@ def overlay_masks(image: np.ndarray, masks, colors: list[tuple[int, int, int]] |
         c = np.array(colors[k] if colors is not None else color(k), np.float32)
         out[mask] = (1 - alpha) * out[mask] + alpha * c
         if outline:
-            out[_edges(mask)] = c
+            out[mask_outline(mask)] = c
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 

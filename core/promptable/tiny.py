@@ -42,8 +42,15 @@ def _build(make, seed: int):
 
 def sam(size: TinySize = TinySize(), seed: int = 0):
     """A tiny ``SamModel`` (ViT image encoder, prompt encoder, two-way mask decoder) and its ``SamProcessor``."""
-    from transformers import (SamConfig, SamImageProcessor, SamMaskDecoderConfig, SamModel, SamProcessor,
-                              SamPromptEncoderConfig, SamVisionConfig)
+    from transformers import (
+        SamConfig,
+        SamImageProcessor,
+        SamMaskDecoderConfig,
+        SamModel,
+        SamProcessor,
+        SamPromptEncoderConfig,
+        SamVisionConfig,
+    )
 
     s, h = size.image, size.hidden
     vision = SamVisionConfig(hidden_size=h, num_hidden_layers=size.layers, num_attention_heads=2, image_size=s,
@@ -58,7 +65,12 @@ def sam(size: TinySize = TinySize(), seed: int = 0):
 
 
 def _sam2_parts(size: TinySize):
-    from transformers import Sam2HieraDetConfig, Sam2MaskDecoderConfig, Sam2PromptEncoderConfig, Sam2VisionConfig
+    from transformers import (
+        Sam2HieraDetConfig,
+        Sam2MaskDecoderConfig,
+        Sam2PromptEncoderConfig,
+        Sam2VisionConfig,
+    )
 
     s = size.image
     # SAM 2's memory splits each 2·64-wide object pointer into 64-wide memory tokens: the width must be
@@ -95,7 +107,12 @@ def sam2(size: TinySize = TinySize(), seed: int = 0):
 
 def sam2_video(size: TinySize = TinySize(), seed: int = 0):
     """A tiny ``Sam2VideoModel`` (SAM 2 with memory attention and a memory encoder) and its processor."""
-    from transformers import Sam2VideoConfig, Sam2VideoModel, Sam2VideoProcessor, Sam2VideoVideoProcessor
+    from transformers import (
+        Sam2VideoConfig,
+        Sam2VideoModel,
+        Sam2VideoProcessor,
+        Sam2VideoVideoProcessor,
+    )
 
     vision, prompt, decoder, width = _sam2_parts(size)
     s = size.image
@@ -113,8 +130,15 @@ def sam2_video(size: TinySize = TinySize(), seed: int = 0):
 
 def grounding_dino(size: TinySize = TinySize(), seed: int = 0):
     """A tiny ``GroundingDinoForObjectDetection`` (Swin + BERT + fusion + DETR decoder) and its processor."""
-    from transformers import (BertConfig, BertTokenizer, GroundingDinoConfig, GroundingDinoForObjectDetection,
-                              GroundingDinoImageProcessor, GroundingDinoProcessor, SwinConfig)
+    from transformers import (
+        BertConfig,
+        BertTokenizer,
+        GroundingDinoConfig,
+        GroundingDinoForObjectDetection,
+        GroundingDinoImageProcessor,
+        GroundingDinoProcessor,
+        SwinConfig,
+    )
 
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *VOCABULARY]
     tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(words)}, do_lower_case=True)
@@ -134,9 +158,20 @@ def grounding_dino(size: TinySize = TinySize(), seed: int = 0):
 
 def sam3(size: TinySize = TinySize(image=112), seed: int = 0):
     """A tiny ``Sam3Model`` (ViT + CLIP text encoder + DETR detector + mask decoder) and its processor."""
-    from transformers import (CLIPTextConfig, CLIPTokenizer, Sam3Config, Sam3DETRDecoderConfig,
-                              Sam3DETREncoderConfig, Sam3GeometryEncoderConfig, Sam3ImageProcessor,
-                              Sam3MaskDecoderConfig, Sam3Model, Sam3Processor, Sam3ViTConfig, Sam3VisionConfig)
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTokenizer,
+        Sam3Config,
+        Sam3DETRDecoderConfig,
+        Sam3DETREncoderConfig,
+        Sam3GeometryEncoderConfig,
+        Sam3ImageProcessor,
+        Sam3MaskDecoderConfig,
+        Sam3Model,
+        Sam3Processor,
+        Sam3VisionConfig,
+        Sam3ViTConfig,
+    )
 
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     for c in string.ascii_lowercase + ".":  # one token per letter: no merges to learn

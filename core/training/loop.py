@@ -39,7 +39,7 @@ FORMAT = "segmentation-studio/1"  # written in every checkpoint header
 
 @dataclass
 class TrainConfig:
-    model: str = "unet"  # a name from core.models.available()
+    model: str = "unet"  # a name from core.models.SEGMENTATION
     model_kwargs: dict = field(default_factory=dict)  # extra build() arguments (width, upsampling, ...)
     dataset: str = "synthetic"  # only the synthetic streets are built in; folders come through `data=`
     size: int = 64  # training crops are size × size: small enough for a CPU in class

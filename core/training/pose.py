@@ -22,7 +22,6 @@ from core.data.poses import JOINTS, SyntheticPoses
 from core.models.pose import STRIDE, build_pose_model
 from core.training.loop import TrainConfig, predict_batches, train
 
-
 # --- metrics and tasks ------------------------------------------------------------------------------
 
 def keypoint_metrics(coords, joints, alpha: float = 0.1) -> dict:

@@ -42,8 +42,8 @@ from torch import nn
 from core import device as devices
 from core.zoo import checkpoints
 from core.zoo.detection import detect, level_images, object_logits
-from core.zoo.weights import WeightsRef, WeightsStatus, find, published, weights_enum
 from core.zoo.runtime import Stopwatch
+from core.zoo.weights import WeightsRef, WeightsStatus, find, published, weights_enum
 
 __all__ = [
     # on a photo
@@ -114,7 +114,10 @@ def segment_instances(model: InstancesModel, image: np.ndarray, short_side: int 
                       score_threshold: float = 0.5, max_detections: int = 20, max_proposals: int | None = None,
                       mixed_precision: bool = True) -> InstancesResult:
     """Detect objects in ``image`` ``(H, W, 3)`` uint8 and segment each one."""
-    from torchvision.models.detection.roi_heads import maskrcnn_inference, paste_masks_in_image
+    from torchvision.models.detection.roi_heads import (
+        maskrcnn_inference,
+        paste_masks_in_image,
+    )
     from torchvision.models.detection.transform import resize_boxes
 
     amp = mixed_precision and model.device.type == "cuda"

@@ -32,11 +32,11 @@ from torch import nn
 
 from core import device as devices
 from core import heatmaps as hm
+from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
 from core.zoo import checkpoints
 from core.zoo.detection import detect, object_logits
-from core.zoo.weights import WeightsRef, published
-from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
 from core.zoo.runtime import Stopwatch
+from core.zoo.weights import WeightsRef, published
 
 __all__ = ["KEYPOINT_NAMES", "SKELETON", "HRNET_URL", "HRNET_FILES", "HRNET_INPUT", "KeypointModel",
            "KeypointResult", "HRNetModel", "TopDownResult", "Crop", "build_keypointrcnn",

@@ -35,10 +35,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import device as devices
-from core.zoo import checkpoints
-from core.zoo.weights import WeightsRef, published, uploaded, weights_enum
 from core.data.constants import IMAGENET_MEAN, IMAGENET_STD
+from core.zoo import checkpoints
 from core.zoo.runtime import Stopwatch, to_input
+from core.zoo.weights import WeightsRef, published, uploaded, weights_enum
 
 __all__ = ["TORCHVISION", "ModelChoice", "SemanticModel", "SemanticPrediction", "build_torchvision",
            "load_torchvision", "load_app", "predict", "voc_palette", "TORCHVISION_SIZE"]
