@@ -14,12 +14,12 @@ from core.images import colorize, enlarge, palette
 from core.training.loop import (
     TrainConfig,
     build_model,
-    checkpoint_bytes,
     checkpoint_meta,
     train,
     upsampling_options,
 )
 from core.training.runs import BackgroundRun
+from core.zoo.checkpoints import checkpoint_bytes
 
 T = common.texts("train_live")
 common.header(T)

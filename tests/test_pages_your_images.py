@@ -9,8 +9,9 @@ from PIL import Image
 
 from core import lessons, models
 from core.data.streets import make_street
-from core.training.loop import TrainConfig, checkpoint_bytes, checkpoint_meta
+from core.training.loop import TrainConfig, checkpoint_meta
 from core.zoo import semantic, weights
+from core.zoo.checkpoints import checkpoint_bytes
 from tests.conftest import page_text, run_page
 
 SMALL_SEGMENT = {"sp_side": 64}  # the network sees 64 pixels on the short side: quick on a CPU

@@ -111,7 +111,7 @@ def test_same_seed_same_run():
 @pytest.mark.slow
 def test_checkpoint_round_trip_and_cli(tmp_path):
     """The command line trains, prints JSON lines (the last with val_miou) and writes a loadable checkpoint."""
-    from core.training.loop import load_checkpoint, read_header
+    from core.zoo.checkpoints import load_checkpoint, read_header
 
     out = tmp_path / "fpn.safetensors"
     proc = subprocess.run([sys.executable, "-m", "core.training.loop", "--model", "fpn", "--dataset", "synthetic", "--steps", "3",
@@ -139,7 +139,7 @@ def test_cli_refuses_an_unknown_model():
 def test_shipped_checkpoints_load_and_segment():
     """The checkpoints in checkpoints/ rebuild their model strictly and label a scene mostly right."""
     from core import metrics
-    from core.training.loop import load_checkpoint, shipped_checkpoints
+    from core.zoo.checkpoints import load_checkpoint, shipped_checkpoints
 
     found = shipped_checkpoints()
     assert {"unet-streets.safetensors", "fcn8s-streets.safetensors"} <= set(found)

@@ -192,7 +192,8 @@ def test_mmpose_checkpoint_prefixes_are_stripped(tmp_path, head):
 
 
 def test_app_checkpoints_rebuild_their_model(photo):
-    from core.training.loop import TrainConfig, checkpoint_bytes, checkpoint_meta
+    from core.training.loop import TrainConfig, checkpoint_meta
+    from core.zoo.checkpoints import checkpoint_bytes
 
     cfg = TrainConfig(model="fcn8s", size=32)
     net = models.build("fcn8s", num_classes=cfg.num_classes)
@@ -360,7 +361,8 @@ def test_out_of_memory_is_recognised():
 
 
 def test_json_header_of_app_checkpoint_is_parsed_without_tensors():
-    from core.training.loop import TrainConfig, checkpoint_bytes, checkpoint_meta
+    from core.training.loop import TrainConfig, checkpoint_meta
+    from core.zoo.checkpoints import checkpoint_bytes
 
     data = checkpoint_bytes(models.build("unet", num_classes=6), checkpoint_meta(TrainConfig(model="unet"), None))
     header = checkpoints.app_header(data)

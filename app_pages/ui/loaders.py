@@ -189,6 +189,6 @@ def photo_top_down(weights_key: str, device: str, image_id: str, boxes: tuple, m
 @st.cache_resource
 def shipped_checkpoints() -> dict[str, bytes]:
     """The checkpoints shipped in checkpoints/ (teaching models trained on the synthetic streets), as bytes."""
-    from core.training.loop import shipped_checkpoints as found
+    from core.zoo.checkpoints import shipped_checkpoints as found
 
     return {name: path.read_bytes() for name, path in found().items()}

@@ -24,17 +24,14 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 
 from core import device as devices
 from core import metrics
 from core.data.streets import CLASSES, IGNORE_INDEX, PALETTE, SyntheticStreets
-
-FORMAT = "segmentation-studio/1"  # written in every checkpoint header
+from core.zoo.checkpoints import save_checkpoint
 
 
 @dataclass
@@ -203,66 +200,7 @@ def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
                **task.evaluate(model, *val_data, device, cfg.amp)}
 
 
-# --- checkpoints ------------------------------------------------------------------------------------
-
-def _tensors_and_metadata(model: torch.nn.Module, meta: dict, dtype: torch.dtype | None = None
-                          ) -> tuple[dict, dict]:
-    """The state dict on the CPU (floating tensors cast to ``dtype`` if given) and the JSON header."""
-    tensors = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().cpu().contiguous()
-               for k, v in model.state_dict().items()}
-    return tensors, {"segmentation_studio": json.dumps({"format": FORMAT, **meta})}
-
-
-def save_checkpoint(path: str | Path, model: torch.nn.Module, meta: dict, dtype: torch.dtype | None = None) -> Path:
-    """Write the model's tensors and a JSON header (``meta`` plus the format tag) as safetensors.
-
-    ``dtype=torch.float16`` halves the file (the shipped checkpoints use it); loading casts back to the
-    model's float32 parameters.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors, metadata = _tensors_and_metadata(model, meta, dtype)
-    save_file(tensors, str(path), metadata=metadata)
-    return path
-
-
-def checkpoint_bytes(model: torch.nn.Module, meta: dict) -> bytes:
-    """The same checkpoint as :func:`save_checkpoint`, in memory (for a download button)."""
-    from safetensors.torch import save
-
-    tensors, metadata = _tensors_and_metadata(model, meta)
-    return save(tensors, metadata=metadata)
-
-
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "checkpoints"  # trained by checkpoints/train_all.sh
-
-
-def shipped_checkpoints() -> dict[str, Path]:
-    """The small checkpoints that come with the app, by file name (``unet-streets.safetensors`` …)."""
-    return {p.name: p for p in sorted(SHIPPED_DIR.glob("*.safetensors"))}
-
-
-def read_header(path: str | Path) -> dict:
-    """The JSON header of a checkpoint, without loading its tensors."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        raw = (f.metadata() or {}).get("segmentation_studio")
-    if raw is None:
-        raise ValueError(f"{Path(path).name} is a safetensors file but not a Segmentation Studio checkpoint "
-                         "(it has no model description).")
-    return json.loads(raw)
-
-
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
-    """Rebuild the model a checkpoint describes and load its weights (strictly)."""
-    from core import models
-
-    header = read_header(path)
-    model = models.build(header["model"], num_classes=len(header["classes"]), **header.get("model_kwargs", {}))
-    model.load_state_dict(load_file(str(path), device="cpu"), strict=True)
-    return model.to(device).eval(), header
-
+# --- checkpoints (their format: core.zoo.checkpoints) --------------------------------------------
 
 def checkpoint_meta(cfg: TrainConfig, last_val: dict | None) -> dict:
     scores = {k: last_val[k] for k in ("pixel_acc", "miou", "iou_per_class", "step")} if last_val else {}

@@ -23,8 +23,11 @@ says how many keys are missing or extra and shows one of each. A file that only 
 ``num_batches_tracked`` counters (written by PyTorch before 0.4.1, and by frozen BatchNorm) gets them as
 zeros: they count training steps and do not change any output.
 
-The Segmentation Studio's own checkpoints (:mod:`core.training.loop`) are safetensors files with a JSON header
-describing the model; :func:`app_checkpoint` rebuilds the model from those bytes.
+The Segmentation Studio's own checkpoints (written by :func:`save_checkpoint` and :func:`checkpoint_bytes`
+after a run of :mod:`core.training.loop`) are safetensors files with a JSON header describing the model:
+its name and build arguments, classes, palette, input size and last metrics. :func:`read_header` reads
+that header from a file, :func:`app_header` from bytes; :func:`load_checkpoint` and :func:`app_checkpoint`
+rebuild the model. The small trained models shipped in ``checkpoints/`` are :func:`shipped_checkpoints`.
 """
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ from torch import nn
 
 __all__ = ["CheckpointError", "read_state_dict", "read_weights", "with_weights", "adapt_keys", "load_into", "AppCheckpoint", "app_checkpoint",
            "app_header", "app_header_of",
-           "is_safetensors", "MMPOSE_PREFIXES"]
+           "is_safetensors", "MMPOSE_PREFIXES", "FORMAT", "save_checkpoint", "checkpoint_bytes", "read_header",
+           "load_checkpoint", "shipped_checkpoints", "SHIPPED_DIR"]
 
 SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".tar")  # what a weights file is usually called
 
@@ -212,6 +216,71 @@ def load_into(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
 
 
 # --- the app's own checkpoints -----------------------------------------------------------------------
+
+FORMAT = "segmentation-studio/1"  # written in every checkpoint header
+
+
+def _tensors_and_metadata(model: torch.nn.Module, meta: dict, dtype: torch.dtype | None = None
+                          ) -> tuple[dict, dict]:
+    """The state dict on the CPU (floating tensors cast to ``dtype`` if given) and the JSON header."""
+    tensors = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().cpu().contiguous()
+               for k, v in model.state_dict().items()}
+    return tensors, {"segmentation_studio": json.dumps({"format": FORMAT, **meta})}
+
+
+def save_checkpoint(path: str | Path, model: torch.nn.Module, meta: dict, dtype: torch.dtype | None = None) -> Path:
+    """Write the model's tensors and a JSON header (``meta`` plus the format tag) as safetensors.
+
+    ``dtype=torch.float16`` halves the file (the shipped checkpoints use it); loading casts back to the
+    model's float32 parameters.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors, metadata = _tensors_and_metadata(model, meta, dtype)
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def checkpoint_bytes(model: torch.nn.Module, meta: dict) -> bytes:
+    """The same checkpoint as :func:`save_checkpoint`, in memory (for a download button)."""
+    from safetensors.torch import save
+
+    tensors, metadata = _tensors_and_metadata(model, meta)
+    return save(tensors, metadata=metadata)
+
+
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "checkpoints"  # trained by checkpoints/train_all.sh
+
+
+def shipped_checkpoints() -> dict[str, Path]:
+    """The small checkpoints that come with the app, by file name (``unet-streets.safetensors`` …)."""
+    return {p.name: p for p in sorted(SHIPPED_DIR.glob("*.safetensors"))}
+
+
+def read_header(path: str | Path) -> dict:
+    """The JSON header of a checkpoint file, without loading its tensors (:class:`CheckpointError` when the
+    file is not one of the app's checkpoints)."""
+    header = app_header_of(path)
+    if header is None:
+        raise CheckpointError("not_app", f"{Path(path).name} is not a Segmentation Studio checkpoint "
+                              "(it has no model description).")
+    return header
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
+    """Rebuild the model a checkpoint describes and load its weights (strictly)."""
+    from core import models
+
+    header = read_header(path)
+    model = models.build(header["model"], num_classes=len(header["classes"]), **header.get("model_kwargs", {}))
+    from safetensors.torch import load_file
+
+    model.load_state_dict(load_file(str(path), device="cpu"), strict=True)
+    return model.to(device).eval(), header
+
+
 
 @dataclass(frozen=True)
 class AppCheckpoint:
