@@ -47,7 +47,6 @@ __all__ = ["CheckpointError", "read_state_dict", "read_weights", "with_weights",
            "is_safetensors", "MMPOSE_PREFIXES", "FORMAT", "save_checkpoint", "checkpoint_bytes", "read_header",
            "load_checkpoint", "shipped_checkpoints", "SHIPPED_DIR"]
 
-SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".tar")  # what a weights file is usually called
 
 # mmpose's top-down heatmap models: backbone.* is the HRNet, the head's last 1×1 conv is final_layer.
 MMPOSE_PREFIXES = (("backbone.", ""), ("keypoint_head.final_layer.", "final_layer."),

@@ -112,6 +112,7 @@ def cached_file(name: str) -> Path:
 
 # --- which file: cache, the user's file or folder, an upload, random ----------------------------------------
 
+SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".tar")  # what a weights file is usually called
 REASONS = ("not_cached", "local_missing", "chosen")  # why a WeightsRef is "random"
 _HASH = re.compile(r"-([a-f0-9]{6,})\.")  # torch.hub's convention: "-<first digits of the sha256>." in the name
 
@@ -174,8 +175,6 @@ def locate(url: str | None, local: str | Path | None = None, names: tuple[str, .
             for name in wanted:
                 if (folder / name).is_file():
                     return _file_ref("file", folder / name)
-        from core.zoo.checkpoints import SUFFIXES
-
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in SUFFIXES)
         if len(files) == 1:
             return _file_ref("file", files[0])
