@@ -40,12 +40,11 @@ def one_thread():
 
 
 @pytest.fixture
-def hub(tmp_path):
-    """An empty torch hub cache for the test."""
-    old = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
+def hub(tmp_path, monkeypatch):
+    """An empty torch hub cache for the test, moved the way a user moves it (``TORCH_HOME``), so nothing is
+    pinned for the tests that run after it."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     yield tmp_path / "hub" / "checkpoints"
-    torch.hub.set_dir(old)
 
 
 @pytest.fixture(scope="module")
