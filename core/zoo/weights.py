@@ -309,6 +309,8 @@ class ModelSpec:
     params_m: float  # parameters in millions, as published (the page also counts the loaded model)
     download_mb: int  # about how much the weights weigh (safetensors, float32)
     gated: bool = False  # the repository asks you to accept a licence on the hub before downloading
+    licence: str = "apache-2.0"  # the licence the model's hub page names
+    revision: str = "main"  # the hub revision to fetch (a ``refs/pr/N`` where only a pull request holds safetensors)
 
 
 MODELS: dict[str, ModelSpec] = {spec.key: spec for spec in (
@@ -321,9 +323,14 @@ MODELS: dict[str, ModelSpec] = {spec.key: spec for spec in (
     ModelSpec("sam2.1_base_plus", "sam2", "facebook/sam2.1-hiera-base-plus", "SAM 2.1 Hiera base+", 80.8, 324),
     ModelSpec("gdino_tiny", "grounding_dino", "IDEA-Research/grounding-dino-tiny", "Grounding DINO tiny", 172, 689),
     ModelSpec("gdino_base", "grounding_dino", "IDEA-Research/grounding-dino-base", "Grounding DINO base", 233, 938),
-    ModelSpec("sam3", "sam3", "facebook/sam3", "SAM 3", 848, 3450, gated=True),
+    ModelSpec("sam3", "sam3", "facebook/sam3", "SAM 3", 848, 3450, gated=True, licence="SAM License"),
+    # after the lecture: semantic segmentation models that came after FCN (150 ADE20K classes)
+    ModelSpec("segformer_b0", "segformer", "nvidia/segformer-b0-finetuned-ade-512-512", "SegFormer-B0 (ADE20K)",
+              3.8, 15, licence="other (NVIDIA SegFormer licence, research use)"),
+    ModelSpec("mask2former_swin_t", "mask2former", "facebook/mask2former-swin-tiny-ade-semantic",
+              "Mask2Former Swin-T (ADE20K)", 47.4, 190, licence="other (see the model card)", revision="refs/pr/2"),
 )}
-FAMILIES = ("sam", "sam2", "grounding_dino", "sam3")
+FAMILIES = ("sam", "sam2", "grounding_dino", "sam3", "segformer", "mask2former")
 # Files a usable folder must hold besides the weights: the model's configuration, and the processor's
 # (``preprocessor_config.json`` in checkpoints written by older versions, ``processor_config.json`` now).
 _NEEDED = (("config.json",), ("preprocessor_config.json", "processor_config.json"))
@@ -382,7 +389,8 @@ def _from_cache(spec: ModelSpec, cache_dir: str | Path | None) -> Path | None:
     from huggingface_hub import snapshot_download
 
     try:
-        path = Path(snapshot_download(spec.repo, cache_dir=cache_dir, local_files_only=True))
+        path = Path(snapshot_download(spec.repo, revision=spec.revision, cache_dir=cache_dir,
+                                      local_files_only=True))
     except Exception:  # not cached (LocalEntryNotFoundError), or an unreadable cache: both mean "not here"
         return None
     return path if not check_folder(path, spec.family) else None
@@ -425,7 +433,8 @@ def resolve(spec: ModelSpec, *, folder: str | Path | None = None, download: bool
     from huggingface_hub import snapshot_download
 
     try:
-        path = Path(snapshot_download(spec.repo, cache_dir=cache_dir, allow_patterns=_DOWNLOAD_PATTERNS,
+        path = Path(snapshot_download(spec.repo, revision=spec.revision, cache_dir=cache_dir,
+                                      allow_patterns=_DOWNLOAD_PATTERNS,
                                       tqdm_class=_progress_class(progress) if progress else None))
     except Exception as err:  # no network, proxy, gated repository, disk full: all mean "not available now"
         return Resolution(spec, None, None, "download_failed", f"{type(err).__name__}: {err}"[:500])
@@ -437,5 +446,5 @@ def resolve(spec: ModelSpec, *, folder: str | Path | None = None, download: bool
 
 def download_command(spec: ModelSpec, folder: str | None = None) -> str:
     """The shell command that fetches ``spec`` with the hub's own tool (into the cache, or ``folder``)."""
-    command = f"hf download {spec.repo}"
+    command = f"hf download {spec.repo}" + (f" --revision {spec.revision}" if spec.revision != "main" else "")
     return command + (f" --local-dir {folder}" if folder else "")
