@@ -12,7 +12,9 @@ touching Python, and ``check_parity`` makes sure both languages say the same thi
 """
 from __future__ import annotations
 
+import numbers
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -75,7 +77,7 @@ class Texts:
             template = self.data["ui"][key]
         except KeyError:
             raise LessonError(f"lessons/{self.lang}/{self.slug}.toml has no [ui] string '{key}'") from None
-        return template.format(**fmt) if fmt else template
+        return _format(self.lang, template, fmt) if fmt else template
 
     def has(self, key: str) -> bool:
         return key in self.data.get("ui", {})
@@ -85,7 +87,7 @@ class Texts:
             text = self.sections[name]
         except KeyError:
             raise LessonError(f"lessons/{self.lang}/{self.slug}.md has no section '{name}'") from None
-        return text.format(**fmt) if fmt else text
+        return _format(self.lang, text, fmt) if fmt else text
 
     def quiz(self, key: str) -> dict[str, str]:
         try:
@@ -99,6 +101,34 @@ class Texts:
             return self.data[name]
         except KeyError:
             raise LessonError(f"lessons/{self.lang}/{self.slug}.toml has no table [{name}]") from None
+
+
+class _Numbers(string.Formatter):
+    """``str.format`` that writes numbers as the language does: Romanian "0,783" and "23.060" (the comma and
+    the point swap places), English unchanged. Strings and other values pass through untouched."""
+
+    def __init__(self, lang: str):
+        super().__init__()
+        self.lang = lang
+
+    def format_field(self, value, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if self.lang == "ro" and isinstance(value, numbers.Number) and not isinstance(value, bool):
+            text = text.translate(_SWAP)
+        return text
+
+
+_SWAP = str.maketrans({".": ",", ",": "."})
+_FORMATTERS = {lang: _Numbers(lang) for lang in LANGUAGES}
+
+
+def _format(lang: str, template: str, fmt: dict) -> str:
+    return _FORMATTERS[lang].vformat(template, (), fmt)
+
+
+def number(value: float, spec: str = "", lang: str = "en") -> str:
+    """One number as ``lang`` writes it: ``number(0.7834, ".3f", "ro") == "0,783"``."""
+    return _FORMATTERS.get(lang, _FORMATTERS["en"]).format_field(value, spec)
 
 
 def texts(slug: str, lang: str = "en") -> Texts:
