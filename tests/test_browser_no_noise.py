@@ -9,7 +9,14 @@ import pytest
 
 from core import lessons
 from core.zoo import weights
-from tests.conftest import page_url, require_browser, screenshot, start_server, stop_server, wait_for_app
+from tests.conftest import (
+    page_url,
+    require_browser,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 

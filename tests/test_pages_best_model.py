@@ -69,8 +69,8 @@ def test_sam_without_weights_shows_the_no_weights_state_and_no_mask(lang):
     text = page_text(at)
     assert W("no_weights_title", label=spec.label) in text
     assert W("no_weights_body", label=spec.label, repo=spec.repo, mb=spec.download_mb) in text
-    assert [b for b in at.button if b.key == "sam_download"][0].label == W("no_weights_button", label=spec.label,
-                                                                            mb=spec.download_mb)
+    button = next(b for b in at.button if b.key == "sam_download")
+    assert button.label == W("no_weights_button", label=spec.label, mb=spec.download_mb)
     assert "hf download facebook/sam-vit-base" in [c.value for c in at.code]
     assert W("candidates") not in text and W("t_encoder") not in [m.label for m in at.metric]
     assert "sam_prompts" not in at.session_state  # no model ran, so no prompt and no mask

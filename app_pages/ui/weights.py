@@ -133,9 +133,8 @@ def file_panel(prefix: str, what: str, url: str | None, file_mb: float | None,
         if url:
             size = W("size_mb", mb=file_mb) if file_mb else ""
             if st.button(W("download", file=weights.file_name(url), size=size), key=f"{prefix}_download",
-                         icon=":material/download:"):
-                if _download(url, what):
-                    st.rerun()
+                         icon=":material/download:") and _download(url, what):
+                st.rerun()
     return ref, data
 
 
@@ -150,10 +149,9 @@ def no_weights_file(prefix: str, what: str, url: str | None, file_mb: float | No
         if url:
             name = weights.file_name(url)
             if st.button(W("no_weights_button", file=name, size=size), key=f"{prefix}_download", type="primary",
-                         icon=":material/download:"):
-                if _download(url, what):
-                    st.success(W("download_done", file=name))
-                    st.rerun()
+                         icon=":material/download:") and _download(url, what):
+                st.success(W("download_done", file=name))
+                st.rerun()
             target = weights.hub_file(url)
             st.caption(W("no_weights_command", cache=str(target.parent)))
             st.code(f"make weights\ncurl --create-dirs -L -o ~/.cache/torch/hub/checkpoints/{name} {url}",
