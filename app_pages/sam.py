@@ -11,7 +11,9 @@ left, right = st.columns(2)
 with left:
     picked = images.pick_image("sam", images.PICTURES)
 with right:
-    loaded = sw.model("sam", "sam")
+    loaded = sw.model("sam", "sam")  # None: no weights yet, and the untrained pipeline not chosen
+if loaded is None:
+    st.stop()
 
 sw.workbench(loaded, picked.image, "sam", first=sw.first_click(picked.sample), shareable=picked.sample is not None)
 

@@ -26,7 +26,9 @@ if mode == "image":
     with left:
         picked = images.pick_image("s2", images.PICTURES)
     with right:
-        loaded = sw.model("sam2", "s2")
+        loaded = sw.model("sam2", "s2")  # None: no weights yet, and the untrained model not chosen
+    if loaded is None:
+        st.stop()
     sw.workbench(loaded, picked.image, "s2", first=sw.first_click(picked.sample),
                  shareable=picked.sample is not None)
     st.markdown(T.md("image_note"))
@@ -67,7 +69,10 @@ with left:
                          decoded=clip.source_frames, step=clip.step)
                        + (" " + T("clip_truncated") if clip.truncated else ""))
 with right:
-    loaded = sw.model("sam2_video", "sv")
+    loaded = sw.model("sam2_video", "sv")  # None: no weights yet, and the untrained model not chosen
+if loaded is None:
+    st.stop()
+U = sw.untrained_prefix(loaded)  # before every caption and title of a random model's masks
 
 # One tracker per user, clip and model: it holds SAM 2's memory of this clip.
 clip_key = (image_key(np.stack([frames[0], frames[-1]])), len(frames), loaded.key, str(loaded.device))
@@ -116,7 +121,7 @@ if propagate:
 
 view, info = st.columns([3, 2])
 with view:
-    st.caption(T(f"hint_{click_mode}", n=obj))
+    st.caption(U + T(f"hint_{click_mode}", n=obj))
     picture = painted(frame)
     for o, (pts, box) in prompts_here.items():
         picture = draw.draw_prompts(picture, pts, box)
@@ -147,15 +152,15 @@ with info:
         st.info(T("no_prompt"))
 
 if tracker.propagated:
-    st.subheader(T("per_frame_title"))
+    st.subheader(U + T("per_frame_title"))
     per_row = 8
     for row in range(0, tracker.num_frames, per_row):
         cols = st.columns(per_row)
         for k, col in zip(range(row, min(row + per_row, tracker.num_frames)), cols):
-            col.image(painted(k), caption=T("frame_n", k=k) + (" ★" if k in tracker.conditioning_frames() else ""),
+            col.image(painted(k), caption=U + T("frame_n", k=k) + (" ★" if k in tracker.conditioning_frames() else ""),
                       width="stretch")
-    st.caption(T("strip_caption"))
-    st.subheader(T("as_video"))
+    st.caption(U + T("strip_caption"))
+    st.subheader(U + T("as_video"))
     cached = st.session_state.get("sv_video")
     if not cached or cached[0] != tracker.version:
         with st.spinner(T("encoding")):

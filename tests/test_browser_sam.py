@@ -43,6 +43,9 @@ def test_click_adds_a_point_and_draws_a_mask(app_server, browser_page, lang):
     page = browser_page
     page.goto(page_url(app_server, "sam", lang))
     wait_for_app(page, 120_000)
+    if not page.locator(".ss-click img").count():  # no weights here: choose the untrained pipeline, as a user would
+        page.get_by_text(W("untrained_toggle"), exact=True).click()
+        wait_for_app(page, 120_000)
     img = page.locator(".ss-click img")
     img.wait_for(timeout=120_000)
     _wait_text(page, re.escape(W("candidates")))  # the sample starts with one click on the horse

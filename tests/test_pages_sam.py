@@ -1,7 +1,8 @@
 """The Segment Anything pages in AppTest, in both languages, with widgets away from their defaults.
 
-No weights exist here (``HF_HUB_OFFLINE=1`` and an empty Hugging Face cache), so every page must say what
-is missing and how to get it, and still run the pipeline on the tiny random models.
+No weights exist here (``HF_HUB_OFFLINE=1`` and an empty Hugging Face cache), so these tests turn on each
+page's explicit choice of the untrained pipeline (``<prefix>_untrained``) and run it on the tiny random models;
+tests/test_pages_best_model.py checks the "no weights yet" state a page shows without that choice.
 """
 from __future__ import annotations
 
@@ -30,20 +31,23 @@ def errors(at):
     return [e.value for e in at.exception]
 
 
+UNTRAINED = {"sam_untrained": True}
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_sam_page_says_what_is_missing_and_segments_with_the_tiny_model(lang):
-    at = run_page("sam", lang)
+    at = run_page("sam", lang, state=UNTRAINED)
     assert not errors(at)
     W = words("sam_common", lang)
-    info = "\n".join(i.value for i in at.info)
-    assert "hf download facebook/sam-vit-base" in info and W("tiny_demo", kind="SAM").split("**")[0] in info
+    assert "hf download facebook/sam-vit-base" in [c.value for c in at.code]
+    assert W("untrained_banner", kind="SAM") in [w.value for w in at.warning]
     text = page_text(at)
     assert W("candidates") in text  # the sample starts with one click, so masks are shown at once
     assert W("prompt_count", points=1, negatives=0, box=W("no")) in text
 
 
 def test_sam_page_prompts_undo_and_clear():
-    at = run_page("sam", "en")
+    at = run_page("sam", "en", state=UNTRAINED)
     W = words("sam_common", "en")
     items = at.session_state["sam_prompts"]["items"]
     items += [{"kind": "point", "x": 400.0, "y": 60.0, "label": 0},
@@ -69,6 +73,7 @@ def test_sam_prompts_travel_in_the_link():
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["sam_p"] = '[["p",400,60,0],["b",40,150,300,360]]'
+    at.session_state["sam_untrained"] = True
     at.switch_page("app_pages/sam.py")
     at.run()
     assert not errors(at)
@@ -82,7 +87,8 @@ def test_sam_prompts_travel_in_the_link():
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_sam_page_segments_everything(lang):
-    at = run_page("sam", lang, state={"sam_mode": "everything", "sam_grid": 4, "sam_iou": 0.0, "sam_stab": 0.0})
+    at = run_page("sam", lang, state={"sam_mode": "everything", "sam_grid": 4, "sam_iou": 0.0, "sam_stab": 0.0,
+                                      **UNTRAINED})
     assert not errors(at)
     W = words("sam_common", lang)
     assert W("everything_first") in page_text(at)
@@ -96,7 +102,7 @@ def test_sam_page_segments_everything(lang):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("arch", ["sam_full", "sam2_full", "live"])
 def test_how_sam_works_each_architecture(lang, arch):
-    at = run_page("how_sam_works", lang, state={"hsw_arch": arch})
+    at = run_page("how_sam_works", lang, state={"hsw_arch": arch, "hsw_untrained": True})
     assert not errors(at)
     T = words("how_sam_works", lang)
     labels = [m.label for m in at.metric]
@@ -112,11 +118,11 @@ def test_how_sam_works_each_architecture(lang, arch):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.slow
 def test_sam2_video_prompt_propagate_correct(lang):
-    at = run_page("sam2_video", lang)
+    at = run_page("sam2_video", lang, state={"sv_untrained": True})
     assert not errors(at)
     T = words("sam2_video", lang)
     assert T("anchors", frames="0") in page_text(at)  # the sample clip starts with a click on the ball
-    assert "hf download facebook/sam2.1-hiera-tiny" in "\n".join(i.value for i in at.info)
+    assert "hf download facebook/sam2.1-hiera-tiny" in [c.value for c in at.code]
     at.button(key="sv_propagate").click().run()
     assert not errors(at)
     text = page_text(at)
@@ -134,27 +140,28 @@ def test_sam2_video_prompt_propagate_correct(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_sam2_image_mode(lang):
-    at = run_page("sam2_video", lang, state={"sv_mode": "image", "s2_sample": "animals"})
+    at = run_page("sam2_video", lang, state={"sv_mode": "image", "s2_sample": "animals", "s2_untrained": True})
     assert not errors(at)
     assert words("sam_common", lang)("candidates") in page_text(at)
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_grounded_sam_text_to_boxes_to_masks(lang):
-    at = run_page("grounded_sam", lang, state={"gs_text": "Horse. Sky.", "gs_box": 0.2, "gs_tok": 0.1})
+    at = run_page("grounded_sam", lang, state={"gs_text": "Horse. Sky.", "gs_box": 0.2, "gs_tok": 0.1,
+                                               "gs_untrained": True})
     assert not errors(at)
     T = words("grounded_sam", lang)
     text = page_text(at)
     assert T("boxes_title") in text and T("masks_title") in text and T("sam3_title") in text
     table = at.dataframe[0].value
     assert set(table[T("col_phrase")]) <= {"horse", "sky"} and len(table) > 0
-    info = "\n".join(i.value for i in at.info)
-    for spec in ("gdino_tiny", "sam_vit_b", "sam3"):
-        assert weights.spec(spec).label in info
+    W = words("sam_common", lang)
+    for spec in ("gdino_tiny", "sam_vit_b", "sam3"):  # each missing model keeps its way to the weights
+        assert W("no_weights_title", label=weights.spec(spec).label) in text
 
 
 def test_grounded_sam_without_phrases_or_sam3():
-    at = run_page("grounded_sam", "en", state={"gs_text": " . ", "gs_sam3": False})
+    at = run_page("grounded_sam", "en", state={"gs_text": " . ", "gs_sam3": False, "gs_untrained": True})
     assert not errors(at)
     assert words("grounded_sam", "en")("no_phrases") in [w.value for w in at.warning]
     at.session_state["gs_text"] = "horse."
@@ -179,4 +186,5 @@ def test_a_wrong_weights_folder_is_explained_and_the_page_still_runs(tmp_path):
     at = run_page("sam", "en", state={"sam_folder": str(broken)})
     assert not errors(at)
     assert any(W("load_failed", label="SAM ViT-B", reason="").split("(")[0] in e.value for e in at.error)
-    assert W("candidates") in page_text(at)  # the tiny model took over
+    assert W("no_weights_title", label="SAM ViT-B") in page_text(at)  # no mask from a model that did not load
+    assert W("candidates") not in page_text(at)

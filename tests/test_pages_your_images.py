@@ -153,7 +153,7 @@ def test_gpu_out_of_memory_is_explained(monkeypatch):
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
 def test_instances_of_an_uploaded_photo(lang):
     at = run_page("instances", lang, state={**SMALL_DETECT, "in_source": "upload", "in_fpn_view": "channel",
-                                            "in_channel": 7})
+                                            "in_channel": 7, "in_wmode": "random"})  # no weights here: chosen
     _upload(at, "in_upload", _png(96, 128))
     T, W = _words("instances", lang)
     text = _text(at)
@@ -166,7 +166,8 @@ def test_instances_of_an_uploaded_photo(lang):
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
 def test_pose_of_an_uploaded_photo(lang):
-    at = run_page("pose_photo", lang, state={**SMALL_POSE, "pp_source": "upload", "pp_decode": "argmax"})
+    at = run_page("pose_photo", lang, state={**SMALL_POSE, "pp_source": "upload", "pp_decode": "argmax",
+                                             "pp_k_wmode": "random", "pp_h_wmode": "random"})  # no weights: chosen
     _upload(at, "pp_upload", _png(120, 90))
     T, W = _words("pose_photo", lang)
     text = _text(at)

@@ -186,6 +186,16 @@ def photo_top_down(weights_key: str, device: str, image_id: str, boxes: tuple, m
                          mixed_precision=amp)
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def photo_top_down_sized(weights_key: str, device: str, image_id: str, boxes: tuple, method: str, amp: bool,
+                         size: int, _model, _image: np.ndarray):
+    """Top-down pose with a network trained here on square ``size``×``size`` stick-figure crops."""
+    from core.zoo import pose
+
+    return pose.top_down(_model, _image, np.asarray(boxes, dtype=np.float32).reshape(-1, 4), input_size=(size, size),
+                         method=method, mixed_precision=amp)
+
+
 @st.cache_resource
 def shipped_checkpoints() -> dict[str, bytes]:
     """The checkpoints shipped in checkpoints/ (teaching models trained on the synthetic streets), as bytes."""

@@ -105,3 +105,28 @@ def detector_side(T, key: str, dev: torch.device) -> int:
     """The short side a detector sees the photo at (kept in the address)."""
     return st.slider(T("side"), 160, 1024, value=800 if dev.type == "cuda" else 320, step=32, key=key,
                      bind="query-params", help=T("side_help"))
+
+
+# --- a pose network trained on the "Train a pose network" page, in this session ---------------------------------
+
+HEATMAP_KINDS = ("hrnet", "hourglass")  # the pose networks that answer with heatmaps (not the regression one)
+
+
+def session_pose_runs() -> list:
+    """This session's finished pose runs whose network answers with heatmaps, newest first."""
+    runs = [r for r in st.session_state.get("pt_history", [])
+            if r.done and r.kind in HEATMAP_KINDS and r.snapshot().vals]
+    return runs[::-1]
+
+
+def session_pose_model(run, dev: torch.device):
+    """The run's network as the top-down pipeline takes it: a frozen copy (the run's own stays with the run)."""
+    import copy
+
+    from core import device as devices
+    from core.zoo.pose import HRNetModel
+    from core.zoo.weights import WeightsRef
+
+    net = devices.prepare(copy.deepcopy(run.model).eval(), dev)
+    step = run.snapshot().vals[-1].get("step", 0)
+    return HRNetModel(net, WeightsRef("upload", run.name, None, f"session:{id(run)}:{step}"), dev, "app")

@@ -20,7 +20,11 @@ from core.promptable.models import Loaded
 from core.promptable.segment import Segmenter, parse_prompts
 from core.zoo import weights
 
-DEFAULT_MODEL = {"sam": "sam_vit_b", "sam2": "sam2.1_tiny", "grounding_dino": "gdino_tiny", "sam3": "sam3"}
+# The order a picker prefers among cached checkpoints: the published base model first (the lecture's SAM),
+# then the small ones a CPU runs quickly, then the large ones a GPU server may hold.
+PREFERENCE = {"sam": ("sam_vit_b", "slimsam_77", "sam_vit_l", "sam_vit_h"),
+              "sam2": ("sam2.1_tiny", "sam2.1_small", "sam2.1_base_plus"),
+              "grounding_dino": ("gdino_tiny", "gdino_base"), "sam3": ("sam3",)}
 MODES = ("foreground", "background", "box", "everything")
 # A first click that shows something at once on each sample (the horse, the front dog, a person).
 FIRST_CLICK = {"landscape": (150, 270), "animals": (248, 286), "street": (247, 225)}
@@ -35,33 +39,83 @@ def _option(key: str, W) -> str:
     return W("model_option", label=s.label, params=s.params_m, mb=s.download_mb)
 
 
-def model(kind: str, prefix: str, label: str | None = None, compact: bool = False) -> Loaded:
-    """Pick a checkpoint of ``kind``'s family; load it from the cache, a folder or a download, else the tiny one."""
+def cached_first(family: str) -> str:
+    """The checkpoint a picker opens on: the first of :data:`PREFERENCE` in the cache, else the first one."""
+    keys = PREFERENCE[family]
+    return next((k for k in keys if weights.resolve(weights.spec(k)).found), keys[0])
+
+
+def pick(kind: str, prefix: str, label: str | None = None) -> weights.Resolution:
+    """The picker of ``kind``'s family (it opens on the best cached checkpoint; the address wins) and
+    where its weights are; nothing is loaded yet."""
     W = words()
     family = "sam2" if kind == "sam2_video" else kind
     options = [s.key for s in weights.specs(family)]
     key = common.choice(st.selectbox, label or W(f"model_{family}"), options, key=f"{prefix}_model",
-                        default=DEFAULT_MODEL[family], format_func=lambda k: _option(k, W))
-    spec = weights.spec(key)
-    res = wp.repo_panel(prefix, spec)
+                        default=cached_first(family), format_func=lambda k: _option(k, W))
+    return wp.repo_panel(prefix, weights.spec(key), button=False)
+
+
+def untrained_toggle(prefix: str) -> bool:
+    """The explicit choice to run the untrained stand-in (kept in the address as true/false)."""
+    W = words()
+    return bool(st.toggle(W("untrained_toggle"), key=f"{prefix}_untrained", bind="query-params",
+                          help=W("untrained_toggle_help")))
+
+
+def load(kind: str, prefix: str, res: weights.Resolution, untrained: bool | None = None,
+         compact: bool = False) -> Loaded | None:
+    """The pretrained model ``res`` found, with one line that says so; else, with ``untrained``, the tiny
+    random stand-in under a banner; else the "no weights yet" state and None (nothing to show as a result).
+
+    ``untrained=None``: this model has its own toggle (``<prefix>_untrained``), drawn when needed."""
+    W = words()
+    spec = res.spec
     device = str(common.device())
-    loaded = None
     if res.found:
         try:
             with st.spinner(W("loading", label=spec.label)):
                 loaded = loaders.promptable_model(kind, spec.key, str(res.path), device)
+            st.caption(W(f"weights_from_{res.source}", label=spec.label, path=str(res.path),
+                         n=loaded.n_params / 1e6))
+            return loaded
         except Exception as err:  # a damaged or foreign folder: say so, keep the page working
-            st.error(W("load_failed", label=spec.label, reason=f"{type(err).__name__}: {err}"[:300]))
-    if loaded is None:
-        if res.found:  # found but unusable: the error above says why
-            res = weights.Resolution(spec, None, None, "load_failed")
-        wp.repo_missing(res, kind, compact)
-        with st.spinner(W("loading", label=W(f"kind_{kind}"))):
-            loaded = loaders.promptable_model(kind, None, "", device)
-    else:
-        st.caption(W(f"weights_from_{res.source}", label=spec.label, path=str(res.path),
-                     n=loaded.n_params / 1e6))
+            reason = f"{type(err).__name__}: {err}"[:300]
+            st.error(W("load_failed", label=spec.label, reason=reason))
+            res = weights.Resolution(spec, None, None, "load_failed", reason)
+    toggle = W("untrained_toggle")
+    if untrained is None:
+        untrained = untrained_toggle(prefix)
+    if not untrained:
+        no_weights(prefix, res, toggle)
+        return None
+    with st.spinner(W("loading", label=W(f"kind_{kind}"))):
+        loaded = loaders.promptable_model(kind, None, "", device)
+    st.caption(W("untrained_line", label=W(f"kind_{kind}"), n=loaded.n_params / 1e6))
+    if not compact:
+        st.warning(W("untrained_banner", kind=W(f"kind_{kind}")), icon=":material/warning:")
+    with st.expander(W("no_weights_title", label=spec.label)):
+        no_weights(prefix, res, None)
     return loaded
+
+
+def no_weights(prefix: str, res: weights.Resolution, toggle: str | None) -> None:
+    if wp.no_weights_repo(prefix, res.spec, res, toggle).found:
+        st.rerun()
+
+
+def model(kind: str, prefix: str, label: str | None = None, compact: bool = False) -> Loaded | None:
+    """Pick a checkpoint of ``kind``'s family and load it (cache, a folder or a download).
+
+    Without weights: the "no weights yet" state and None, unless the user turned on the untrained
+    pipeline (``<prefix>_untrained``), which returns the tiny random stand-in.
+    """
+    return load(kind, prefix, pick(kind, prefix, label), None, compact)
+
+
+def untrained_prefix(loaded: Loaded | None) -> str:
+    """"Untrained model — " before every caption and figure title of a random model, "" otherwise."""
+    return words()("untrained_prefix") if loaded is not None and not loaded.pretrained else ""
 
 
 def seconds(s: float) -> str:
@@ -122,6 +176,7 @@ def workbench(loaded: Loaded, image: np.ndarray, prefix: str, first: list[dict] 
     ``shareable``: the picture is a sample, so the prompts are also kept in the page's URL.
     """
     W = words()
+    U = untrained_prefix(loaded)  # every caption of a random model's output says what it is
     segmenter = Segmenter(loaded)
     with st.spinner(W("embedding")):
         emb, computed = loaders.sam_embeddings().get(segmenter, image)
@@ -142,14 +197,14 @@ def workbench(loaded: Loaded, image: np.ndarray, prefix: str, first: list[dict] 
         st.rerun()
 
     if mode == "everything":
-        _everything(segmenter, emb, image, prefix, loaded.pretrained)
+        _everything(segmenter, emb, image, prefix, loaded.pretrained, U)
         return
 
     points, box = parse_prompts(items)
     pred = segmenter.predict(emb, points, box, multimask=multimask)
     left, right = st.columns([3, 2])
     with left:
-        st.caption(W(f"hint_{mode}"))
+        st.caption(U + W(f"hint_{mode}"))
         shown = image if pred is None else draw.overlay_masks(image, [pred.mask], [draw.color(0)])
         event = image_click(draw.draw_prompts(shown, points, box), key=f"{prefix}_click",
                             mode="box" if mode == "box" else "point", alt=W("click_alt"))
@@ -181,19 +236,19 @@ def workbench(loaded: Loaded, image: np.ndarray, prefix: str, first: list[dict] 
         b.caption(W("click_share", share=100 * pred.seconds / max(emb.seconds, 1e-9)))
         if not loaded.pretrained:
             st.caption(W("tiny_timing"))
-        st.markdown(f"**{W('candidates')}**")
+        st.markdown(f"**{U}{W('candidates')}**")
         cols = st.columns(len(pred.scores))
         for k, col in enumerate(cols):
             thumb = draw.overlay_masks(image, [pred.masks[k]], [draw.color(0 if k == pred.best else 9)])
-            col.image(thumb, width="stretch")
+            col.image(thumb, width="stretch", caption=U.strip(" —") or None)
             tag = W("kept") if k == pred.best else ""
             col.markdown(W("candidate_score", k=k + 1, score=round(float(pred.scores[k]), 3) + 0.0, tag=tag))
-        st.caption(W("candidates_caption") if len(pred.scores) > 1 else W("single_caption"))
+        st.caption(U + (W("candidates_caption") if len(pred.scores) > 1 else W("single_caption")))
         share = 100 * pred.mask.mean()
-        st.caption(W("mask_area", share=share, pixels=int(pred.mask.sum())))
+        st.caption(U + W("mask_area", share=share, pixels=int(pred.mask.sum())))
 
 
-def _everything(segmenter: Segmenter, emb, image: np.ndarray, prefix: str, pretrained: bool) -> None:
+def _everything(segmenter: Segmenter, emb, image: np.ndarray, prefix: str, pretrained: bool, U: str = "") -> None:
     W = words()
     c = st.columns(4)
     per_side = c[0].slider(W("per_side"), 4, 32, value=16, key=f"{prefix}_grid", bind="query-params",
@@ -218,10 +273,10 @@ def _everything(segmenter: Segmenter, emb, image: np.ndarray, prefix: str, pretr
         return
     segs = result[1]
     left, right = st.columns([3, 2])
-    left.image(draw.overlay_masks(image, segs.masks, alpha=0.6), width="stretch")
+    left.image(draw.overlay_masks(image, segs.masks, alpha=0.6), width="stretch", caption=U.strip(" —") or None)
     with right:
         st.metric(W("segments"), segs.n_kept)
-        st.markdown(W("funnel", points=segs.n_points, candidates=segs.n_candidates, confident=segs.n_confident,
+        st.markdown(U + W("funnel", points=segs.n_points, candidates=segs.n_candidates, confident=segs.n_confident,
                       kept=segs.n_kept))
         st.caption(W("everything_time", time=seconds(segs.seconds), enc=seconds(emb.seconds)))
         if segs.n_kept == 0:
