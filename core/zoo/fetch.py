@@ -90,7 +90,7 @@ def run(selected: list[catalogue.Entry], lang: str, out: TextIO, tty: bool) -> i
     bars = TextBars(lang, out, tty)
     outcomes = []
     for e in selected:
-        out.write(T("cli_model", label=e.label, key=e.key, mb=e.size_mb) + "\n")
+        out.write(T("cli_model", label=e.label, name=e.key, mb=e.size_mb) + "\n")
         out.flush()
         outcome = catalogue.fetch(e, bars)
         bars.end()
