@@ -59,6 +59,7 @@ if chosen:
         outcomes.append(catalogue.fetch(e, show_progress(box)))
         box.empty()
     st.session_state["gr_outcomes"] = outcomes
+    st.rerun()  # drawn again from the top: the buttons and the table see what is cached now
 
 if st.session_state.get("gr_outcomes"):
     st.subheader(T("outcomes_title"))
