@@ -403,3 +403,16 @@ def test_the_page_downloads_one_model_and_explains_a_refusal(written, model_hub,
     gated = lessons.texts("weights_common", "ro")("fail_gated", label=vit_b.label, repo=vit_b.repo, detail="")
     assert [e.value for e in at.error] == [gated]
     assert _frame(at).set_index(T("col_key")).loc["sam_vit_b", T("col_cached")] == "✗"
+
+
+def test_the_catalogue_names_real_pages_and_every_model_once():
+    from app_pages.ui.manifest import all_pages
+
+    slugs = {p.slug for p in all_pages()}
+    found = catalogue.entries()
+    assert len({e.key for e in found}) == len(found)
+    assert {e.key for e in found} >= set(weights.KNOWN) | set(weights.MODELS) | {catalogue.HRNET_KEY}
+    assert all(e.pages and set(e.pages) <= slugs for e in found)
+    cpu = catalogue.members("cpu")
+    assert [e.key for e in cpu] == sorted(catalogue.CPU_SET, key=lambda k: catalogue.entry(k).size_mb)
+    assert {p for e in cpu for p in e.pages} == {p for e in found for p in e.pages} - {"segnet"}
