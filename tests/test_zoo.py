@@ -88,7 +88,9 @@ def _published(tmp_path, payload: bytes, good: bool = True) -> str:
 
 
 def test_download_in_chunks_with_progress_into_the_cache(hub, tmp_path):
-    payload = os.urandom(300_000)
+    buffer = io.BytesIO()  # a real state dict: the download is read back with torch.load before it is kept
+    torch.save({"w": torch.randn(75_000)}, buffer)
+    payload = buffer.getvalue()
     url = _published(tmp_path, payload)
     seen = []
     path = weights.download(url, progress=lambda done, total: seen.append((done, total)), chunk=65_536)

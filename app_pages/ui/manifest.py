@@ -23,6 +23,7 @@ class Section:
 SECTIONS: list[Section] = [
     Section("start", [
         PageSpec("start", ":material/map:"),
+        PageSpec("get_ready", ":material/download_for_offline:"),
     ]),
     Section("classification_to_segmentation", [
         PageSpec("cv_tasks", ":material/category:"),

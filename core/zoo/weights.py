@@ -10,10 +10,16 @@ The order is DESIGN.md's, the same for every model:
    folder is searched for the expected file name (also in ``checkpoints/`` and ``hub/checkpoints/`` below
    it, so a copied torch cache works); a Hugging Face folder must hold the configs and ``*.safetensors``
    (what ``hf download REPO --local-dir FOLDER`` writes);
-3. **download**, only when the user presses a button (never a test): a torchvision file comes in chunks
-   with a progress bar, its SHA-256 is checked against the digits in the file name and it enters the hub
-   cache only when complete; a Hugging Face repository comes through ``snapshot_download``, unless the hub
-   is switched off (``HF_HUB_OFFLINE=1``);
+3. **download**, only when asked (a button, ``make weights``): a torchvision file comes in chunks with a
+   progress bar into ``<file>.partial`` beside its place in the hub cache; an interrupted download keeps
+   that file and the next one resumes it with an HTTP ``Range`` request (or starts again when the server
+   ignores ranges). Complete, its SHA-256 is checked against the digits in the file name (torch.hub's
+   convention) and ``torch.load(weights_only=True)`` must read it; only then is it renamed into the cache,
+   so a ``.partial`` is never loaded. ``TORCHVISION_MIRROR=http://host:port/path/`` fetches the same file
+   names from a mirror instead (a lecture hall without internet, the tests). A Hugging Face repository comes
+   through ``huggingface_hub`` (``snapshot_download``, which resumes a broken transfer itself, from
+   ``HF_ENDPOINT``), file by file so each has its progress bar, and every ``*.safetensors`` must open;
+   unless the hub is switched off (``HF_HUB_OFFLINE=1``);
 4. **a checkpoint shipped with or trained in the app** — bytes the page holds, referenced like an upload;
 5. **nothing**: random weights, and a reason code the page turns into a sentence.
 
@@ -22,10 +28,17 @@ The order is DESIGN.md's, the same for every model:
 ``local_missing`` the file or folder the user named holds no weights file of the expected name
 ``chosen``        random weights, because the user asked for them
 ``bad_folder``    a Hugging Face folder lacks files a model needs (``config.json``, ``*.safetensors``)
-``offline``       a download was asked for, but the hub is switched off (``HF_HUB_OFFLINE=1``)
-``download_failed``  a download was tried and did not work (no network, a gated repository, a bad checksum)
+``offline``       a download was asked for, but the hub is switched off or the server cannot be reached
+``gated``         the server refused without a login (HTTP 401/403: a gated or private repository)
+``not_found``     the repository, revision or file does not exist there (HTTP 404)
+``disk``          the cache cannot be written (disk full, no permission)
+``download_failed``  a download was tried and did not work for another reason (a damaged file, a server error)
 ``unreadable``    a cached file exists but is not a valid checkpoint
 ================  ====================================================================================
+
+A failed download itself raises :class:`DownloadError` with one of the codes ``offline``, ``gated``,
+``not_found``, ``disk``, ``checksum`` (the bytes are not the published file, or not a checkpoint) or
+``http`` (any other refusal); ``lessons/<lang>/weights_common.toml`` has one sentence per code.
 
 The answers are small frozen records a cached loader can key on: :class:`WeightsRef` (a torchvision-style
 file, an upload or random weights), :class:`Resolution` (a Hugging Face folder) and :class:`WeightsStatus`
@@ -36,12 +49,14 @@ code). To offer another published model, add it to :data:`KNOWN` (torchvision) o
 """
 from __future__ import annotations
 
+import errno
 import hashlib
+import http.client
 import importlib
 import os
 import re
 import socket
-import tempfile
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -56,11 +71,13 @@ __all__ = [
     "KNOWN", "weights_enum", "published", "file_name", "hub_file", "cached_file",
     # a file in the cache, a file or folder the user names, an upload, random weights; downloading
     "WeightsRef", "REASONS", "locate", "uploaded", "random_weights", "DownloadError", "download",
+    "PARTIAL", "partial_file", "mirrored", "MIRROR_ENV", "status_code",
     # a named torchvision model's state dict (cache, else download when asked)
     "WeightsStatus", "WeightsUnavailable", "find", "require",
     # Hugging Face repositories
     "ModelSpec", "MODELS", "FAMILIES", "Resolution", "specs", "spec", "is_offline", "check_folder", "resolve",
-    "download_command",
+    "download_command", "hub_endpoint", "hf_cache_dir", "repo_cache_folder", "hub_cached", "hub_download",
+    "hub_error",
 ]
 
 
@@ -187,61 +204,154 @@ def uploaded(name: str, data: bytes) -> WeightsRef:
 
 
 class DownloadError(RuntimeError):
-    """A download did not complete. ``code``: ``offline`` (no connection), ``http`` (the server said no,
-    ``status``), ``checksum`` (the bytes are not the published file) or ``disk`` (cannot write the cache)."""
+    """A download did not complete. ``code``: ``offline`` (no connection, or it broke off), ``gated`` (HTTP
+    401/403), ``not_found`` (404), ``disk`` (the cache cannot be written), ``checksum`` (the bytes are not the
+    published file, or not a checkpoint) or ``http`` (another refusal, ``status``). ``detail`` says more."""
+
+    CODES = ("offline", "gated", "not_found", "disk", "checksum", "http")
 
     def __init__(self, code: str, detail: str = "", status: int | None = None):
+        if code not in self.CODES:
+            raise ValueError(f"unknown download error code '{code}'; valid: {', '.join(self.CODES)}")
         super().__init__(f"download failed ({code}): {detail}")
         self.code, self.detail, self.status = code, detail, status
+
+
+def status_code(status: int) -> str:
+    """The :class:`DownloadError` code of an HTTP status the server answered with."""
+    return {401: "gated", 403: "gated", 404: "not_found"}.get(status, "http")
+
+
+PARTIAL = ".partial"  # an unfinished download: "<file>.partial" beside the file, never loaded, resumed next time
+MIRROR_ENV = "TORCHVISION_MIRROR"  # a folder of published files served over HTTP, e.g. in a lecture hall
+
+
+def partial_file(url: str) -> Path:
+    """Where an unfinished download of ``url`` waits to be resumed (beside its place in the hub cache)."""
+    target = hub_file(url)
+    return target.with_name(target.name + PARTIAL)
+
+
+def mirrored(url: str) -> str:
+    """``url``, or the same file name under ``$TORCHVISION_MIRROR`` when that is set.
+
+    torchvision publishes every file directly under ``https://download.pytorch.org/models/``, so the mirror
+    replaces that prefix; a mirror is one flat folder of files under their published names (HRNet's too).
+    """
+    mirror = os.environ.get(MIRROR_ENV, "").strip()
+    return mirror.rstrip("/") + "/" + file_name(url) if mirror else url
+
+
+_LOCKS: dict[Path, threading.Lock] = {}  # one download of a file at a time in this process (two sessions may ask)
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock(target: Path) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(target, threading.Lock())
 
 
 def download(url: str, progress: Callable[[int, int | None], None] | None = None, timeout: float = 20.0,
              chunk: int = 1 << 20) -> Path:
     """Fetch ``url`` into the hub cache in chunks, calling ``progress(done_bytes, total_bytes or None)``.
 
-    The file appears in the cache only once complete and verified; an interrupted download leaves nothing
-    behind. Raises :class:`DownloadError`.
+    Resumable: the bytes arrive in ``<file>.partial``; when the connection breaks, that file stays and the
+    next call asks only for the rest (``Range: bytes=<done>-``; a server that ignores the range sends the
+    whole file again). The file enters the cache only once complete, with the SHA-256 its name promises and
+    readable by ``torch.load(weights_only=True)``; a file already in the cache is returned as it is.
+    Raises :class:`DownloadError`.
     """
-    target = hub_file(url)
-    expected = _HASH.search(target.name)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise DownloadError("disk", str(err)) from None
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".partial", dir=target.parent)
-    done = False
-    try:
-        sha = hashlib.sha256()
+    target, partial = hub_file(url), partial_file(url)
+    with _lock(target):
+        if target.is_file():
+            return target
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                length = response.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-                got = 0
-                if progress:
-                    progress(0, total)
-                while True:
-                    block = response.read(chunk)
-                    if not block:
-                        break
-                    out.write(block)
-                    sha.update(block)
-                    got += len(block)
-                    if progress:
-                        progress(got, total)
-        except urllib.error.HTTPError as err:
-            raise DownloadError("http", str(err.reason), status=err.code) from None
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as err:
-            raise DownloadError("offline", str(getattr(err, "reason", err))) from None
+            target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise DownloadError("disk", str(err)) from None
-        if expected and not sha.hexdigest().startswith(expected.group(1)):
-            raise DownloadError("checksum", f"sha256 {sha.hexdigest()[:12]}… does not start with {expected.group(1)}")
-        os.replace(tmp, target)
-        done = True
-    finally:
-        if not done and os.path.exists(tmp):
-            os.remove(tmp)
+        _fetch_into(mirrored(url), partial, progress, timeout, chunk)
+        _verify(partial, target.name)
+        os.replace(partial, target)
     return target
+
+
+def _fetch_into(url: str, partial: Path, progress, timeout: float, chunk: int) -> None:
+    """Append the missing bytes of ``url`` to ``partial`` (all of them when it is absent or cannot be resumed)."""
+    have = partial.stat().st_size if partial.is_file() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and have:  # the server has no byte past ours: the partial file is not its file
+            partial.unlink()
+            return _fetch_into(url, partial, progress, timeout, chunk)
+        raise DownloadError(status_code(err.code), f"HTTP {err.code} {err.reason}", status=err.code) from None
+    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException) as err:
+        raise DownloadError("offline", str(getattr(err, "reason", err))) from None
+    with response:
+        resumed = have > 0 and response.status == 206 and \
+            (response.headers.get("Content-Range") or "").startswith(f"bytes {have}-")
+        if not resumed:
+            have = 0  # no range, or not ours: start again from the first byte
+        total = _total_size(response.headers, have)
+        got = have
+        try:
+            out = open(partial, "ab" if resumed else "wb")
+        except OSError as err:
+            raise DownloadError("disk", str(err)) from None
+        with out:
+            if progress:
+                progress(got, total)
+            while True:
+                try:
+                    block = response.read(chunk)
+                except (socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException, OSError) as err:
+                    raise DownloadError("offline", _broken(got, total, err)) from None
+                if not block:
+                    break
+                try:
+                    out.write(block)
+                except OSError as err:
+                    raise DownloadError("disk", str(err)) from None
+                got += len(block)
+                if progress:
+                    progress(got, total)
+    if total is not None and got < total:  # the server closed the connection early
+        raise DownloadError("offline", _broken(got, total, "the connection closed"))
+
+
+def _total_size(headers, have: int) -> int | None:
+    """The whole file's size: from ``Content-Range`` (``bytes a-b/N``) when resuming, else ``Content-Length``."""
+    whole = (headers.get("Content-Range") or "").rpartition("/")[2]
+    if whole.isdigit():
+        return int(whole)
+    length = headers.get("Content-Length")
+    return have + int(length) if length and length.isdigit() else None
+
+
+def _broken(got: int, total: int | None, err) -> str:
+    of = f" of {total / 2**20:.1f}" if total else ""
+    return f"{err}; {got / 2**20:.1f}{of} MB kept, the next download resumes from there"
+
+
+def _verify(partial: Path, name: str) -> None:
+    """The finished ``partial`` is the published file (hash in its name) and a checkpoint; else it is removed."""
+    from core.zoo.checkpoints import CheckpointError, read_state_dict
+
+    expected = _HASH.search(name)
+    if expected:
+        sha = hashlib.sha256()
+        with open(partial, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                sha.update(block)
+        if not sha.hexdigest().startswith(expected.group(1)):
+            partial.unlink()
+            raise DownloadError("checksum", f"sha256 {sha.hexdigest()[:12]}… does not start with {expected.group(1)}")
+    try:
+        read_state_dict(partial)  # torch.load(weights_only=True), or safetensors
+    except CheckpointError as err:
+        partial.unlink()
+        raise DownloadError("checksum", f"not a readable checkpoint: {err}") from None
 
 
 # --- a named torchvision model's state dict: cache, else a download when asked -------------------------------
@@ -385,38 +495,186 @@ def check_folder(folder: str | Path, family: str) -> list[str]:
     return missing
 
 
+def hub_endpoint() -> str | None:
+    """The model hub to download from: ``HF_ENDPOINT`` as it is now (None: huggingface_hub's default).
+
+    Read at every call, not once at import as ``huggingface_hub`` does, so a mirror named later still counts.
+    """
+    return os.environ.get("HF_ENDPOINT", "").strip().rstrip("/") or None
+
+
+def hf_cache_dir(cache_dir: str | Path | None = None) -> Path:
+    """The Hugging Face cache folder: ``cache_dir``, else ``HF_HUB_CACHE``, else ``HF_HOME/hub``, as they are now."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def repo_cache_folder(spec: ModelSpec, cache_dir: str | Path | None = None) -> Path:
+    """The folder the hub cache keeps ``spec``'s repository in (``models--<owner>--<name>``)."""
+    return hf_cache_dir(cache_dir) / ("models--" + spec.repo.replace("/", "--"))
+
+
 def _from_cache(spec: ModelSpec, cache_dir: str | Path | None) -> Path | None:
     from huggingface_hub import snapshot_download
 
     try:
-        path = Path(snapshot_download(spec.repo, revision=spec.revision, cache_dir=cache_dir,
+        path = Path(snapshot_download(spec.repo, revision=spec.revision, cache_dir=hf_cache_dir(cache_dir),
                                       local_files_only=True))
     except Exception:  # not cached (LocalEntryNotFoundError), or an unreadable cache: both mean "not here"
         return None
     return path if not check_folder(path, spec.family) else None
 
 
-def _progress_class(progress: Callable[[float, str], None]):
-    """A tqdm class that reports each file's progress to ``progress(fraction, description)``."""
-    from tqdm.auto import tqdm
+def hub_cached(spec: ModelSpec, cache_dir: str | Path | None = None) -> Path | None:
+    """The cached snapshot folder of ``spec`` when it holds everything a model needs; no network, no loading."""
+    return _from_cache(spec, cache_dir)
 
-    class Report(tqdm):
+
+def hub_error(err: BaseException) -> tuple[str, str, int | None]:
+    """What went wrong in ``huggingface_hub``, as a :class:`DownloadError` code, a detail and the HTTP status.
+
+    The library wraps the cause (a refused HEAD request becomes a ``LocalEntryNotFoundError`` whose
+    ``__cause__`` is the HTTP error), so the whole chain is read, outermost first.
+    """
+    from huggingface_hub import errors
+
+    try:
+        from httpx2 import TransportError
+    except ImportError:  # an older huggingface_hub speaks httpx or requests: their errors are OSErrors or none
+        TransportError = ()  # noqa: N806
+    def said(e: BaseException) -> str:  # the first line of an error's message, with its name
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return f"{type(e).__name__}: {first}"[:300]
+
+    seen, chain = set(), [err]
+    while chain:
+        e = chain.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        response = getattr(e, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(e, errors.GatedRepoError):
+            return "gated", said(e), status
+        if isinstance(e, errors.RepositoryNotFoundError):  # missing (404, or RepoNotFound), else private or gated
+            missing = status == 404 or getattr(response, "headers", {}).get("X-Error-Code") == "RepoNotFound"
+            return ("not_found" if missing else "gated"), said(e), status
+        if isinstance(e, (errors.RevisionNotFoundError, errors.RemoteEntryNotFoundError)):
+            return "not_found", said(e), status
+        if isinstance(e, errors.HfHubHTTPError) and status is not None:
+            return status_code(status), said(e), status
+        if isinstance(e, (errors.OfflineModeIsEnabled, TransportError, ConnectionError, socket.timeout,
+                          TimeoutError)):
+            return "offline", said(e), None
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+            return "disk", said(e), None
+        chain += [e.__cause__, e.__context__]
+    if isinstance(err, errors.LocalEntryNotFoundError):  # the hub could not be asked, for no reason it names
+        return "offline", said(err), None
+    return "http", said(err), None
+
+
+def _file_bar(name: str, size: int | None, report: Callable[[str, int, int | None], None]):
+    """A stand-in for the tqdm class ``huggingface_hub`` draws one file's bar with: it reports instead."""
+
+    class Bar:
+        format_dict: dict = {}
+
+        def __init__(self, *args, **kwargs):
+            self.total = kwargs.get("total") or size
+            self.n = kwargs.get("initial") or 0
+            report(name, self.n, self.total)
+
         def update(self, n=1):
-            shown = super().update(n)
-            if self.total:
-                progress(min(self.n / self.total, 1.0), str(self.desc or ""))
-            return shown
+            self.n += n or 0
+            report(name, self.n, self.total)
 
-    return Report
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def __getattr__(self, attr):  # refresh, close, set_postfix_str, update_transfer...: nothing to draw
+            return lambda *args, **kwargs: None
+
+    return Bar
+
+
+def hub_download(spec: ModelSpec, cache_dir: str | Path | None = None,
+                 on_file: Callable[[str, int, int | None], None] | None = None) -> Path:
+    """Download ``spec``'s repository (configs, vocabularies, safetensors) into the hub cache; its folder.
+
+    A dry run of ``snapshot_download`` lists the files and their sizes, each missing one comes through
+    ``hf_hub_download`` with ``on_file(file, done_bytes, total_bytes)`` as its progress bar, and a last
+    ``snapshot_download`` finishes the snapshot (refs, anything the first pass missed). huggingface_hub
+    writes each file under a temporary name and renames it when complete, so a broken transfer leaves
+    nothing loadable; it retries and resumes a broken connection itself. Every ``*.safetensors`` must open.
+    Raises :class:`DownloadError`.
+    """
+    from huggingface_hub import hf_hub_download, snapshot_download
+
+    report = on_file or (lambda file, done, total: None)
+    quiet = _file_bar("", None, lambda file, done, total: None)  # the library's own bars (files, bytes) stay silent
+    where = dict(cache_dir=str(hf_cache_dir(cache_dir)), endpoint=hub_endpoint())
+    try:
+        plan = snapshot_download(spec.repo, revision=spec.revision, allow_patterns=_DOWNLOAD_PATTERNS,
+                                 dry_run=True, tqdm_class=quiet, **where)
+        for info in plan:
+            if not info.will_download:
+                report(info.filename, info.file_size or 0, info.file_size)
+                continue
+            hf_hub_download(spec.repo, info.filename, revision=info.commit_hash,
+                            tqdm_class=_file_bar(info.filename, info.file_size, report), **where)
+        path = Path(snapshot_download(spec.repo, revision=spec.revision, allow_patterns=_DOWNLOAD_PATTERNS,
+                                      tqdm_class=quiet, **where))
+    except Exception as err:  # every failure of the library, sorted into the codes the pages explain
+        code, detail, status = hub_error(err)
+        raise DownloadError(code, detail, status) from None
+    missing = check_folder(path, spec.family)
+    if missing:
+        raise DownloadError("not_found", f"{spec.repo}@{spec.revision} has no " + ", ".join(missing))
+    _check_safetensors(path)
+    return path
+
+
+def _check_safetensors(folder: Path) -> None:
+    """Every ``*.safetensors`` of ``folder`` opens; a damaged one is removed (link and blob) so it comes again."""
+    from safetensors import safe_open
+
+    for file in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                for key in f.keys():
+                    f.get_slice(key)  # reads the header entry of every tensor, not their bytes
+        except Exception as err:
+            blob = file.resolve()
+            file.unlink(missing_ok=True)
+            if blob != file:
+                blob.unlink(missing_ok=True)
+            raise DownloadError("checksum", f"{file.name} does not open as safetensors ({err})") from None
+
+
+RESOLVE_REASONS = ("offline", "gated", "not_found", "disk")  # DownloadError codes a Resolution keeps as its reason
 
 
 def resolve(spec: ModelSpec, *, folder: str | Path | None = None, download: bool = False,
             cache_dir: str | Path | None = None,
-            progress: Callable[[float, str], None] | None = None) -> Resolution:
+            progress: Callable[[float, str], None] | None = None,
+            on_file: Callable[[str, int, int | None], None] | None = None) -> Resolution:
     """Find the weights of ``spec``: the cache, then ``folder``, then a download when asked; never raises.
 
     ``cache_dir`` replaces the Hugging Face cache (tests point it at a temporary folder).
-    ``progress(fraction, description)`` is called while downloading.
+    While downloading, ``progress(fraction, file)`` is called with each file's share done, and
+    ``on_file(file, done_bytes, total_bytes)`` with its bytes (for a speed). A failed download's reason is
+    ``offline``, ``gated``, ``not_found``, ``disk`` or ``download_failed``, with the library's message as detail.
     """
     cached = _from_cache(spec, cache_dir)
     if cached is not None:
@@ -430,17 +688,18 @@ def resolve(spec: ModelSpec, *, folder: str | Path | None = None, download: bool
         return Resolution(spec, None, None, "not_cached")
     if is_offline():
         return Resolution(spec, None, None, "offline")
-    from huggingface_hub import snapshot_download
+
+    def report(file: str, done: int, total: int | None) -> None:
+        if progress:
+            progress(min(done / total, 1.0) if total else 0.0, file)
+        if on_file:
+            on_file(file, done, total)
 
     try:
-        path = Path(snapshot_download(spec.repo, revision=spec.revision, cache_dir=cache_dir,
-                                      allow_patterns=_DOWNLOAD_PATTERNS,
-                                      tqdm_class=_progress_class(progress) if progress else None))
-    except Exception as err:  # no network, proxy, gated repository, disk full: all mean "not available now"
-        return Resolution(spec, None, None, "download_failed", f"{type(err).__name__}: {err}"[:500])
-    missing = check_folder(path, spec.family)
-    if missing:
-        return Resolution(spec, None, None, "download_failed", "missing after download: " + ", ".join(missing))
+        path = hub_download(spec, cache_dir, report)
+    except DownloadError as err:
+        reason = err.code if err.code in RESOLVE_REASONS else "download_failed"
+        return Resolution(spec, None, None, reason, err.detail)
     return Resolution(spec, path, "download", None)
 
 
