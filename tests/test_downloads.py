@@ -416,3 +416,21 @@ def test_the_catalogue_names_real_pages_and_every_model_once():
     cpu = catalogue.members("cpu")
     assert [e.key for e in cpu] == sorted(catalogue.CPU_SET, key=lambda k: catalogue.entry(k).size_mb)
     assert {p for e in cpu for p in e.pages} == {p for e in found for p in e.pages} - {"segnet"}
+
+
+@pytest.mark.parametrize("lang", ["en", "ro"])
+def test_the_sam_pages_one_button_downloads_and_the_page_then_segments(lang, written, model_hub, monkeypatch):
+    """The "no weights yet" state of a page, not only Get ready for class, fetches through the same code."""
+    spec = weights.spec("sam_vit_b")
+    model_hub.repos[spec.repo] = Repo.from_folder(written["sam"])
+    monkeypatch.setenv("HF_ENDPOINT", model_hub.url)
+    at = run_page("sam", lang)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("imgs") and at.button(key="sam_download")
+    at.button(key="sam_download").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    W = lessons.texts("sam_common", lang)
+    cached = W("weights_from_cache", label=spec.label, n=0.0).split("(")[0]
+    assert cached in page_text(at)  # the rerun finds the downloaded model in the cache and says so
+    assert weights.resolve(spec).source == "cache"

@@ -218,16 +218,8 @@ def repo_panel(prefix: str, spec: weights.ModelSpec, *, button: bool = True) -> 
 def repo_download(spec: weights.ModelSpec) -> weights.Resolution:
     """Download ``spec`` into the Hugging Face cache with a bar per file; on failure, say why."""
     bars = _Bars()
-
-    def show(fraction, desc=None, *more) -> None:
-        record = fraction
-        if hasattr(record, "done"):  # a record of the file: name, bytes done, total
-            bars.show(str(getattr(record, "file", "") or spec.label), record.done, getattr(record, "total", None))
-        elif not str(desc or "").startswith("Fetching"):  # the hub's byte counters, as a fraction of the total
-            total = spec.download_mb * MB
-            bars.show(f"{spec.label} · {desc or spec.repo}", float(fraction) * total, total)
-
-    res = weights.resolve(spec, download=True, progress=show)
+    res = weights.resolve(spec, download=True,
+                          on_file=lambda file, done, total: bars.show(f"{spec.label} · {file}", done, total))
     bars.clear()
     if not res.found:
         detail = res.detail or ("HF_HUB_OFFLINE=1" if res.reason == "offline" else "")
