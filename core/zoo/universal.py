@@ -289,7 +289,7 @@ def questions(rng: random.Random) -> list[Question]:
     """A stage's side, the channels the fusion layer receives, and how many class scores Mask2Former gives."""
     side, stage = rng.choice([224, 256, 300, 384, 480, 512, 600]), rng.randint(1, 4)
     width = rng.choice([64, 128, 256, 768])
-    queries, classes = rng.choice([50, 100, 200]), rng.choice([19, 133, 150])
+    queries, classes = rng.choice([50, 100, 200]), rng.choice([21, 133, 150])
     return [
         Question("stage_side", {"side": side, "stage": stage, "stride": 4 * 2 ** (stage - 1),
                                 "quarter": stage_side(side, 1)}, stage_side(side, stage)),
