@@ -139,7 +139,8 @@ def load(key: str, prefix: str, avoid: str | None = None):
         if res.found:
             ref = universal.folder_ref(res)
             try:
-                return pw.timed(loaders.photo_transformers_model, choice.name, str(dev), ref.key, str(res.path))
+                return pw.timed(loaders.photo_transformers_model, choice.name, str(dev), ref.key, str(res.path),
+                                res.source)
             except Exception as err:  # a damaged or foreign folder: say so, and show another model
                 st.error(T("hub_load_failed", label=res.spec.label, reason=f"{type(err).__name__}: {err}"[:300]))
                 fallback = best(avoid, key)

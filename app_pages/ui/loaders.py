@@ -143,10 +143,10 @@ def photo_semantic_prediction(model_key: str, weights_key: str, device: str, ima
 # SegFormer and Mask2Former (transformers) from a folder resolve() found; the folder and its files' times
 # are in ``weights_key``, so new weights in the cache load afresh.
 @st.cache_resource(max_entries=2, show_spinner=False)
-def photo_transformers_model(key: str, device: str, weights_key: str, path: str):
+def photo_transformers_model(key: str, device: str, weights_key: str, path: str, source: str):
     from core.zoo import universal
 
-    return universal.load_transformers(key, path, device)
+    return universal.load_transformers(key, path, device, source)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

@@ -85,14 +85,16 @@ def folder_ref(res: weights.Resolution) -> weights.WeightsRef:
     """A :class:`~core.zoo.weights.WeightsRef` for a Hugging Face folder (its digest changes with its files)."""
     path = Path(res.path)
     stamp = max((f.stat().st_mtime_ns for f in path.glob("*.safetensors")), default=0)
-    return weights.WeightsRef("cache" if res.source == "cache" else "file", res.spec.label, path,
+    return weights.WeightsRef("cache" if res.source in ("cache", "download") else "file", res.spec.label, path,
                               f"{path.resolve()}:{stamp}")
 
 
-def load_transformers(key: str, path: str | Path, device: torch.device | str = "cpu") -> SemanticModel:
+def load_transformers(key: str, path: str | Path, device: torch.device | str = "cpu",
+                      source: str = "folder") -> SemanticModel:
     """SegFormer or Mask2Former (``key`` of :data:`~core.zoo.semantic.TRANSFORMERS`) from a folder of its weights.
 
-    The folder is what :func:`core.zoo.weights.resolve` found: a cache snapshot, or one the user named.
+    The folder is what :func:`core.zoo.weights.resolve` found; ``source`` is its ``Resolution.source``
+    (``cache``, ``folder`` or ``download``), which the page names.
     """
     if key not in TRANSFORMERS:
         raise ValueError(f"unknown transformers model '{key}'; valid names are {', '.join(TRANSFORMERS)}")
@@ -101,7 +103,7 @@ def load_transformers(key: str, path: str | Path, device: torch.device | str = "
     device = torch.device(device)
     model = model_cls.from_pretrained(str(path), use_safetensors=True).eval()
     processor = processor_cls.from_pretrained(str(path))
-    res = weights.Resolution(spec, Path(path), "folder", None)
+    res = weights.Resolution(spec, Path(path), source, None)
     return _wrap(key, model, processor, folder_ref(res), device)
 
 
