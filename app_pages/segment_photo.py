@@ -19,6 +19,7 @@ W = pw.words()
 common.header(T)
 dev = pw.device()
 CLASS_WORDS = T.table("classes")
+NETS = common.texts("arch_common").table("models")  # the app's own networks by their lecture names
 
 
 def cname(name: str) -> str:
@@ -47,7 +48,8 @@ with right:
     uploads = st.session_state.get("sp_app_models", {})
     shipped = loaders.shipped_checkpoints()
     app_models = {**trained, **uploads, **shipped}  # the user's own first, then the shipped ones
-    shipped_best = semantic.shipped_order({n: app_header(d) for n, d in shipped.items()})
+    shipped_headers = {n: app_header(d) for n, d in shipped.items()}
+    shipped_best = semantic.shipped_order(shipped_headers)
     own = [n for n in {**trained, **uploads} if n not in shipped]
     options = [ModelChoice(s, n).key for s, names in (("tv", semantic.TORCHVISION), ("hf", semantic.TRANSFORMERS),
                                                        ("app", app_models)) for n in names]
@@ -63,8 +65,10 @@ with right:
     def label(key: str) -> str:
         choice = ModelChoice.parse(key)
         if choice.from_app:
-            return T({"shipped": "model_shipped", "upload": "model_upload"}.get(origin(key), "model_app"),
-                     name=choice.name)
+            if origin(key) == "shipped":
+                net = shipped_headers[choice.name]["model"]
+                return T("model_shipped", net=NETS.get(net, net))
+            return T("model_upload" if origin(key) == "upload" else "model_app", name=choice.name)
         return T(f"model_{choice.name}")
 
     def option_label(key: str) -> str:
@@ -88,9 +92,6 @@ with right:
     side = st.slider(T("side"), 64, 640, value=520 if dev.type == "cuda" else 256, step=32, key="sp_side",
                      bind="query-params", help=T("side_help"))
     amp = pw.precision_switch("sp", dev)
-
-
-NETS = common.texts("arch_common").table("models")  # the app's own networks by their lecture names
 
 
 def provenance(model) -> tuple[str, str]:

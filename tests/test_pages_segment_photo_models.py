@@ -53,6 +53,11 @@ def alerts(at) -> list[str]:
     return [a.value for kind in ("success", "info", "warning", "error") for a in getattr(at, kind)]
 
 
+def unet(T, lang: str) -> str:
+    """The picker's name of the shipped U-Net, in the page's words."""
+    return T("model_shipped", net=lessons.texts("arch_common", lang).table("models")["unet"])
+
+
 def shipped_line(T, lang: str) -> str:
     header = read_header(shipped_checkpoints()[UNET])
     net = lessons.texts("arch_common", lang).table("models")["unet"]
@@ -66,7 +71,7 @@ def test_nothing_cached_opens_on_the_shipped_unet_and_says_so(lang):
     assert at.selectbox(key="sp_model").value == f"app:{UNET}"
     assert shipped_line(T, lang) in [s.value for s in at.success]
     text = page_text(at)
-    assert T("result_title", model=T("model_shipped", name=UNET)) in text
+    assert T("result_title", model=unet(T, lang)) in text
     assert T.md("random") not in text and T.md("maps_random") not in text  # prose for random weights only
     assert T("model_app", name=UNET) not in text  # shipped, not "trained here"
 
@@ -103,11 +108,11 @@ def test_segformer_without_weights_shows_how_to_get_them_and_no_mask(lang):
     T = words(lang)
     seg = T("model_segformer_b0")
     shown = alerts(at)
-    assert any(T("hub_fallback", model=T("model_shipped", name=UNET)) in a and
+    assert any(T("hub_fallback", model=unet(T, lang)) in a and
                "hf download nvidia/segformer-b0-finetuned-ade-512-512" in a for a in shown)
     text = page_text(at)
     assert T("result_title", model=seg) not in text and T("result_title_random", model=seg) not in text
-    assert T("result_title", model=T("model_shipped", name=UNET)) in text  # the best model present instead
+    assert T("result_title", model=unet(T, lang)) in text  # the best model present instead
     assert shipped_line(T, lang) in [s.value for s in at.success]
     assert at.button(key="sp_a_download")  # the one-click download (disabled here: the hub is off)
     assert T("not_here") in at.selectbox(key="sp_model").format_func("hf:segformer_b0")

@@ -55,7 +55,7 @@ def test_segment_an_uploaded_photo(lang):
     T, _ = _words("segment_photo", lang)
     text = _text(at)
     assert T("photo_caption", h=90, w=120) in text
-    unet = T("model_shipped", name="unet-streets.safetensors")  # nothing cached here: the shipped U-Net
+    unet = T("model_shipped", net=lessons.texts("arch_common", lang).table("models")["unet"])  # nothing cached here: the shipped U-Net
     assert T("result_title", model=unet) in text
     assert T("input_size", h=64, w=85) in text
     assert len(at.get("download_button")) == 3
