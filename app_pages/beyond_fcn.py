@@ -1,4 +1,4 @@
-"""After the lecture: SegFormer's all-MLP decoder drawn from the live module, Mask2Former's queries, FCN against SegFormer."""
+"""After the lecture: SegFormer's decoder drawn from the live module, Mask2Former's queries, FCN against SegFormer."""
 import pandas as pd
 import streamlit as st
 

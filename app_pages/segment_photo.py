@@ -102,7 +102,8 @@ def provenance(model) -> tuple[str, str]:
         net = NETS.get(model.info.get("model", ""), model.info.get("model", ""))
         if kind == "shipped":
             miou = semantic.app_miou(model.info)
-            return "success", T("source_shipped", net=net, file=choice.name, miou=float("nan") if miou is None else miou)
+            miou = float("nan") if miou is None else miou
+            return "success", T("source_shipped", net=net, file=choice.name, miou=miou)
         return "info", T(f"source_{kind}", net=net, file=choice.name)
     if not ref.pretrained:
         return "warning", T("source_random", model=name)

@@ -12,6 +12,10 @@ pytestmark = pytest.mark.browser
 UNET = "unet-streets.safetensors"
 
 
+def unet_name(lang: str) -> str:
+    return lessons.texts("arch_common", lang).table("models")["unet"]
+
+
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
 def test_segment_photo_opens_on_the_shipped_unet(app_server, browser_page, lang):
     page = browser_page
@@ -21,7 +25,7 @@ def test_segment_photo_opens_on_the_shipped_unet(app_server, browser_page, lang)
     net = lessons.texts("arch_common", lang).table("models")["unet"]
     line = T("source_shipped", net=net, file=UNET, miou=semantic.app_miou(read_header(shipped_checkpoints()[UNET])))
     page.get_by_text(line).wait_for(timeout=60_000)
-    page.get_by_text(T("result_title", model=T("model_shipped", net=lessons.texts("arch_common", lang).table("models")["unet"]))).wait_for(timeout=60_000)
+    page.get_by_text(T("result_title", model=T("model_shipped", net=unet_name(lang)))).wait_for(timeout=60_000)
     page.locator(".ss-click img").wait_for(timeout=60_000)
     screenshot(page, f"segment_photo-default-{lang}")
 
@@ -43,6 +47,6 @@ def test_after_the_lecture_and_its_link_to_fcn_against_segformer(app_server, bro
     assert "sp_model_b=hf" in page.url and "sp_model=tv" in page.url
     page.get_by_text(S("result_title_random", model=S("model_fcn_resnet50"))).wait_for(timeout=120_000)
     # SegFormer has no weights here: the page says how to get them instead of drawing noise
-    page.get_by_text(S("hub_fallback", model=S("model_shipped", net=lessons.texts("arch_common", lang).table("models")["unet"]))).wait_for(timeout=60_000)
+    page.get_by_text(S("hub_fallback", model=S("model_shipped", net=unet_name(lang)))).wait_for(timeout=60_000)
     page.get_by_text(S("compare_title")).wait_for(timeout=60_000)
     screenshot(page, f"segment_photo-fcn-vs-segformer-{lang}")

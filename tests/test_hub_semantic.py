@@ -104,7 +104,7 @@ def test_the_decoder_diagram_has_the_shapes_of_the_real_hidden_states(height, wi
         assert dec.boxes[f"mlp{i}"].shape == (d, *hidden.shape[-2:])  # 1×1 projection: same size, D channels
         assert dec.boxes[f"up{i}"].shape == (d, h4, w4)  # bilinear to stride 4
         # the side of each stage follows the patch embeddings' arithmetic (what the quiz asks)
-        assert hidden.shape[-2] == universal.stage_side(height, i) and hidden.shape[-1] == universal.stage_side(width, i)
+        assert tuple(hidden.shape[-2:]) == (universal.stage_side(height, i), universal.stage_side(width, i))
     assert dec.boxes["concat"].shape == (4 * d, h4, w4)
     assert dec.boxes["linear_fuse"].shape == (d, h4, w4)
     assert dec.boxes["classifier"].shape == tuple(out.logits.shape[1:]) == (k, h4, w4)

@@ -55,7 +55,8 @@ def test_segment_an_uploaded_photo(lang):
     T, _ = _words("segment_photo", lang)
     text = _text(at)
     assert T("photo_caption", h=90, w=120) in text
-    unet = T("model_shipped", net=lessons.texts("arch_common", lang).table("models")["unet"])  # nothing cached here: the shipped U-Net
+    net = lessons.texts("arch_common", lang).table("models")["unet"]
+    unet = T("model_shipped", net=net)  # nothing cached here: the shipped U-Net
     assert T("result_title", model=unet) in text
     assert T("input_size", h=64, w=85) in text
     assert len(at.get("download_button")) == 3
@@ -144,7 +145,8 @@ def test_gpu_out_of_memory_is_explained(monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     monkeypatch.setattr(semantic, "predict", too_big)
-    at = run_page("segment_photo", "en", state={"sp_side": 96, "sp_model": "tv:lraspp_mobilenet_v3_large"})  # a size no other test caches
+    state = {"sp_side": 96, "sp_model": "tv:lraspp_mobilenet_v3_large"}  # a size no other test caches
+    at = run_page("segment_photo", "en", state=state)
     assert not at.exception, [e.value for e in at.exception]
     W = lessons.texts("photo_common", "en")
     assert any(W("oom") == e.value for e in at.error)
