@@ -10,7 +10,7 @@ from app_pages.ui.components import image_click
 from core import analysis
 from core.figures.photo import distribution_bars, hex_color, mark_pixel, value_map
 from core.images import colorize, overlay
-from core.zoo import semantic, weights
+from core.zoo import semantic, universal, weights
 from core.zoo.checkpoints import CheckpointError, app_header
 from core.zoo.semantic import ModelChoice
 
@@ -19,6 +19,7 @@ W = pw.words()
 common.header(T)
 dev = pw.device()
 CLASS_WORDS = T.table("classes")
+NETS = common.texts("arch_common").table("models")  # the app's own networks by their lecture names
 
 
 def cname(name: str) -> str:
@@ -43,32 +44,112 @@ with right:
                 st.session_state.setdefault("sp_app_models", {})[up.name] = data
             except CheckpointError as err:
                 wp.checkpoint_problem(err)
-    app_models = {**st.session_state.get("trained_models", {}), **st.session_state.get("sp_app_models", {}),
-                  **loaders.shipped_checkpoints()}  # the user's own first, then the shipped ones
-    options = [ModelChoice(s, n).key for s, names in (("tv", semantic.TORCHVISION), ("app", app_models))
-               for n in names]
+    trained = st.session_state.get("trained_models", {})  # kept on the "Train live" page in this session
+    uploads = st.session_state.get("sp_app_models", {})
+    shipped = loaders.shipped_checkpoints()
+    app_models = {**trained, **uploads, **shipped}  # the user's own first, then the shipped ones
+    shipped_headers = {n: app_header(d) for n, d in shipped.items()}
+    shipped_best = semantic.shipped_order(shipped_headers)
+    own = [n for n in {**trained, **uploads} if n not in shipped]
+    options = [ModelChoice(s, n).key for s, names in (("tv", semantic.TORCHVISION), ("hf", semantic.TRANSFORMERS),
+                                                       ("app", app_models)) for n in names]
+    cached = semantic.pretrained_present()
+
+    def origin(key: str) -> str:
+        """Where a model's weights come from, before loading: pretrained, shipped, session, upload or missing."""
+        choice = ModelChoice.parse(key)
+        if choice.from_app:
+            return "shipped" if choice.name in shipped else "upload" if choice.name in uploads else "session"
+        return "pretrained" if key in cached else "missing"
 
     def label(key: str) -> str:
         choice = ModelChoice.parse(key)
-        return T("model_app", name=choice.name) if choice.from_app else T(f"model_{choice.name}")
+        if choice.from_app:
+            if origin(key) == "shipped":
+                net = shipped_headers[choice.name]["model"]
+                return T("model_shipped", net=NETS.get(net, net))
+            return T("model_upload" if origin(key) == "upload" else "model_app", name=choice.name)
+        return T(f"model_{choice.name}")
 
-    if not app_models:
+    def option_label(key: str) -> str:
+        return label(key) + (T("not_here") if origin(key) == "missing" else "")
+
+    def best(*excluding: str | None) -> str:
+        """The best model present (cached pretrained → the user's own → shipped → random), except ``excluding``."""
+        return semantic.best_choice(cached - set(excluding), [n for n in own if f"app:{n}" not in excluding],
+                                    [n for n in shipped_best if f"app:{n}" not in excluding])
+
+    if not trained and not uploads:
         st.caption(T("no_app_models"))
-    key_a = common.choice(st.selectbox, T("model"), options, key="sp_model", default="tv:lraspp_mobilenet_v3_large",
-                          format_func=label)
+    key_a = common.choice(st.selectbox, T("model"), options, key="sp_model", default=best(), format_func=option_label)
+    line_a = st.empty()  # which model this is, said once it is loaded
     compare = st.toggle(T("compare"), key="sp_compare", bind="query-params", help=T("compare_help"))
-    key_b = None
+    key_b = line_b = None
     if compare:
-        key_b = common.choice(st.selectbox, T("model_b"), options, key="sp_model_b", default="tv:fcn_resnet50",
-                              format_func=label)
+        key_b = common.choice(st.selectbox, T("model_b"), options, key="sp_model_b", default=best(key_a),
+                              format_func=option_label)
+        line_b = st.empty()
     side = st.slider(T("side"), 64, 640, value=520 if dev.type == "cuda" else 256, step=32, key="sp_side",
                      bind="query-params", help=T("side_help"))
     amp = pw.precision_switch("sp", dev)
 
 
-def load(key: str, prefix: str):
-    """The model ``key`` with its weights (or random ones, and why), and the seconds loading took."""
+def provenance(model) -> tuple[str, str]:
+    """The one line that says what a loaded model is: (kind of alert, sentence)."""
+    choice, ref, name = model.choice, model.weights, label(model.key)
+    if choice.from_app:
+        kind = origin(model.key)
+        net = NETS.get(model.info.get("model", ""), model.info.get("model", ""))
+        if kind == "shipped":
+            miou = semantic.app_miou(model.info)
+            miou = float("nan") if miou is None else miou
+            return "success", T("source_shipped", net=net, file=choice.name, miou=miou)
+        return "info", T(f"source_{kind}", net=net, file=choice.name)
+    if not ref.pretrained:
+        return "warning", T("source_random", model=name)
+    where = "cache" if ref.kind == "cache" else "file"
+    return "success", T(f"source_{choice.source}_{where}", model=name, file=ref.name)
+
+
+def say(slot, model) -> None:
+    kind, text = provenance(model)
+    icon = {"success": ":material/verified:", "info": ":material/school:", "warning": ":material/warning:"}[kind]
+    getattr(slot.container(), kind)(text, icon=icon)
+
+
+def hub_missing(res, fallback: str) -> None:
+    """No SegFormer / Mask2Former weights: why, how to get them, and which model is shown instead."""
+    spec = res.spec
+    WC = common.texts("weights_common")
+    if res.reason in ("offline", "gated", "not_found", "disk", "download_failed"):
+        st.error(WC(f"fail_{res.reason}", label=spec.label, repo=spec.repo, detail=res.detail[:300]))
+    elif res.reason == "bad_folder":
+        st.error(T("hub_bad_folder", missing=res.detail))
+    st.warning(T("hub_missing", label=spec.label, mb=spec.download_mb, command=weights.download_command(spec),
+                 repo=spec.repo) + " " + T("hub_fallback", model=label(fallback)), icon=":material/cloud_off:")
+
+
+def load(key: str, prefix: str, avoid: str | None = None):
+    """The model ``key`` with its weights (or random ones, and why), and the seconds loading took.
+
+    A transformers model without weights is not run at all (its output would be noise): the page says how
+    to get it and loads the best model present instead.
+    """
     choice = ModelChoice.parse(key)
+    if choice.from_hub:
+        res = wp.repo_panel(prefix, weights.spec(choice.name))
+        if res.found:
+            ref = universal.folder_ref(res)
+            try:
+                return pw.timed(loaders.photo_transformers_model, choice.name, str(dev), ref.key, str(res.path),
+                                res.source)
+            except Exception as err:  # a damaged or foreign folder: say so, and show another model
+                st.error(T("hub_load_failed", label=res.spec.label, reason=f"{type(err).__name__}: {err}"[:300]))
+                fallback = best(avoid, key)
+        else:
+            fallback = best(avoid, key)
+            hub_missing(res, fallback)
+        return load(fallback, prefix + "f", avoid)
     if choice.from_app:
         data = app_models[choice.name]
         ref = weights.uploaded(choice.name, data)
@@ -97,11 +178,12 @@ def run(model, use_amp: bool):
 
 with right:
     model_a, load_a = load(key_a, "sp_a")
+    say(line_a, model_a)
     if key_b is not None:
-        model_b, load_b = load(key_b, "sp_b")
+        model_b, load_b = load(key_b, "sp_b", avoid=model_a.key)
+        say(line_b, model_b)
+name_a = label(model_a.key)
 pred_a = run(model_a, amp)
-if not model_a.weights.pretrained:
-    st.warning(W("untrained", model=label(key_a)))
 if model_a.choice.from_app:
     st.info(T("app_side_note", side=model_a.default_side, model=model_a.info.get("model", "")))
 
@@ -121,7 +203,10 @@ def blend(model, mask, alpha: float) -> np.ndarray:
 
 
 # --- the overlay, the legend, one pixel ---------------------------------------------------------------------
-st.header(T("result_title", model=label(key_a)))
+untrained_a = not model_a.weights.pretrained
+st.header(T("result_title_random" if untrained_a else "result_title", model=name_a))
+if untrained_a:
+    st.markdown(T.md("random"))
 st.markdown(T.md("overlay"))
 alpha = st.slider(T("opacity"), 0.0, 1.0, value=0.6, step=0.05, key="sp_alpha", bind="query-params")
 mask_a = pred_a.mask
@@ -161,6 +246,8 @@ with c2:
 # --- probability, confidence and entropy maps -------------------------------------------------------------------
 st.header(T("maps_title"))
 st.markdown(T.md("maps"))
+if untrained_a:
+    st.markdown(T.md("maps_random"))
 present = [a.index for a in analysis.class_areas(mask_a, model_a.classes)]
 others = [c for c in range(model_a.num_classes) if c not in present]
 non_bg = [c for c in present if not analysis.is_background(model_a.classes[c])]
@@ -180,21 +267,22 @@ with m3:
                                  colorbar="H / log C", height=map_height), key="sp_fig_entropy")
 
 # --- two models side by side ------------------------------------------------------------------------------------
-seconds = {label(key_a): pred_a.seconds}
-loads = {label(key_a): load_a}
+seconds = {name_a: pred_a.seconds}
+loads = {name_a: load_a}
 if key_b is not None:
+    name_b = label(model_b.key)
     pred_b = run(model_b, amp)
-    seconds[label(key_b) + (" (B)" if key_b == key_a else "")] = pred_b.seconds
-    loads[label(key_b) + (" (B)" if key_b == key_a else "")] = load_b
+    seconds[name_b + (" (B)" if model_b.key == model_a.key else "")] = pred_b.seconds
+    loads[name_b + (" (B)" if model_b.key == model_a.key else "")] = load_b
     st.header(T("compare_title"))
     st.markdown(T.md("compare"))
     if not model_b.weights.pretrained:
-        st.warning(W("untrained", model=label(key_b)))
+        st.warning(T("source_random", model=name_b), icon=":material/warning:")
     mask_b = pred_b.mask
     agree = analysis.agreement(mask_a, model_a.classes, mask_b, model_b.classes)
     a1, a2 = st.columns(2)
-    a1.image(over_a, caption=f"A · {label(key_a)}", width="stretch")
-    a2.image(blend(model_b, mask_b, alpha), caption=f"B · {label(key_b)}", width="stretch")
+    a1.image(over_a, caption=f"A · {name_a}", width="stretch")
+    a2.image(blend(model_b, mask_b, alpha), caption=f"B · {name_b}", width="stretch")
     with a1:
         legend(model_a, mask_a)
     with a2:
@@ -223,7 +311,7 @@ st.markdown(T.md("speed"))
 st.caption(pw.device_line(dev, amp) + " " + T("input_size", h=pred_a.input_size[0], w=pred_a.input_size[1]))
 if dev.type == "cuda" and st.toggle(T("fp32_compare"), key="sp_fp32", bind="query-params", help=T("fp32_help")):
     other = run(model_a, not amp)
-    seconds[f"{label(key_a)} · {W('precision_fp32' if amp else 'precision_amp')}"] = other.seconds
+    seconds[f"{name_a} · {W('precision_fp32' if amp else 'precision_amp')}"] = other.seconds
     fast, slow = (pred_a, other) if amp else (other, pred_a)
     f1, f2, f3 = st.columns(3)
     f1.metric(T("speedup"), f"{slow.seconds['forward'] / max(fast.seconds['forward'], 1e-9):.2f}×")

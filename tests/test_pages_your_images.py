@@ -52,11 +52,12 @@ def _words(slug, lang):
 def test_segment_an_uploaded_photo(lang):
     at = run_page("segment_photo", lang, state={**SMALL_SEGMENT, "sp_source": "upload"})
     _upload(at, "sp_upload", _png(90, 120))
-    T, W = _words("segment_photo", lang)
+    T, _ = _words("segment_photo", lang)
     text = _text(at)
     assert T("photo_caption", h=90, w=120) in text
-    assert any(W("untrained", model=T("model_lraspp_mobilenet_v3_large")) == w.value for w in at.warning)
-    assert T("result_title", model=T("model_lraspp_mobilenet_v3_large")) in text
+    net = lessons.texts("arch_common", lang).table("models")["unet"]
+    unet = T("model_shipped", net=net)  # nothing cached here: the shipped U-Net
+    assert T("result_title", model=unet) in text
     assert T("input_size", h=64, w=85) in text
     assert len(at.get("download_button")) == 3
 
@@ -99,7 +100,7 @@ def test_an_uploaded_app_checkpoint_joins_the_list():
     at.selectbox(key="sp_model").set_value("app:street.safetensors").run()
     assert not at.exception, [e.value for e in at.exception]
     T, _ = _words("segment_photo", "en")
-    assert T("result_title", model=T("model_app", name="street.safetensors")) in _text(at)
+    assert T("result_title", model=T("model_upload", name="street.safetensors")) in _text(at)
 
 
 class _RunsCode:
@@ -117,23 +118,25 @@ def test_weights_files_given_by_path(tmp_path):
     net = semantic.build_torchvision("lraspp_mobilenet_v3_large")
     name = weights.weights_enum("lraspp_mobilenet_v3_large").url.rsplit("/", 1)[1]
     torch.save(net.state_dict(), good / name)
-    at = run_page("segment_photo", "en", state={**SMALL_SEGMENT, "sp_a_wpath": str(good)})
+    lraspp = {**SMALL_SEGMENT, "sp_model": "tv:lraspp_mobilenet_v3_large"}
+    at = run_page("segment_photo", "en", state={**lraspp, "sp_a_wpath": str(good)})
     assert not at.exception, [e.value for e in at.exception]
     T, W = _words("segment_photo", "en")
     assert any(W("weights_from_file", what=T("model_lraspp_mobilenet_v3_large"), file=name) == s.value
                for s in at.success)
-    assert not any(W("untrained", model=T("model_lraspp_mobilenet_v3_large")) == w.value for w in at.warning)
+    assert T("source_tv_file", model=T("model_lraspp_mobilenet_v3_large"), file=name) in [s.value for s in at.success]
+    assert not any(T("source_random", model=T("model_lraspp_mobilenet_v3_large")) == w.value for w in at.warning)
 
     marker = tmp_path / "it_ran"
     evil = tmp_path / "evil.pth"
     torch.save({"weight": torch.zeros(1), "x": _RunsCode(marker)}, evil)
-    at = run_page("segment_photo", "en", state={**SMALL_SEGMENT, "sp_a_wpath": str(evil)})
+    at = run_page("segment_photo", "en", state={**lraspp, "sp_a_wpath": str(evil)})
     assert not at.exception, [e.value for e in at.exception]
     assert any("posix.system" in e.value or "os.system" in e.value for e in at.error)
     assert not marker.exists()
-    assert any(W("untrained", model=T("model_lraspp_mobilenet_v3_large")) == w.value for w in at.warning)
+    assert any(T("source_random", model=T("model_lraspp_mobilenet_v3_large")) == w.value for w in at.warning)
 
-    at = run_page("segment_photo", "en", state={**SMALL_SEGMENT, "sp_a_wpath": str(tmp_path / "absent.pth")})
+    at = run_page("segment_photo", "en", state={**lraspp, "sp_a_wpath": str(tmp_path / "absent.pth")})
     assert any(W("weights_path_missing", path=str(tmp_path / "absent.pth")) == w.value for w in at.warning)
 
 
@@ -142,7 +145,8 @@ def test_gpu_out_of_memory_is_explained(monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     monkeypatch.setattr(semantic, "predict", too_big)
-    at = run_page("segment_photo", "en", state={"sp_side": 96})  # a size no other test caches
+    state = {"sp_side": 96, "sp_model": "tv:lraspp_mobilenet_v3_large"}  # a size no other test caches
+    at = run_page("segment_photo", "en", state=state)
     assert not at.exception, [e.value for e in at.exception]
     W = lessons.texts("photo_common", "en")
     assert any(W("oom") == e.value for e in at.error)

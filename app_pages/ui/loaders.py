@@ -140,6 +140,46 @@ def photo_semantic_prediction(model_key: str, weights_key: str, device: str, ima
     return semantic.predict(_model, _image, short_side, amp)
 
 
+# SegFormer and Mask2Former (transformers) from a folder resolve() found; the folder and its files' times
+# are in ``weights_key``, so new weights in the cache load afresh.
+@st.cache_resource(max_entries=2, show_spinner=False)
+def photo_transformers_model(key: str, device: str, weights_key: str, path: str, source: str):
+    from core.zoo import universal
+
+    return universal.load_transformers(key, path, device, source)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def beyond_fcn_model(family: str, path: str):
+    """For the "after the lecture" page: SegFormer / Mask2Former from ``path``, or (no path) SegFormer-B0's
+    layout with random weights / a small Mask2Former: shapes and numbers to measure, never a result."""
+    import transformers as tf
+
+    from core.zoo import universal
+
+    if path:
+        cls = tf.SegformerForSemanticSegmentation if family == "segformer" else tf.Mask2FormerForUniversalSegmentation
+        return cls.from_pretrained(path, use_safetensors=True).eval()
+    if family == "segformer":
+        return universal.segformer_architecture()
+    return universal.tiny_mask2former(labels=tuple(f"class {i}" for i in range(150)), num_queries=100)[0]
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def beyond_fcn_decoder(path: str, height: int, width: int):
+    """SegFormer's decoder measured at ``height × width`` (:func:`core.zoo.universal.segformer_decoder`)."""
+    from core.zoo import universal
+
+    return universal.segformer_decoder(beyond_fcn_model("segformer", path), height, width)
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def beyond_fcn_queries(path: str, height: int, width: int):
+    from core.zoo import universal
+
+    return universal.query_summary(beyond_fcn_model("mask2former", path), height, width)
+
+
 @st.cache_resource(max_entries=2, show_spinner=False)
 def photo_instances_model(device: str, weights_key: str, _weights, _data: bytes | None = None):
     from core.zoo import instances

@@ -46,6 +46,7 @@ SECTIONS: list[Section] = [
         PageSpec("unet", ":material/join_inner:"),
         PageSpec("hrnet", ":material/stacked_line_chart:"),
         PageSpec("fpn_mask_rcnn", ":material/filter_center_focus:"),
+        PageSpec("beyond_fcn", ":material/auto_awesome:"),
     ]),
     Section("pose", [
         PageSpec("pose_heatmaps", ":material/blur_on:"),

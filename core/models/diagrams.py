@@ -21,7 +21,7 @@ from core.models.hrnet import HRNetConfig, HRNetSeg, PoseHighResolutionNet
 from core.models.segnet import SegNet
 from core.models.unet import UNet
 
-__all__ = ["Node", "Edge", "StageGraph", "chain", "graph", "DRAWN", "hrnet_graph"]
+__all__ = ["Node", "Edge", "StageGraph", "chain", "graph", "DRAWN", "hrnet_graph", "segformer_graph"]
 
 # The names of :mod:`core.models` the architecture pages draw: every segmentation model and the official
 # pose HRNet (the pose case study's contenders are shown on their own pages, without diagrams).
@@ -199,6 +199,43 @@ def fpn_graph(model: FPN) -> StageGraph:
     edges += [Edge("P5", "P6")]
     edges += [Edge(f"P{k}", "semantic", "fusion") for k in range(2, 6)]
     edges += [Edge("semantic", "output")]
+    return StageGraph(tuple(nodes), tuple(edges))
+
+
+def segformer_graph(model: nn.Module) -> StageGraph:
+    """transformers' SegFormer: the encoder's stages in one column (strides 4, 8, 16, 32), and its all-MLP
+    decoder beside them — a 1×1 projection per stage, a bilinear upsampling of each to stride 4, their
+    concatenation, the 1×1 fusion, the 1×1 classifier and the ×4 upsampling to the input.
+
+    The stages and projections are found by walking the live module (``SegformerStage`` modules, the
+    decode head's ``linear_projections``), so a model with other depths or widths is drawn as it is.
+    Two taps are not module outputs: ``@up<i>`` (stage ``i``'s part of the fusion layer's input) and
+    ``@output`` (the upsampled scores); :func:`core.zoo.universal.segformer_decoder` measures them.
+    """
+    stages = [name for name, m in model.named_modules() if type(m).__name__ == "SegformerStage"]
+    head = next((name for name, m in model.named_modules() if type(m).__name__ == "SegformerDecodeHead"), None)
+    if not stages or head is None:
+        raise ValueError(f"{type(model).__name__} is not a SegFormer with an all-MLP decode head")
+    decode = model.get_submodule(head)
+    proj = "linear_projections" if hasattr(decode, "linear_projections") else "linear_c"
+    n = len(stages)
+    mid = (n - 1) / 2
+    nodes = [Node("image", "", 0, 0, "input")]
+    edges = [Edge("image", "stage1")]
+    for i, path in enumerate(stages):
+        s = i + 1
+        nodes += [Node(f"stage{s}", path, 1, i, "conv"),  # (C_s, H/stride, W/stride)
+                  Node(f"mlp{s}", f"{head}.{proj}.{i}", 2, i, "score"),  # 1×1: C_s → D, same size
+                  Node(f"up{s}", f"@up{i}", 3, i, "up")]  # bilinear to stride 4: (D, H/4, W/4)
+        edges += [Edge(f"stage{s}", f"mlp{s}", "lateral"), Edge(f"mlp{s}", f"up{s}"),
+                  Edge(f"up{s}", "concat", "concat")]
+        if s < n:
+            edges.append(Edge(f"stage{s}", f"stage{s + 1}"))
+    nodes += [Node("concat", f"{head}.linear_fuse:in", 4, mid, "fuse"),  # (n·D, H/4, W/4)
+              Node("linear_fuse", f"{head}.linear_fuse", 5, mid, "conv"),  # 1×1: n·D → D
+              Node("classifier", f"{head}.classifier", 6, mid, "head"),  # 1×1: D → K
+              Node("output", "@output", 7, mid, "output")]  # bilinear ×4: (K, H, W)
+    edges += chain(["concat", "linear_fuse", "classifier", "output"])
     return StageGraph(tuple(nodes), tuple(edges))
 
 
