@@ -57,8 +57,8 @@ _FAMILY_PAGES = {
     "sam2": ("sam2_video",),
     "grounding_dino": ("grounded_sam",),
     "sam3": ("grounded_sam",),
-    "segformer": ("segment_photo",),
-    "mask2former": ("segment_photo",),
+    "segformer": ("segment_photo", "beyond_fcn"),
+    "mask2former": ("segment_photo", "beyond_fcn"),
 }
 HRNET_KEY = "hrnet_w32_coco"
 HRNET_MB = 109.1  # HRNet-W32's 28.5 M float32 parameters (mmpose does not publish the file's size)
