@@ -12,7 +12,8 @@ with left:
     picked = images.pick_image("sam", images.PICTURES)
 with right:
     loaded = sw.model("sam", "sam")  # None: no weights yet, and the untrained pipeline not chosen
-if loaded is None:
+if loaded is None:  # the picture stays in view: a student sees what the model will segment once it is here
+    left.image(picked.image, width="stretch")
     st.stop()
 
 sw.workbench(loaded, picked.image, "sam", first=sw.first_click(picked.sample), shareable=picked.sample is not None)

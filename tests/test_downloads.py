@@ -426,11 +426,12 @@ def test_the_sam_pages_one_button_downloads_and_the_page_then_segments(lang, wri
     monkeypatch.setenv("HF_ENDPOINT", model_hub.url)
     at = run_page("sam", lang)
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.get("imgs") and at.button(key="sam_download")
+    W = lessons.texts("sam_common", lang)
+    assert W("candidates") not in page_text(at) and at.button(key="sam_download")  # no mask yet, one button
     at.button(key="sam_download").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    W = lessons.texts("sam_common", lang)
+    assert W("candidates") in page_text(at)  # the downloaded model answers the sample's first click
     cached = W("weights_from_cache", label=spec.label, n=0.0).split("(")[0]
     assert cached in page_text(at)  # the rerun finds the downloaded model in the cache and says so
     assert weights.resolve(spec).source == "cache"
