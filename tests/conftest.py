@@ -105,6 +105,18 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module's tests: on a shared 2-core machine, two threads per op are several times
+    slower, not faster. A module asks for it with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def app_server():
     """Base URL of one Streamlit server shared by the browser tests of a run."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+import torch
+
 from core.zoo import universal, weights
 
 LABELS = ("wall", "building", "sky", "road", "person", "car")  # ADE20K names, so the page can translate them
@@ -40,3 +43,18 @@ def into_cache(key: str, hub: Path, source: Path) -> Path:
 def cache_model(key: str, hub: Path, tmp: Path, seed: int = 0) -> Path:
     family = weights.spec(key).family
     return into_cache(key, hub, write_folder(family, tmp / f"{key}_saved", seed))
+
+
+@pytest.fixture(autouse=True)
+def empty_caches(tmp_path, monkeypatch):
+    """Empty torch and Hugging Face caches of the test's own, the hub switched off, one torch thread; a
+    module that imports it runs every test with it."""
+    import huggingface_hub.constants
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    yield tmp_path
+    torch.set_num_threads(old)

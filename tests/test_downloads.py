@@ -35,12 +35,7 @@ FAMILY_SPECS = {"sam": "sam_vit_b", "sam2": "sam2.1_tiny", "grounding_dino": "gd
 FAMILIES = [f for f in FAMILY_SPECS if f != "sam3" or models.installed("sam3")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(autouse=True)

@@ -3,25 +3,11 @@ queries counted on one, and the one-click link to FCN against SegFormer on “Se
 from __future__ import annotations
 
 import pytest
-import torch
 
 from core import lessons
 from core.zoo import universal
 from tests.conftest import page_text, run_page
-from tests.hub_models import LABELS, cache_model
-
-
-@pytest.fixture(autouse=True)
-def empty_caches(tmp_path, monkeypatch):
-    import huggingface_hub.constants
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    yield tmp_path
-    torch.set_num_threads(old)
+from tests.hub_models import LABELS, cache_model, empty_caches  # noqa: F401 (an autouse fixture)
 
 
 def metrics(at) -> dict[str, str]:

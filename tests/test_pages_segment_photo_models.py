@@ -6,30 +6,16 @@ then puts into them what it needs: tiny SegFormer / Mask2Former checkpoints writ
 from __future__ import annotations
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from core import lessons
 from core.zoo import semantic
 from core.zoo.checkpoints import read_header, shipped_checkpoints
 from tests.conftest import ROOT, page_text
-from tests.hub_models import cache_model
+from tests.hub_models import cache_model, empty_caches  # noqa: F401 (an autouse fixture)
 
 SMALL = {"sp_side": 64}
 UNET = "unet-streets.safetensors"
-
-
-@pytest.fixture(autouse=True)
-def empty_caches(tmp_path, monkeypatch):
-    import huggingface_hub.constants
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    yield tmp_path
-    torch.set_num_threads(old)
 
 
 def run(lang: str = "en", state: dict | None = None, query: dict | None = None) -> AppTest:

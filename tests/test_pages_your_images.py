@@ -19,12 +19,7 @@ SMALL_DETECT = {"in_side": 160, "in_proposals": 50, "in_max": 3}
 SMALL_POSE = {"pp_side": 160, "pp_proposals": 50, "pp_max": 2, "pp_boxes": "whole"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _png(h: int = 90, w: int = 120) -> bytes:
