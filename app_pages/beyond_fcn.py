@@ -28,7 +28,14 @@ fig = architecture_diagram(dec.boxes, edges_of(dec.graph, dec.boxes), T.table("e
 common.show_figure(fig, key="bf_diagram")
 st.caption(T("diagram_caption", h=h, w=w))
 
-shape = lambda key: "×".join(str(s) for s in dec.boxes[key].shape)  # noqa: E731
+def dims(shape) -> str:
+    return "×".join(str(s) for s in shape)
+
+
+def shape(key: str) -> str:
+    return dims(dec.boxes[key].shape)
+
+
 rows = []
 for i, (stride, factor) in enumerate(zip(dec.strides, dec.upsample_factors), start=1):
     rows.append({T("col_stage"): i, T("col_stride"): stride, T("col_encoder"): shape(f"stage{i}"),
@@ -40,7 +47,7 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric(T("params_metric"), T("millions", v=dec.params / 1e6))
 c2.metric(T("flops_metric"), T("gflops", v=dec.flops / 1e9))
 c3.metric(T("fuse_metric"), T("fuse_value", cin=concat[0], cout=fused[0]))
-c4.metric(T("scores_metric"), "×".join(str(s) for s in scores))
+c4.metric(T("scores_metric"), dims(scores))
 st.markdown(T.md("toolbox", d=fused[0], n=len(dec.strides), cin=concat[0], k=scores[0]))
 
 # --- Mask2Former: queries instead of a class per pixel -------------------------------------------------------
@@ -57,8 +64,8 @@ with st.spinner(T("measuring")):
 k1, k2, k3, k4 = st.columns(4)
 k1.metric(T("queries_metric"), str(q.num_queries))
 k2.metric(T("classes_metric"), T("classes_value", k=q.num_classes))
-k3.metric(T("class_logits_metric"), "×".join(str(s) for s in q.class_logits))
-k4.metric(T("mask_logits_metric"), "×".join(str(s) for s in q.mask_logits))
+k3.metric(T("class_logits_metric"), dims(q.class_logits))
+k4.metric(T("mask_logits_metric"), dims(q.mask_logits))
 st.markdown(T.md("queries", q=q.num_queries, k=q.num_classes, plus=q.num_classes + 1, h=qh, w=qw,
                  mh=q.mask_logits[1], mw=q.mask_logits[2], layers=q.decoder_layers, hidden=q.hidden))
 
