@@ -28,8 +28,14 @@ st.session_state.setdefault(common.PRESENTATION_KEY, False)
 st.session_state.setdefault("trained_models", {})  # name -> checkpoint bytes, kept by "Train live" for this user
 
 with st.sidebar:
-    st.radio("Language / Limba", lessons.LANGUAGES, key=common.LANG_KEY, horizontal=True,
-             format_func=lambda code: {"en": "English", "ro": "Română"}[code])
+    # The picker's key carries the language it opens on, and its default is that language: if the browser
+    # ever re-creates the radio and sends its default back, that default is the language already chosen,
+    # so the page cannot fall back to English on its own. A click makes a new key on the next run.
+    shown = common.lang()
+    chosen = st.radio("Language / Limbă", lessons.LANGUAGES, index=lessons.LANGUAGES.index(shown),
+                      key=f"{common.LANG_KEY}_picker_{shown}", horizontal=True,
+                      format_func=lambda code: {"en": "English", "ro": "Română"}[code])
+    st.session_state[common.LANG_KEY] = chosen
 st.query_params[common.LANG_KEY] = common.lang()
 
 words = common.texts("common")
