@@ -19,3 +19,61 @@ def test_the_recap_logits_are_labelled_by_image_and_class(lang):
     assert list(grid.value.index) == [T("sample", k=k) for k in (1, 2, 3)]
     columns = json.loads(grid.proto.columns)
     assert [columns[str(j)]["label"] for j in range(4)] == [T.table("classes")[c] for c in ("cat", "dog", "bird", "car")]
+
+
+# --- the Segment Anything pages, on the tiny untrained models (no weights here) ------------------------------
+
+@pytest.fixture
+def no_hub(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+
+
+def _scores_after(texts: list[str], prefix: str, lang: str) -> list[float]:
+    """The numbers written right after ``prefix`` in the page's texts, read back as the language writes them."""
+    sep = "," if lang == "ro" else "."
+    found = []
+    for t in texts:
+        if t.startswith(prefix):
+            word = t[len(prefix):].split()[0]
+            assert "-" not in word and "−" not in word, t
+            assert sep in word, t  # the language's decimal separator
+            found.append(float(word.replace(",", ".")))
+    return found
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_sam_iou_guesses_are_written_between_zero_and_one_in_the_language(lang, no_hub):
+    W = lessons.texts("sam_common", lang)
+    at = run_page("sam", lang, state={"sam_untrained": True})
+    assert not at.exception
+    prefix = W("candidate_score", k=1, score=0.5, tag="").split(lessons.number(0.5, ".3f", lang))[0]
+    scores = _scores_after([m.value for m in at.markdown], prefix, lang)
+    assert scores and all(0.0 <= s <= 1.0 for s in scores)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_grounded_sam_scores_are_probabilities(lang, no_hub):
+    T = lessons.texts("grounded_sam", lang)
+    at = run_page("grounded_sam", lang, state={"gs_text": "Horse. Sky.", "gs_box": 0.2, "gs_tok": 0.1,
+                                               "gs_untrained": True, "gs_sam3": False})
+    assert not at.exception
+    table = at.dataframe[0].value
+    for col in ("col_score", "col_phrase_score", "col_iou"):
+        values = table[T(col)].astype(float)
+        assert ((values >= 0) & (values <= 1)).all() and not any(str(v).startswith("-") for v in values)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_sam2_names_its_conditioning_frames_as_frames(lang, no_hub):
+    T = lessons.texts("sam2_video", lang)
+    at = run_page("sam2_video", lang, state={"sv_untrained": True, "sv_frames": 4})
+    assert not at.exception
+    text = page_text(at)
+    assert T("anchors_one", frame=0) in text  # the sample starts with a click on frame 0: "frame 0", not "0"
+    tracker = at.session_state["sv_tracker"]
+    tracker.clear()
+    at.run()
+    assert T("anchors_none") in page_text(at)
