@@ -77,3 +77,41 @@ def test_sam2_names_its_conditioning_frames_as_frames(lang, no_hub):
     tracker.clear()
     at.run()
     assert T("anchors_none") in page_text(at)
+
+
+# --- the architecture explorer's feature maps say whose weights they are -------------------------------------
+
+def _mosaic(at):
+    return next(c for c in at.get("plotly_chart") if "ax_mosaic" in str(c.proto.id)).proto.spec
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_explorer_shows_the_shipped_checkpoint_features_and_says_so(lang):
+    from core.zoo.checkpoints import read_header, shipped_checkpoints
+
+    T = lessons.texts("architecture_explorer", lang)
+    header = read_header(shipped_checkpoints()["unet-streets.safetensors"])
+    at = run_page("architecture_explorer", lang, state={"ax_model": "unet"})
+    assert not at.exception
+    m = header["metrics"]
+    said = T("trained_weights", file="unet-streets.safetensors", steps=m["step"], miou=m["miou"],
+             n=len(header["classes"]))
+    assert said in [c.value for c in at.caption]
+    assert at.query_params.get("ax_weights") in (None, "trained")  # the default, if it is there, is language-free
+    trained = _mosaic(at)
+    at.segmented_control(key="ax_weights").set_value("random").run()
+    assert not at.exception
+    assert at.query_params["ax_weights"] == "random"  # a language-free value in the address
+    W = lessons.texts("arch_common", lang)
+    assert W("random_weights") in [c.value for c in at.caption] and said not in page_text(at)
+    assert _mosaic(at) != trained  # other weights, other feature maps
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_model_without_a_shipped_checkpoint_says_its_weights_are_random(lang):
+    T = lessons.texts("architecture_explorer", lang)
+    at = run_page("architecture_explorer", lang, state={"ax_model": "fcn16s"})
+    assert not at.exception
+    W = lessons.texts("arch_common", lang)
+    assert W("random_weights") + " " + T("no_shipped") in [c.value for c in at.caption]
+    assert not at.get("segmented_control") or all(s.key != "ax_weights" for s in at.get("segmented_control"))
