@@ -115,3 +115,58 @@ def test_a_model_without_a_shipped_checkpoint_says_its_weights_are_random(lang):
     W = lessons.texts("arch_common", lang)
     assert W("random_weights") + " " + T("no_shipped") in [c.value for c in at.caption]
     assert not at.get("segmented_control") or all(s.key != "ax_weights" for s in at.get("segmented_control"))
+
+
+# --- the FCN page's training run outlives a visit to another page ----------------------------------------------
+
+def _charts(at) -> str:
+    return " ".join(str(c.proto.id) for c in at.get("plotly_chart"))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_fcn_training_run_survives_a_move_to_another_page_and_back(lang):
+    from app_pages.ui import loaders
+
+    T = lessons.texts("fcn", lang)
+    at = run_page("fcn", lang, state={"fcn_steps": 300})
+    assert loaders.trained_models().get(("fcn8s", 300)) is None
+    at.button(key="fcn_train").click().run()
+    run = at.session_state["fcn_run"]["run"]
+    try:
+        run.wait_for(lambda s: len(s.steps) >= 1, timeout=120)
+        at.switch_page("app_pages/segnet.py").run()  # away: the segnet page draws, the run goes on
+        assert not at.exception and "fcn_loss" not in _charts(at)
+        before = len(run.snapshot().steps)
+        assert len(run.wait_for(lambda s: len(s.steps) > before, timeout=120).steps) > before
+        at.switch_page("app_pages/fcn.py").run()  # back: the same run, its progress and its curve
+        assert not at.exception
+        assert at.session_state["fcn_run"]["run"] is run and run.snapshot().status == "running"
+        assert "fcn_loss" in _charts(at) and T("run_caption") in page_text(at)
+        assert at.button(key="fcn_stop") is not None
+        at.button(key="fcn_stop").click().run()
+        assert run.done and run.snapshot().status == "stopped"
+        assert T("run_stopped", step=len(run.snapshot().steps), n=300) in page_text(at)
+        assert "fcn_loss" in _charts(at)  # the curve of the stopped run stays
+        assert loaders.trained_models().get(("fcn8s", 300)) is None  # an unfinished model is not kept
+    finally:
+        run.stop()
+        loaders.trained_models().pop(("fcn8s", 300), None)
+
+
+@pytest.mark.slow
+def test_a_finished_fcn_run_is_kept_for_the_class_and_its_curve_stays():
+    from app_pages.ui import loaders
+
+    at = run_page("fcn", "en", state={"fcn_steps": 60})
+    at.button(key="fcn_train").click().run()
+    run = at.session_state["fcn_run"]["run"]
+    try:
+        assert run.wait_for(lambda s: s.status == "finished", timeout=300).status == "finished"
+        at.run()
+        assert not at.exception
+        T = lessons.texts("fcn", "en")
+        assert loaders.trained_models()[("fcn8s", 60)] is run.model
+        assert T("trained_note", n=60) in page_text(at) and "fcn_loss" in _charts(at)
+    finally:
+        run.stop()
+        loaders.trained_models().pop(("fcn8s", 60), None)

@@ -67,6 +67,17 @@ def curves(runs: list[tuple[str, list[dict], list[dict]]], loss_title: str, miou
     return fig
 
 
+def loss_curve(steps: list[dict], name: str, title: str, step_title: str, colour: str = RUN_COLOURS[0]) -> go.Figure:
+    """One run's training loss against the step (log scale, readable ticks): each step faint, its trend bold."""
+    fig = make_subplots(rows=1, cols=1, subplot_titles=(title,))
+    if steps:
+        add_loss_curve(fig, steps, colour, name)
+    set_log_axis(fig, [it["loss"] for it in steps], row=1, col=1)
+    fig.update_xaxes(title_text=step_title, rangemode="tozero")
+    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False)
+    return fig
+
+
 def iou_bars(names: list[str], ious: list[float | None], palette: np.ndarray, title: str) -> go.Figure:
     """One bar per class, its IoU written beside it: an IoU of 0 keeps a sliver of a bar and its "0.00"; a
     class absent from both the truth and the prediction (None) has no bar, only "–"."""
