@@ -29,6 +29,7 @@ def no_hub(tmp_path, monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
 
 
 def _scores_after(texts: list[str], prefix: str, lang: str) -> list[float]:
@@ -170,3 +171,22 @@ def test_a_finished_fcn_run_is_kept_for_the_class_and_its_curve_stays():
     finally:
         run.stop()
         loaders.trained_models().pop(("fcn8s", 60), None)
+
+
+# --- the pose page on photos offers the pose network trained in the app (done by issue 12; confirmed here
+# end to end, through the training page's own buttons) ------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_pose_network_trained_on_the_training_page_is_offered_on_the_photo_page(no_hub):
+    at = run_page("pose_train", "en", state={"pt_model": "hrnet", "pt_budget": "tiny", "pt_size": 48, "pt_batch": 4,
+                                             "pt_steps": 20})
+    at.button(key="pt_start").click().run()
+    run = at.session_state["pt_run"]
+    assert run.wait_for(lambda s: s.status == "finished", timeout=300).status == "finished"  # a bound, not a timing
+    at.session_state["pp_side"], at.session_state["pp_boxes"] = 160, "whole"
+    at.switch_page("app_pages/pose_photo.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    T, W = lessons.texts("pose_photo", "en"), lessons.texts("photo_common", "en")
+    assert at.radio(key="pp_h_wmode").value == "session"  # nothing published is cached: the app's own network
+    assert W("source_line_session", what=T("hrnet_name"), name=run.name) in [c.value for c in at.caption]
+    assert T("crop_caption", h=48, w=48) in [c for im in at.get("image") for c in im.captions]
