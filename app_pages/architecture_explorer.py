@@ -6,6 +6,7 @@ from app_pages.ui import common, loaders, widgets
 from core import architectures as arch
 from core.figures.architectures import feature_mosaic, shape_curves
 from core.models import diagrams
+from core.models.inspect import stage_boxes
 
 T = common.texts("architecture_explorer")
 W = aw.words()
@@ -49,6 +50,20 @@ st.subheader(T("features_title"))
 if paper:
     st.info(T("features_paper"))
     st.stop()
+# The feature maps come from the app's own trained checkpoint of this model when one ships with it, else from
+# the random weights of the diagram above; the caption says which.
+shipped = loaders.shipped_for(name)
+weights = "random"
+if shipped:
+    weights = common.choice(st.segmented_control, T("weights"), ["trained", "random"], key="ax_weights",
+                            default="trained", format_func=lambda k: T(f"weights_{k}"))
+if weights == "trained":
+    graph, tr, header, rgb = loaders.shipped_trace(shipped, h, w)
+    boxes = stage_boxes(graph, tr)
+    picture = T("street_caption", h=h, w=w)
+else:
+    rgb, _ = loaders.sample(h, w)
+    picture = T("sample_caption", h=h, w=w)
 node_keys = [n.key for n in graph.nodes if n.key in boxes and n.key != "image"]
 c1, c2 = st.columns([2, 1])
 with c1:
@@ -57,14 +72,18 @@ with c1:
 with c2:
     count = st.slider(T("channels_shown"), 1, 32, value=16, key="ax_channels", bind="query-params")
 tensor = tr.taps[graph.node(node).tap][0]  # (C, h, w)
-rgb, _ = loaders.sample(h, w)
 a, b = st.columns([1, 3])
 with a:
-    st.image(rgb, caption=T("sample_caption", h=h, w=w), width="stretch")
+    st.image(rgb, caption=picture, width="stretch")
     box = boxes[node]
     st.markdown(T("node_facts", node=node, c=box.shape[0], h=box.shape[1], w=box.shape[2], jump=f"{box.jump:.3g}",
                   rf=f"{box.rf:.0f}"))
 with b:
     common.show_figure(feature_mosaic(tensor[:count].numpy()), key="ax_mosaic")
 st.caption(T("features_caption", shown=min(count, tensor.shape[0]), total=tensor.shape[0]))
-st.caption(W("random_weights"))
+if weights == "trained":
+    metrics = header.get("metrics", {})
+    st.caption(T("trained_weights", file=shipped, steps=metrics.get("step", 0), miou=metrics.get("miou", 0.0),
+                 n=len(header["classes"])))
+else:
+    st.caption(W("random_weights") + (" " + T("no_shipped") if not shipped else ""))

@@ -22,7 +22,7 @@ labels = [common.choice(label_cols[k].selectbox, T("true_label", sample=samples[
           for k, default in enumerate((0, 1, 2))]
 logits = torch.tensor(widgets.number_grid(
     "cr_logits", [[2.0, 1.0, 0.1, -1.0], [0.5, 2.5, 0.3, 0.0], [1.2, 0.2, 0.4, 2.0]],
-    T("logits_label"), shape=(3, len(CLASSES))), dtype=torch.float64)  # (N=3, C=4)
+    T("logits_label"), shape=(3, len(CLASSES)), names=(samples, names)), dtype=torch.float64)  # (N=3, C=4)
 
 onehot = cls.one_hot(labels, len(CLASSES)).double()  # (3, 4)
 probs = cls.softmax(logits)  # (3, 4)

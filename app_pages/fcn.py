@@ -9,6 +9,8 @@ from core import architectures as arch
 from core import models
 from core.data.scenes import SCENE_CLASSES, SCENE_COLORS
 from core.figures.architectures import label_image
+from core.figures.training import loss_curve
+from core.training.runs import BackgroundRun
 
 T = common.texts("fcn")
 W = aw.words()
@@ -54,17 +56,50 @@ st.markdown(T.md("trained"))
 steps = common.choice(st.segmented_control, T("steps"), [60, 150, 300], key="fcn_steps", default=60,
                       format_func=lambda n: T("steps_n", n=n))
 trained = loaders.trained_models().get(("fcn8s", steps))
+# This session's training run goes on in a background thread and lives in the session, not in the page's script:
+# a student can visit another page while it trains and find it (and its loss curve) here on coming back.
+entry = st.session_state.get("fcn_run")  # {"steps": n, "run": BackgroundRun} or None
+run: BackgroundRun | None = entry["run"] if entry and entry["steps"] == steps else None
+
+
+def start_training() -> None:
+    old = st.session_state.get("fcn_run")
+    if old is not None:
+        old["run"].stop(wait=0)
+    net = models.build("fcn8s", arch.NUM_CLASSES)
+    items = ({"kind": "step", "step": s.step, "loss": s.loss, "elapsed_s": s.seconds}
+             for s in arch.fit_fcn(net, steps=steps))
+    st.session_state["fcn_run"] = {"steps": steps, "run": BackgroundRun(
+        items, net, alive=common.session_alive(), name=T("steps_n", n=steps))}
+
+
+status = run.snapshot().status if run is not None else None
+if status == "finished" and trained is None:  # the run has ended: its model is kept for the whole class
+    trained = loaders.trained_models()[("fcn8s", steps)] = run.model.eval()
+
+
+@widgets.live(status)
+def training_view() -> None:
+    snap = widgets.watch(T, run, status)
+    last = snap.steps[-1] if snap.steps else None
+    if snap.status == "running":
+        st.progress(last["step"] / steps if last else 0.0, text=T("training_loss", step=last["step"], n=steps,
+                    loss=last["loss"], s=last["elapsed_s"]) if last else T("training", step=0, n=steps))
+    elif snap.status == "stopped":
+        st.info(T("run_stopped", step=last["step"] if last else 0, n=steps))
+    if snap.steps:
+        common.show_figure(loss_curve(snap.steps, run.name, T("loss_title"), T("step_axis")), key="fcn_loss")
+        st.caption(T("run_caption"))
+
+
 if trained is None:
     st.info(T("not_trained"))
-    if st.button(T("train"), key="fcn_train", type="primary"):
-        net = models.build("fcn8s", arch.NUM_CLASSES)
-        bar = st.progress(0.0, text=T("training", step=0, n=steps))
-        st.button(T("stop"), key="fcn_stop")  # any click reruns the page, which ends this loop
-        for step in arch.fit_fcn(net, steps=steps):
-            bar.progress(step.step / steps, text=T("training_loss", step=step.step, n=steps, loss=step.loss,
-                                                    s=step.seconds))
-        loaders.trained_models()[("fcn8s", steps)] = net.eval()
-        st.rerun()
+    b1, b2, _ = st.columns([2, 1, 3])
+    b1.button(T("train"), key="fcn_train", type="primary", on_click=start_training, disabled=status == "running")
+    if status == "running":
+        b2.button(T("stop"), key="fcn_stop", on_click=run.stop)
+    if run is not None:
+        training_view()
 else:
     preds = arch.stride_predictions(trained, arch.to_input(rgb))
     cols = st.columns(5)
@@ -81,6 +116,8 @@ else:
         T("col_acc"): st.column_config.NumberColumn(format="%.1f %%"),
         T("col_boundary"): st.column_config.NumberColumn(format="%.1f %%")})
     st.caption(T("trained_note", n=steps))
+    if run is not None and run.snapshot().steps:  # trained in this session: its loss curve stays in view
+        training_view()
 
 # --- 4. the upsampling layers start as bilinear interpolation ------------------------------------------------
 st.subheader(T("bilinear_title"))

@@ -5,6 +5,8 @@ import streamlit as st
 
 from app_pages.ui import common, images, loaders
 from app_pages.ui import sam as sw
+from core import lessons
+from core.figures.sam import shown_score
 from core.promptable import draw
 from core.promptable.grounded import (
     LECTURE_PROMPT,
@@ -87,7 +89,8 @@ c1, c2 = columns[:2]
 with c1:
     st.subheader(U_boxes + T("boxes_title"))
     boxed = draw.draw_boxes(image, [d.box for d in found.items],
-                            [f"{d.phrase} {d.score:.2f}" for d in found.items], [colors[d.phrase] for d in found.items])
+                            [f"{d.phrase} {lessons.number(shown_score(d.score, 2), '.2f', common.lang())}"
+                             for d in found.items], [colors[d.phrase] for d in found.items])
     st.image(boxed, width="stretch")
     st.caption(U_boxes + T("boxes_caption", n=len(found.items), queries=found.n_queries, time=sw.seconds(raw.seconds)))
 with c2:
@@ -104,10 +107,10 @@ st.markdown(" ".join(f"<span style='color:{'#%02x%02x%02x' % colors[p]}'>■</sp
 if not found.items:
     st.info(T("nothing_found"))
 else:
-    rows = [{T("col_phrase"): d.phrase, T("col_score"): round(d.score, 3),
-             T("col_phrase_score"): round(d.phrase_score, 3),
+    rows = [{T("col_phrase"): d.phrase, T("col_score"): shown_score(d.score),
+             T("col_phrase_score"): shown_score(d.phrase_score),
              T("col_box"): f"({d.box.x0:.0f}, {d.box.y0:.0f}) – ({d.box.x1:.0f}, {d.box.y1:.0f})",
-             T("col_area"): f"{100 * m.mean():.1f} %", T("col_iou"): round(float(q), 3)}
+             T("col_area"): f"{100 * m.mean():.1f} %", T("col_iou"): shown_score(q)}
             for d, m, q in zip(found.items, masks, ious)]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption(U_masks + T("table_caption"))

@@ -127,8 +127,7 @@ else:
             T("col_err_subpixel"): err["subpixel"].round(2),
             T("col_conf"): conf.round(3),
         })
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={name: st.column_config.Column(width="small") for name in table.columns})
+        st.table(table.set_index(T("col_point")))  # a plain table: its headers wrap in the column, never cut off
         st.markdown(T("mean_errors", argmax=err["argmax"].mean(), subpixel=err["subpixel"].mean(), s=stride))
         st.caption(T("low_peak"))
 

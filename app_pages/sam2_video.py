@@ -102,7 +102,9 @@ if buttons[1].button(T("clear"), key="sv_clear", disabled=not tracker.prompts, w
     st.rerun()
 propagate = buttons[2].button(T("propagate"), key="sv_propagate", type="primary", width="stretch",
                               disabled=not tracker.prompts)
-buttons[3].caption(T("anchors", frames=", ".join(str(f) for f in tracker.conditioning_frames()) or "—"))
+anchors = tracker.conditioning_frames()  # frame numbers as the slider counts them (from 0)
+buttons[3].caption(T("anchors_none") if not anchors else T("anchors_one", frame=anchors[0]) if len(anchors) == 1
+                   else T("anchors", frames=", ".join(str(f) for f in anchors)))
 
 
 def painted(k: int) -> np.ndarray:
@@ -119,6 +121,7 @@ if propagate:
     bar.empty()
     st.session_state["sv_propagate_seconds"] = seconds
 
+shown_width = min(720, 2 * frames[0].shape[1])  # the frame and the video player are drawn at this one width
 view, info = st.columns([3, 2])
 with view:
     st.caption(U + T(f"hint_{click_mode}", n=obj))
@@ -126,7 +129,7 @@ with view:
     for o, (pts, box) in prompts_here.items():
         picture = draw.draw_prompts(picture, pts, box)
     event = image_click(picture, key="sv_click", mode="box" if click_mode == "box" else "point", alt=T("click_alt"),
-                        width=min(720, 2 * picture.shape[1]))
+                        width=shown_width)
     if event and event.get("t") != st.session_state.get("sv_last_t"):
         st.session_state["sv_last_t"] = event.get("t")
         with st.spinner(T("prompting")):
@@ -167,10 +170,10 @@ if tracker.propagated:
             cached = (tracker.version, *encode_video([painted(k) for k in range(tracker.num_frames)], fps))
         st.session_state["sv_video"] = cached
     _, data, mime = cached
-    if mime == "video/mp4":
-        st.video(data, format=mime, loop=True)
+    if mime == "video/mp4":  # the player keeps the frame's width, whatever the column's
+        st.video(data, format=mime, loop=True, width=shown_width)
     else:
-        st.image(data)
+        st.image(data, width=shown_width)
     if not loaded.pretrained:
         st.caption(T("tiny_video_note"))
 

@@ -40,6 +40,23 @@ def test_pause_step_and_stop_from_the_page():
     assert not at.exception
 
 
+def test_the_page_shows_one_more_step_for_each_one_step_click():
+    at = run_page("train_live", "en", state={**SMALL, "tl_steps": 2000})
+    at.button(key="tl_start").click().run()
+    run = at.session_state["tl_run"]
+    run.wait_for(lambda s: len(s.steps) >= 2)
+    at.run()
+    at.button(key="tl_pause").click().run()  # no waiting here: the page drawn after the click is the paused state
+    n = len(run.snapshot().steps)
+    assert [m.value for m in at.metric][1] == f"{n} / 2000"
+    for k in (1, 2, 3):
+        at.button(key="tl_step").click().run()
+        assert [m.value for m in at.metric][1] == f"{n + k} / 2000"
+        assert len(run.snapshot().steps) == n + k
+    at.button(key="tl_stop").click().run()
+    assert not at.exception
+
+
 @pytest.mark.slow
 def test_two_runs_are_compared_and_kept():
     at = run_page("train_live", "en", state=SMALL)

@@ -16,7 +16,7 @@ def test_heatmaps_page_with_placed_points(lang):
     at = run_page("pose_heatmaps", lang, state={"ph_canvas": "street", "ph_stride": 8, "ph_sigma": 1.5,
                                                 "ph_points": POINTS, "ph_dx": -10, "ph_noise": 0.05})
     assert not at.exception, [e.value for e in at.exception]
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert len(table) == 2 and list(table[T("col_true")]) == ["40.0, 50.3", "100.2, 20.7"]
     assert table[T("col_err_subpixel")].max() < 0.1 < table[T("col_err_argmax")].max()  # stride 8: argmax is coarse
     text = page_text(at)
@@ -28,13 +28,13 @@ def test_heatmaps_page_with_placed_points(lang):
 def test_heatmaps_page_buttons_and_links():
     T = lessons.texts("pose_heatmaps", "en")
     at = run_page("pose_heatmaps", "en")
-    assert len(at.dataframe[0].value) == 14  # the stick figure's joints are placed to begin with
+    assert len(at.table[0].value) == 14  # the stick figure's joints are placed to begin with
     at.button(key="ph_clear").click().run()
     assert not at.exception and T("no_points") in page_text(at)
     at.button(key="ph_joints").click().run()
-    assert len(at.dataframe[0].value) == 14
+    assert len(at.table[0].value) == 14
     at.button(key="ph_undo").click().run()
-    assert len(at.dataframe[0].value) == 13
+    assert len(at.table[0].value) == 13
 
 
 def test_heatmaps_page_reads_points_from_the_address():
@@ -43,12 +43,12 @@ def test_heatmaps_page_reads_points_from_the_address():
     at.switch_page("app_pages/pose_heatmaps.py")
     at.run()
     assert not at.exception
-    assert len(at.dataframe[0].value) == 2
+    assert len(at.table[0].value) == 2
     bad = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     bad.query_params["ph_pts"] = "[[1, 2"  # a broken link: the page falls back to the figure's joints
     bad.switch_page("app_pages/pose_heatmaps.py")
     bad.run()
-    assert not bad.exception and len(bad.dataframe[0].value) == 14
+    assert not bad.exception and len(bad.table[0].value) == 14
 
 
 SMALL = {"pt_size": 48, "pt_batch": 4, "pt_steps": 20}

@@ -121,7 +121,7 @@ def test_sam2_video_prompt_propagate_correct(lang):
     at = run_page("sam2_video", lang, state={"sv_untrained": True})
     assert not errors(at)
     T = words("sam2_video", lang)
-    assert T("anchors", frames="0") in page_text(at)  # the sample clip starts with a click on the ball
+    assert T("anchors_one", frame=0) in page_text(at)  # the sample clip starts with a click on the ball
     assert "hf download facebook/sam2.1-hiera-tiny" in [c.value for c in at.code]
     at.button(key="sv_propagate").click().run()
     assert not errors(at)

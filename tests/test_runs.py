@@ -60,3 +60,32 @@ def test_a_run_carries_what_it_was_started_with():
     assert (run.name, run.cfg, run.class_names) == ("Run 1", cfg, ["sky", "road"])
     assert (run.val_data, run.kind, run.sigma, run.kinds) == (None, "", None, [])  # the pose fields stay unset
     run.stop()
+
+
+def test_one_step_after_pause_advances_exactly_one_step_and_brings_its_validation():
+    run = _run()
+    run.wait_for(lambda s: len(s.steps) >= 3)
+    run.pause()  # returns once the step in flight is counted: what is read now is what stays
+    snap = run.snapshot()
+    n = len(snap.steps)
+    assert snap.status == "paused"
+    assert len(run.wait_for(lambda s: len(s.steps) > n, timeout=0.5).steps) == n
+    for k in range(1, 8):  # across a validation step (val_every=5): it comes with its step, never later
+        run.step()
+        snap = run.snapshot()
+        assert (snap.status, len(snap.steps)) == ("paused", n + k)
+        if snap.steps[-1]["step"] % 5 == 0:
+            assert snap.last_val["step"] == snap.steps[-1]["step"]
+        assert len(run.wait_for(lambda s: len(s.steps) > n + k, timeout=0.2).steps) == n + k
+    run.stop()
+    assert run.done and run.snapshot().status == "stopped"
+
+
+def test_one_step_while_running_is_the_next_step_then_a_pause():
+    run = _run()
+    run.wait_for(lambda s: len(s.steps) >= 2)
+    run.step()
+    n = len(run.snapshot().steps)
+    assert run.snapshot().status == "paused"
+    assert len(run.wait_for(lambda s: len(s.steps) > n, timeout=0.5).steps) == n
+    run.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import numpy as np
 import streamlit as st
@@ -77,7 +78,10 @@ _CLICK_CSS = """
            pointer-events: none; }
 """
 
+STROKE_OUTLINE = {"halo": "#ffffff", "edge": "#111827"}  # the two rims drawn under every painted stroke
+
 _PAINT_JS = r"""
+const OUTLINE = __OUTLINE__;
 export default function (component) {
   const { data, setStateValue, parentElement } = component;
   let root = parentElement.querySelector(".ss-paint");
@@ -100,13 +104,21 @@ export default function (component) {
     canvas.width = r.width; canvas.height = r.height;
     const ctx = canvas.getContext("2d");
     const s = r.width / data.natural_w;
-    ctx.lineCap = "round"; ctx.lineJoin = "round";
-    for (const st of root.strokes) {
-      ctx.strokeStyle = st.color; ctx.lineWidth = Math.max(1, st.width * s); ctx.globalAlpha = 0.8;
+    ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.globalAlpha = 1;
+    const path = (st) => {
       ctx.beginPath();
       st.points.forEach(([x, y], i) => (i ? ctx.lineTo(x * s, y * s) : ctx.moveTo(x * s, y * s)));
       if (st.points.length === 1) ctx.lineTo(st.points[0][0] * s + 0.01, st.points[0][1] * s);
-      ctx.stroke();
+    };
+    // Each stroke is outlined — a white halo around a dark edge, then its colour — so a red stroke stays
+    // visible on a red car and a dark one on a dark road: one of the two rims contrasts with any picture.
+    for (const st of root.strokes) {
+      const w = Math.max(1, st.width * s);
+      for (const [colour, width] of [[OUTLINE.halo, w + 6], [OUTLINE.edge, w + 3], [st.color, w]]) {
+        ctx.strokeStyle = colour; ctx.lineWidth = width;
+        path(st);
+        ctx.stroke();
+      }
     }
   };
   img.onload = redraw;
@@ -141,6 +153,7 @@ _PAINT_CSS = """
 .ss-paint img { max-width: 100%; border-radius: 4px; }
 .ss-paint canvas { position: absolute; left: 0; top: 0; cursor: crosshair; touch-action: none; }
 """
+_PAINT_JS = _PAINT_JS.replace("__OUTLINE__", json.dumps(STROKE_OUTLINE))
 
 
 @st.cache_resource

@@ -242,3 +242,28 @@ def shipped_checkpoints() -> dict[str, bytes]:
     from core.zoo.checkpoints import shipped_checkpoints as found
 
     return {name: path.read_bytes() for name, path in found().items()}
+
+
+def shipped_for(name: str) -> str | None:
+    """The file name of the checkpoint shipped for model ``name`` (built with its default options), or None."""
+    from core.zoo.checkpoints import app_header
+
+    for file_name, data in shipped_checkpoints().items():
+        header = app_header(data)
+        if header["model"] == name and not header.get("model_kwargs"):
+            return file_name
+    return None
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)  # a trace keeps its boxes' tensors
+def shipped_trace(file_name: str, height: int, width: int):
+    """``(graph, trace, header, picture)``: a shipped checkpoint's model traced on a synthetic street of
+    ``height × width`` — the kind of picture it learned from, normalised as in its training."""
+    from core.data.streets import make_street, to_tensor
+    from core.zoo.checkpoints import app_checkpoint
+
+    ckpt = app_checkpoint(shipped_checkpoints()[file_name])
+    rgb = make_street(0, (height, width))[0]
+    with torch.no_grad():
+        graph, tr = graph_trace(ckpt.model, to_tensor(rgb)[None])  # (1, 3, H, W)
+    return graph, tr, ckpt.header, rgb

@@ -15,6 +15,7 @@ import streamlit as st
 from app_pages.ui import common, loaders
 from app_pages.ui import weights as wp
 from app_pages.ui.components import image_click
+from core.figures.sam import shown_score
 from core.promptable import draw
 from core.promptable.models import Loaded
 from core.promptable.segment import Segmenter, parse_prompts
@@ -242,7 +243,7 @@ def workbench(loaded: Loaded, image: np.ndarray, prefix: str, first: list[dict] 
             thumb = draw.overlay_masks(image, [pred.masks[k]], [draw.color(0 if k == pred.best else 9)])
             col.image(thumb, width="stretch", caption=U.strip(" —") or None)
             tag = W("kept") if k == pred.best else ""
-            col.markdown(W("candidate_score", k=k + 1, score=round(float(pred.scores[k]), 3) + 0.0, tag=tag))
+            col.markdown(W("candidate_score", k=k + 1, score=shown_score(pred.scores[k]), tag=tag))
         st.caption(U + (W("candidates_caption") if len(pred.scores) > 1 else W("single_caption")))
         share = 100 * pred.mask.mean()
         st.caption(U + W("mask_area", share=share, pixels=int(pred.mask.sum())))

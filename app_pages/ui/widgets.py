@@ -41,7 +41,7 @@ def _as_grid(default, shape: tuple[int, int]) -> np.ndarray:
 
 
 def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = None,
-                digits: int = 2) -> np.ndarray:
+                digits: int = 2, names: tuple[list[str], list[str]] | None = None) -> np.ndarray:
     """A small matrix the student edits cell by cell; returns it as a float array.
 
     ``shape`` (rows, cols) may change between reruns (a size slider): the grid keeps the numbers that
@@ -64,8 +64,9 @@ def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = N
         st.session_state[base_key] = start.tolist()
         st.session_state[rev_key] = st.session_state.get(rev_key, 0) + 1
     base = np.asarray(st.session_state[base_key], dtype=float)
-    frame = pd.DataFrame(base, columns=[str(j) for j in range(shape[1])])
-    config = {str(j): st.column_config.NumberColumn(str(j), format=f"%.{digits}g", width="small")
+    rows, cols = names or ([str(i) for i in range(shape[0])], [str(j) for j in range(shape[1])])  # shown names
+    frame = pd.DataFrame(base, index=rows, columns=[str(j) for j in range(shape[1])])
+    config = {str(j): st.column_config.NumberColumn(cols[j], format=f"%.{digits}g", width="small")
               for j in range(shape[1])}
     st.caption(label)
     edited = st.data_editor(frame, key=f"{key}__editor{st.session_state[rev_key]}", hide_index=False,

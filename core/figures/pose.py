@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from core.data.poses import EDGES, JOINT_COLOURS
 from core.figures.common import add_loss_curve
+from core.figures.training import set_log_axis
 
 POINT_COLOURS = ["#ea580c", "#2563eb", "#16a34a", "#db2777", "#7c3aed", "#0891b2", "#ca8a04", "#dc2626",
                  "#4f46e5", "#059669", "#c026d3", "#65a30d", "#0284c7", "#e11d48"]
@@ -201,7 +202,7 @@ def pose_curves(runs: list[tuple[str, str, list[dict], list[dict]]], titles: tup
                             showlegend=not steps, line={"color": colour, "width": 3}, row=1, col=2)
             fig.add_scatter(x=x, y=[v["pck"] for v in vals], mode="lines+markers", name=name, legendgroup=name,
                             showlegend=False, line={"color": colour, "width": 3}, row=1, col=3)
-    fig.update_yaxes(type="log", row=1, col=1)
+    set_log_axis(fig, [it["loss"] for _, _, steps, _ in runs for it in steps], row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
     fig.update_yaxes(range=[0, 1], row=1, col=3)
     fig.update_xaxes(title_text=step_title)

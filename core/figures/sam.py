@@ -16,6 +16,13 @@ _BORDER = {"input": "#6b7280", "image_encoder": "#1d4ed8", "prompt_encoder": "#b
            "mask_decoder": "#15803d", "output": "#b91c1c"}
 
 
+def shown_score(value: float, digits: int = 3) -> float:
+    """A probability-like score (SAM's IoU guess, a box's score) as a page writes it: clipped to [0, 1] — an
+    untrained IoU head can answer −0.0012 or 1.3 — rounded to ``digits``, and never a negative zero."""
+    v = float(value)
+    return v if v != v else round(min(max(v, 0.0), 1.0), digits) + 0.0  # NaN stays NaN: nothing to clip
+
+
 def shape_text(shape) -> str:
     return "×".join(str(int(v)) for v in shape)
 

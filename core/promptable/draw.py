@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw, ImageFont
 from core.images import outline as mask_outline
 from core.promptable.segment import Box, Point
 
-__all__ = ["PALETTE", "color", "overlay_masks", "draw_prompts", "draw_boxes", "hex_color"]
+__all__ = ["PALETTE", "color", "overlay_masks", "draw_prompts", "draw_boxes", "hex_color", "text_colour",
+           "label_size"]
 
 # Distinct colours that stay apart on a projector (and for the common colour-vision deficiencies, mostly).
 PALETTE = np.array([
@@ -69,20 +70,48 @@ def draw_prompts(image: np.ndarray, points: list[Point], box: Box | None = None)
     return np.asarray(pic).copy()
 
 
+def text_colour(c: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on ``c`` (its relative luminance, as WCAG weighs it)."""
+    lin = [(v / 255) / 12.92 if v <= 10 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c]
+    lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return (0, 0, 0) if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else (255, 255, 255)
+
+
+def label_size(image_shape: tuple[int, ...]) -> int:
+    """The tags' font size: about 1/28 of the picture's longer side, so a tag keeps its size on screen when
+    the page shrinks the picture to its column (never under 14 px)."""
+    return max(14, round(max(image_shape[:2]) / 28))
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def draw_boxes(image: np.ndarray, boxes: list[Box], labels: list[str], colors: list[tuple[int, int, int]]
                ) -> np.ndarray:
-    """Rectangles with a label tag at their top-left corner (kept inside the picture)."""
+    """Rectangles with a label tag at a corner, kept inside the picture and off the tags already drawn.
+
+    A tag is the box's colour with black or white text (whichever contrasts, :func:`text_colour`) and a dark
+    rim, so it reads on any picture; it goes above the box's top-left corner, else inside it, else at the
+    bottom-left, whichever first overlaps no earlier tag.
+    """
     pic = Image.fromarray(image)
     d = ImageDraw.Draw(pic)
-    size = max(11, round(max(image.shape[:2]) / 45))
+    size = label_size(image.shape)
     font = _font(size)
     width = max(2, size // 6)
-    for box, label, c in zip(boxes, labels, colors):
+    h, w = image.shape[:2]
+    placed: list[tuple[float, float, float, float]] = []
+    for box, c in zip(boxes, colors):
         d.rectangle([box.x0, box.y0, box.x1, box.y1], outline=c, width=width)
+    for box, label, c in zip(boxes, labels, colors):
         left, top, right, bottom = d.textbbox((0, 0), label, font=font)
-        tw, th = right - left + 6, bottom - top + 4
-        x = min(max(box.x0, 0), image.shape[1] - tw)
-        y = box.y0 - th if box.y0 - th >= 0 else box.y0
-        d.rectangle([x, y, x + tw, y + th], fill=c)
-        d.text((x + 3 - left, y + 2 - top), label, fill=(255, 255, 255), font=font)
+        tw, th = right - left + 8, bottom - top + 6
+        x = min(max(box.x0, 0), max(w - tw, 0))
+        spots = [box.y0 - th, box.y0, box.y1 - th, box.y1]  # above, inside the top, inside the bottom, below
+        spots = [min(max(y, 0), max(h - th, 0)) for y in spots]
+        y = next((y for y in spots if not any(_overlaps((x, y, x + tw, y + th), r) for r in placed)), spots[0])
+        placed.append((x, y, x + tw, y + th))
+        d.rectangle([x, y, x + tw, y + th], fill=c, outline=(17, 24, 39), width=1)
+        d.text((x + 4 - left, y + 3 - top), label, fill=text_colour(c), font=font)
     return np.asarray(pic).copy()

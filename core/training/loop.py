@@ -150,7 +150,8 @@ def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
     """Train ``model`` (built from ``cfg`` when None), yielding metrics as it goes.
 
     Yields ``{"kind": "step", ...}`` after each step and ``{"kind": "val", ...}`` after each validation;
-    the last item is always a validation. ``data`` is any dataset of ``(x, target)`` items (default: the
+    the last item is always a validation. A step item's ``"val_follows"`` says that a validation comes
+    right after it (so a caller that pauses can take the two together). ``data`` is any dataset of ``(x, target)`` items (default: the
     synthetic streets; a ``batch(indices)`` method is used when it has one); ``val_data`` a fixed
     ``(x, y)`` batch; ``task`` the loss and validation (default: :class:`SegmentationTask`). The model is
     trained in place; stop early by simply not asking for the next item.
@@ -190,7 +191,8 @@ def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
         dt = time.perf_counter() - t0
         yield {"kind": "step", "step": step, "loss": loss.item(), "lr": lr,
                "images_per_s": cfg.batch_size / dt if dt > 0 else float("inf"),
-               "elapsed_s": time.perf_counter() - start}
+               "elapsed_s": time.perf_counter() - start,
+               "val_follows": step % cfg.val_every == 0 or step == cfg.steps}  # its validation comes next
         if step % cfg.val_every == 0:
             last_val = step
             yield {"kind": "val", "step": step, "elapsed_s": time.perf_counter() - start,

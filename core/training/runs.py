@@ -4,7 +4,11 @@ The page must stay responsive while a network trains, so :class:`BackgroundRun` 
 :func:`core.training.loop.train` generator from a thread of its own and keeps what the page draws — the
 metric history, the latest validation with its predictions — behind a lock. Control is by events:
 ``pause()`` makes the thread wait between two steps, ``step()`` lets exactly one step through, and
-``stop()`` ends it. ``alive`` is a callable the thread asks now and then ("is the user still there?");
+``stop()`` ends it. ``pause()`` and ``step()`` return once the thread has really stopped between two steps
+(bounded in time), so what the page draws right after the click is the state the run holds: a step still
+in flight when Pause was pressed is counted before the page shows the pause, and "One step" then shows
+exactly one more. A step whose validation follows it (``"val_follows"`` in the loop's step item) is never
+separated from that validation. ``alive`` is a callable the thread asks now and then ("is the user still there?");
 when it says no — the browser tab was closed — the run stops by itself, so no orphan keeps the CPU busy.
 
 Besides its metrics a run carries what the page needs to draw it again on any rerun — its settings, its
@@ -54,6 +58,8 @@ class BackgroundRun:
         self._go = threading.Event()  # set: steps flow; clear: the thread waits between steps
         self._stop = threading.Event()
         self._single = threading.Event()  # one step through, then pause again
+        self._single_after = 0  # the number of steps there were when "one step" was asked
+        self._idle = threading.Event()  # set while the thread waits between two steps (or has ended)
         self._steps: list[dict] = []
         self._vals: list[dict] = []
         self._last_val: dict | None = None
@@ -69,6 +75,7 @@ class BackgroundRun:
         """Block while paused; False when the run must end."""
         last_check = time.monotonic()
         while not self._go.is_set():
+            self._idle.set()
             if self._stop.is_set():
                 return False
             if time.monotonic() - last_check > 2.0:  # paused runs also notice a closed tab
@@ -77,12 +84,21 @@ class BackgroundRun:
                     self._stop.set()
                     return False
             self._go.wait(0.1)
+        self._idle.clear()
         return not self._stop.is_set()
+
+    def _pause_here(self) -> None:
+        """The single step asked for is done: wait again."""
+        self._single.clear()
+        self._go.clear()
+        with self._lock:
+            self._status = "paused"
 
     def _work(self) -> None:
         steps_since_check = 0
+        hold = False  # the last step's validation is still to come: take it before pausing
         try:
-            while self._wait_for_permission():
+            while (hold and not self._stop.is_set()) or self._wait_for_permission():
                 try:
                     item = next(self._items)
                 except StopIteration:
@@ -95,13 +111,12 @@ class BackgroundRun:
                     else:
                         self._vals.append({k: v for k, v in item.items() if k not in ("pred", "confusion")})
                         self._last_val = item
+                    n_steps = len(self._steps)
+                hold = item["kind"] == "step" and bool(item.get("val_follows"))
+                if not hold and self._single.is_set() and n_steps > self._single_after:
+                    self._pause_here()
                 if item["kind"] == "step":
                     steps_since_check += 1
-                    if self._single.is_set():
-                        self._single.clear()
-                        self._go.clear()
-                        with self._lock:
-                            self._status = "paused"
                     if steps_since_check >= 20:
                         steps_since_check = 0
                         if not self._alive():
@@ -112,32 +127,46 @@ class BackgroundRun:
             with self._lock:
                 self._status, self._error = "failed", f"{type(err).__name__}: {err}"
         finally:
+            self._idle.set()
             close = getattr(self._items, "close", None)
             if close:
                 close()
 
+    def _wait_idle(self, wait: float) -> None:
+        """Return once the thread waits between two steps or has ended, or after ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and not self._idle.is_set() and self._thread.is_alive():
+            self._idle.wait(0.02)
+
     # --- control from the page ----------------------------------------------------------------------
-    def pause(self) -> None:
+    def pause(self, wait: float = 15.0) -> None:
+        """Pause between two steps; returns when the step in flight (and its validation) is counted."""
         self._go.clear()
         with self._lock:
             if self._status == "running":
                 self._status = "paused"
+        self._wait_idle(wait)
 
     def resume(self) -> None:
         with self._lock:
             if self._status == "paused":
                 self._status = "running"
         self._single.clear()
+        self._idle.clear()
         self._go.set()
 
-    def step(self) -> None:
-        """Let exactly one training step through, then pause."""
+    def step(self, wait: float = 15.0) -> None:
+        """Let exactly one training step through, then pause; returns when it is done (or after ``wait`` s,
+        then the page's live view sees the pause when it comes)."""
         with self._lock:
             if self._status not in ("paused", "running"):
                 return
             self._status = "running"
+            self._single_after = len(self._steps)
         self._single.set()
+        self._idle.clear()
         self._go.set()
+        self._wait_idle(wait)
 
     def stop(self, wait: float = 5.0) -> None:
         self._stop.set()
