@@ -15,3 +15,42 @@ def test_scribbles_window_is_the_networks_own(lang):
     text = page_text(at)
     assert f"{side}×{side}" in text
     assert "31×31" not in text
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_bilinear_kernel_sentence_says_what_its_middle_holds(lang, scale):
+    from core.ops.resample import bilinear_upsample_weight
+
+    at = run_page("bilinear", lang, state={"bl_kscale": scale})
+    assert not at.exception
+    T = lessons.texts("bilinear", lang)
+    kernel = bilinear_upsample_weight(1, scale)[0][0, 0]
+    captions = [c.value for c in at.caption]
+    if scale % 2:  # an odd factor: a single centre cell holding 1
+        assert kernel.max() == 1 and int((kernel == 1).sum()) == 1
+        assert any(T("kernel_peak_one", s=scale) in c for c in captions)
+    else:  # an even factor: the tent's top lies between four cells, each (1 - 1/(2s))²
+        side = 1 - 1 / (2 * scale)
+        assert kernel.max() < 1
+        sentence = T("kernel_peak_shared", s=scale, n=4, peak=side ** 2, side=side)
+        assert any(sentence in c for c in captions)
+        assert lessons.number(side ** 2, ".4g", lang) in sentence
+    assert "1 in the middle" not in page_text(at) and "1 la mijloc" not in page_text(at)
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+@pytest.mark.parametrize("slug, keys", [("classification_recap", ["times_fewer"]),
+                                        ("full_resolution", ["times_fewer", "times_less"])])
+def test_fewer_and_less_point_down_in_green(lang, slug, keys):
+    from streamlit.proto.Metric_pb2 import Metric
+
+    at = run_page(slug, lang)
+    assert not at.exception
+    T = lessons.texts(slug, lang)
+    heads = [T(k).split("{")[1].split("}")[1] for k in keys]  # the words after the number: "× fewer"
+    shown = [m for m in at.metric if m.proto.delta and any(h in m.proto.delta for h in heads)]
+    assert len(shown) == len(keys)
+    for m in shown:  # a reduction is a decrease, and here a good one
+        assert m.proto.direction == Metric.MetricDirection.DOWN
+        assert m.proto.color == Metric.MetricColor.GREEN
