@@ -1,5 +1,8 @@
 """Pages say what is on screen: numbers in the text come from the code that makes the figures (issue 15)."""
+import os
+
 import pytest
+import torch
 
 from core import lessons
 from tests.conftest import page_text, run_page
@@ -54,3 +57,43 @@ def test_fewer_and_less_point_down_in_green(lang, slug, keys):
     for m in shown:  # a reduction is a decrease, and here a good one
         assert m.proto.direction == Metric.MetricDirection.DOWN
         assert m.proto.color == Metric.MetricColor.GREEN
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+LRASPP = {"sp_side": 64, "sp_model": "tv:lraspp_mobilenet_v3_large"}
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_a_refused_weights_file_gets_only_the_refusal(tmp_path, lang):
+    marker = tmp_path / "it_ran"
+    evil = tmp_path / "evil.pth"
+    torch.save({"weight": torch.zeros(1), "x": _RunsCode(marker)}, evil)
+    not_weights = tmp_path / "notes.pt"
+    not_weights.write_text("these are lecture notes, not tensors")
+    W = lessons.texts("photo_common", lang)
+    T = lessons.texts("segment_photo", lang)
+    what = T("model_lraspp_mobilenet_v3_large")
+    cases = [(evil, "ckpt_unsafe"), (not_weights, "ckpt_unreadable")]
+    for path, code in cases:
+        at = run_page("segment_photo", lang, state={**LRASPP, "sp_a_wpath": str(path)})
+        assert not at.exception, [e.value for e in at.exception]
+        assert not any(W("weights_from_file", what=what, file=path.name) == s.value for s in at.success)
+        refusal = W(code).split("{")[0][:30]  # the sentence up to its first placeholder
+        assert sum(refusal in e.value for e in at.error) == 1, [e.value for e in at.error]
+    assert not marker.exists()
+
+    # the same file uploaded instead of named: still only the refusal
+    at = run_page("segment_photo", lang, state=LRASPP)
+    at.file_uploader(key="sp_a_wupload").set_value(("notes.pt", not_weights.read_bytes(), "application/octet-stream"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(W("weights_from_file", what=what, file="notes.pt") == s.value for s in at.success)
+    assert any(W("ckpt_unreadable") in e.value for e in at.error)

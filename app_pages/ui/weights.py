@@ -21,7 +21,7 @@ import time
 
 import streamlit as st
 
-from app_pages.ui import common
+from app_pages.ui import common, loaders
 from core.zoo import weights
 from core.zoo.checkpoints import CheckpointError
 
@@ -125,7 +125,10 @@ def file_panel(prefix: str, what: str, url: str | None, file_mb: float | None,
     if ref.kind == "cache":
         st.success(W("weights_from_cache", what=what, file=ref.name), icon=":material/check_circle:")
     elif ref.kind in ("file", "upload"):
-        st.success(W("weights_from_file", what=what, file=ref.name), icon=":material/check_circle:")
+        # Only a file that reads as weights is announced: for a refused one (a pickle that would run code, a
+        # file that is no checkpoint) the page's loader says why in red, and nothing green contradicts it.
+        if loaders.weights_file_problem(ref.key, ref, data) is None:
+            st.success(W("weights_from_file", what=what, file=ref.name), icon=":material/check_circle:")
     elif missing_state:
         no_weights_file(prefix, what, url, file_mb, expected, random_choice=allow_random_choice)
     else:
