@@ -97,3 +97,18 @@ def test_a_refused_weights_file_gets_only_the_refusal(tmp_path, lang):
     assert not at.exception, [e.value for e in at.exception]
     assert not any(W("weights_from_file", what=what, file="notes.pt") == s.value for s in at.success)
     assert any(W("ckpt_unreadable") in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_a_picture_too_large_is_said_with_its_size_and_the_limit(lang):
+    from core.images import MAX_PIXELS
+    from tests.test_images import _png_header
+
+    at = run_page("segment_photo", lang, state={"sp_side": 64, "sp_source": "upload"})
+    at.file_uploader(key="sp_upload").set_value(("huge.png", _png_header(60_000, 60_000), "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = lessons.texts("common", lang).table("image_errors")
+    sentence = table["too_large"].format(width=60_000, height=60_000, megapixels=3600.0, limit=MAX_PIXELS / 1e6)
+    errors = [e.value for e in at.error]
+    assert any(sentence in e for e in errors), errors
+    assert not any(table["not_image"] in e for e in errors)
