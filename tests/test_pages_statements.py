@@ -112,3 +112,25 @@ def test_a_picture_too_large_is_said_with_its_size_and_the_limit(lang):
     errors = [e.value for e in at.error]
     assert any(sentence in e for e in errors), errors
     assert not any(table["not_image"] in e for e in errors)
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_sam_weights_folder_says_file_or_missing_folder(tmp_path, lang):
+    a_file = tmp_path / "x.pt"
+    a_file.write_bytes(b"\0" * 16)
+    absent = tmp_path / "nonexistent" / "dir"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    W = lessons.texts("sam_common", lang)
+    expected = {str(a_file): W("folder_is_file", path=str(a_file)),
+                str(absent): W("folder_absent", path=str(absent)),
+                str(empty): W("weights_bad_folder").split("{")[0]}
+    for typed, sentence in expected.items():
+        at = run_page("sam", lang, state={"sam_folder": typed})
+        assert not at.exception, [e.value for e in at.exception]
+        warnings = [w.value for w in at.warning]
+        if typed == str(empty):  # a real folder: what it lacks
+            assert any(w.startswith(sentence) and "config.json" in w for w in warnings), warnings
+        else:
+            assert sentence in warnings, warnings
+            assert not any(W("weights_bad_folder", missing=typed) == w for w in warnings)

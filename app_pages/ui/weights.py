@@ -18,6 +18,7 @@ Widget keys carry the page's prefix (``<prefix>_wmode``, ``_wpath``, ``_wupload`
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -243,7 +244,7 @@ def no_weights_repo(prefix: str, spec: weights.ModelSpec, res: weights.Resolutio
         if spec.gated:
             st.caption(W("weights_gated"))
         if res.reason == "bad_folder":
-            st.warning(W("weights_bad_folder", missing=res.detail))
+            st.warning(folder_problem(res, st.session_state.get(f"{prefix}_folder")))
         elif res.reason == "load_failed":
             st.caption(res.detail)
         offline = weights.is_offline()
@@ -263,14 +264,27 @@ def no_weights_repo(prefix: str, spec: weights.ModelSpec, res: weights.Resolutio
     return res
 
 
-def repo_missing(res: weights.Resolution, kind: str, compact: bool = False) -> None:
+def folder_problem(res: weights.Resolution, typed: str | None) -> str:
+    """Why the folder the user typed cannot be used: it is a file, it does not exist, or it lacks files."""
+    W = common.texts("sam_common")
+    path = Path(typed.strip()).expanduser() if typed and typed.strip() else None
+    if path is not None and path.is_file():
+        return W("folder_is_file", path=str(path))
+    if path is not None and not path.exists():
+        return W("folder_absent", path=str(path))
+    return W("weights_bad_folder", missing=res.detail)
+
+
+def repo_missing(res: weights.Resolution, kind: str, compact: bool = False, prefix: str | None = None) -> None:
     """Say clearly why there are no pretrained weights, how to get them, and what runs instead.
 
-    ``compact`` (several models on one page): one short line, the full text in an expander.
+    ``compact`` (several models on one page): one short line, the full text in an expander. ``prefix``: the
+    page's, whose ``<prefix>_folder`` field holds the folder the user typed.
     """
     W = common.texts("sam_common")
     spec = res.spec
-    where = {"bad_folder": W("weights_bad_folder", missing=res.detail)}.get(res.reason, "")
+    typed = st.session_state.get(f"{prefix}_folder") if prefix else None
+    where = folder_problem(res, typed) if res.reason == "bad_folder" else ""
     if res.reason in ("offline", "gated", "not_found", "disk", "download_failed"):
         where = failure(res.reason, spec.label, spec.repo, res.detail)
     text = W("weights_missing", label=spec.label, repo=spec.repo, mb=spec.download_mb,
