@@ -134,3 +134,48 @@ def test_sam_weights_folder_says_file_or_missing_folder(tmp_path, lang):
         else:
             assert sentence in warnings, warnings
             assert not any(W("weights_bad_folder", missing=typed) == w for w in warnings)
+
+
+def _box_heights(at, key: str) -> list[float]:
+    import json
+
+    chart = next(c for c in at.get("plotly_chart") if key in c.proto.id)
+    shapes = json.loads(chart.proto.spec)["layout"]["shapes"]
+    return [round(s["y1"] - s["y0"], 6) for s in shapes if s["type"] == "rect"]
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+@pytest.mark.parametrize("slug, prefix, sizes", [("hrnet", "hr", [(128, 96), (256, 192)]),
+                                                 ("fcn", "fcn", [(96, 128), (192, 256)])])
+def test_diagram_caption_says_what_the_boxes_show(lang, slug, prefix, sizes):
+    """The caption says a box is taller for a map with more rows than another, and that the heights do not
+    change with the input size: both are checked on the drawn figure."""
+    W = lessons.texts("arch_common", lang)
+    heights = []
+    for h, w in sizes:
+        at = run_page(slug, lang, state={f"{prefix}_h": h, f"{prefix}_w": w})
+        assert not at.exception, [e.value for e in at.exception]
+        assert W("diagram_caption", h=h, w=w) in [c.value for c in at.caption]
+        heights.append(_box_heights(at, f"{slug}_diagram" if slug == "fcn" else "hr_diagram"))
+    assert heights[0] == heights[1] and len(set(heights[0])) > 2
+
+
+@pytest.mark.parametrize("name", ["fcn8s", "hrnet"])
+def test_a_box_is_taller_the_more_rows_its_map_has(name):
+    import torch
+
+    from core import architectures as arch
+    from core import models
+    from core.figures.architectures import architecture_diagram
+    from core.models.inspect import edges_of, graph_trace, stage_boxes
+
+    net = models.build(name, arch.NUM_CLASSES).eval()
+    graph, tr = graph_trace(net, torch.rand(1, 3, 128, 96))
+    boxes = stage_boxes(graph, tr)
+    fig = architecture_diagram(boxes, edges_of(graph, boxes), {}, (128, 96))
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    rows = [b.shape[-2] for b in boxes.values()]
+    assert len(rects) == len(rows)
+    pairs = sorted(zip(rows, [r.y1 - r.y0 for r in rects]))
+    assert all(a[1] <= b[1] + 1e-9 for a, b in zip(pairs, pairs[1:]))  # more rows: never shorter
+    assert max(h for r, h in pairs if r == 128) > max(h for r, h in pairs if r < 128)  # the input is the tallest
