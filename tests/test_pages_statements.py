@@ -179,3 +179,23 @@ def test_a_box_is_taller_the_more_rows_its_map_has(name):
     pairs = sorted(zip(rows, [r.y1 - r.y0 for r in rects]))
     assert all(a[1] <= b[1] + 1e-9 for a, b in zip(pairs, pairs[1:]))  # more rows: never shorter
     assert max(h for r, h in pairs if r == 128) > max(h for r, h in pairs if r < 128)  # the input is the tallest
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_train_live_names_the_confusion_its_matrix_shows(lang):
+    from core.metrics import largest_confusion
+
+    T = lessons.texts("train_live", lang)
+    at = run_page("train_live", lang, state={"tl_model": "fcn8s", "tl_size": 32, "tl_batch": 2, "tl_steps": 20})
+    at.button(key="tl_start").click().run()
+    run = at.session_state["tl_run"]
+    snap = run.wait_for(lambda s: s.status == "finished", timeout=300)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    worst = largest_confusion(snap.last_val["confusion"])
+    expected = (T("cm_largest", true=run.class_names[worst[0]], pred=run.class_names[worst[1]], share=100 * worst[2])
+                if worst else T("cm_none"))
+    assert expected in [c.value for c in at.caption]
+    matrix_bullet = T.md("what_you_see").split("- **")[-1].lower()  # the lesson names no confusion in advance
+    assert not [i for i in range(6) if T(f"class_{i}")[:5].lower() in matrix_bullet]
