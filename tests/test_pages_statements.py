@@ -199,3 +199,49 @@ def test_train_live_names_the_confusion_its_matrix_shows(lang):
     assert expected in [c.value for c in at.caption]
     matrix_bullet = T.md("what_you_see").split("- **")[-1].lower()  # the lesson names no confusion in advance
     assert not [i for i in range(6) if T(f"class_{i}")[:5].lower() in matrix_bullet]
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_huge_values_are_said_as_an_overflow_not_nan(lang):
+    n = 3
+    at = run_page("transposed_convolution", lang, state={"tc_x": [[1e308] * n] * n})
+    assert not at.exception, [e.value for e in at.exception]
+    U = lessons.texts("common", lang)
+    head = U("torch_overflow_agrees").split("{")[0]
+    said = [s.value for s in at.success if s.value.startswith(head)]
+    assert said and lessons.number(torch.finfo(torch.float64).max, ".3g", lang) in said[0]
+    assert not any("nan" in e.value for e in at.error)
+
+
+def test_max_abs_diff_never_says_nan():
+    from app_pages.ui.common import max_abs_diff
+
+    inf, nan = float("inf"), float("nan")
+    assert max_abs_diff([1.0, inf, nan], [1.0, inf, nan]) == 0  # the same overflow in both: they agree
+    assert max_abs_diff([1.0, inf], [1.5, inf]) == 0.5  # measured on the finite cells
+    assert max_abs_diff([inf], [-inf]) == inf and max_abs_diff([nan], [2.0]) == inf  # one side only
+    assert max_abs_diff([1e308], [-1e308]) == inf  # the gap itself passes the largest float
+    assert max_abs_diff([[1.0]], [1.0]) == inf  # another shape
+    assert max_abs_diff([], []) == 0
+
+
+def _check_script():
+    import torch
+
+    from app_pages.ui import common
+
+    ours = torch.tensor([1.0, float("inf"), 3.0], dtype=torch.float32)
+    common.torch_check(ours, torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32), what="F.op")
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_an_overflow_in_one_result_only_is_said_as_such(lang):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_check_script)
+    at.session_state["lang"] = lang
+    at.run()
+    assert not at.exception
+    U = lessons.texts("common", lang)
+    assert [e.value for e in at.error] == [U("torch_overflow_differs", op="F.op", n=1, total=3,
+                                             limit=torch.finfo(torch.float32).max)]
