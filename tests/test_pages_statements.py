@@ -245,3 +245,24 @@ def test_an_overflow_in_one_result_only_is_said_as_such(lang):
     U = lessons.texts("common", lang)
     assert [e.value for e in at.error] == [U("torch_overflow_differs", op="F.op", n=1, total=3,
                                              limit=torch.finfo(torch.float32).max)]
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_pose_race_numbers_were_measured_at_the_pages_defaults(lang):
+    from core.training import pose_race
+
+    race = pose_race.DEFAULT
+    assert pose_race.MEASURED["settings"] == {"steps": race.steps, "size": race.size, "sigma": race.sigma}
+    at = run_page("pose_hrnet_vs_hourglass", lang)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key="pv_steps").value == race.steps
+    assert at.select_slider(key="pv_size").value == race.size
+    T = lessons.texts("pose_hrnet_vs_hourglass", lang)
+    numbers = pose_race.lesson_numbers()
+    text = page_text(at)
+    assert T.md("measured", **numbers) in text
+    assert "1500" not in text
+    measured = pose_race.MEASURED
+    for budget in ("tiny", "small"):  # every error the paragraph states is one the race measured
+        for kind in ("hrnet", "hourglass", "regression"):
+            assert lessons.number(measured[budget][kind], ".1f", lang) in T.md("measured", **numbers)
