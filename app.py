@@ -16,7 +16,9 @@ from app_pages.ui.manifest import SECTIONS  # noqa: E402
 from core import device as devices  # noqa: E402
 from core import lessons  # noqa: E402
 
-st.set_page_config(page_title="Segmentation Studio", page_icon=":material/grid_view:", layout="wide")
+# The tab icon is a file of the app: a ":material/…:" icon here makes the browser fetch it from the internet.
+st.set_page_config(page_title="Segmentation Studio", layout="wide",
+                   page_icon=os.path.join(os.path.dirname(os.path.abspath(__file__)), "static", "favicon.png"))
 
 # Session-wide settings, set once; the sidebar widgets below keep them. The language also comes from
 # and goes to the address (?lang=ro), so a shared link opens in the language it was copied in.
@@ -44,8 +46,11 @@ for section in SECTIONS:
     if section.pages:
         pages[words.table("sections")[section.key]] = [
             st.Page(f"app_pages/{p.slug}.py", title=common.texts(p.slug).title, icon=p.icon,
-                    url_path=p.slug, default=(p.slug == "start"))
+                    url_path="" if p.slug == "start" else p.slug, default=(p.slug == "start"))
             for p in section.pages
+        ] + [  # the start page lives at the root; /start, typed or shared by hand, opens it too (not in the menu)
+            st.Page("app_pages/start.py", title=common.texts("start").title, url_path="start", visibility="hidden")
+            for p in section.pages if p.slug == "start"
         ]
 current = st.navigation(pages, expanded=True)
 

@@ -126,7 +126,11 @@ ka, kb, kc = st.columns(3)
 with ka:
     common.show_figure(grid_heatmap(weight[0, 0], T("kernel_title", k=ksize), digits=4 if ksize <= 5 else 3,
                                     cell_px=44), key="bl_kernel")
-    st.caption(T("kernel_caption", k=ksize, s=stride, p=padding))
+    peak = weight[0, 0].max().item()  # the tent's top: one cell of 1 for an odd s, shared cells below 1 for an even s
+    tops = int((weight[0, 0] == peak).sum())
+    st.caption(T("kernel_caption", k=ksize, s=stride, p=padding) + " " + (
+        T("kernel_peak_one", s=scale) if tops == 1 and peak == 1 else
+        T("kernel_peak_shared", s=scale, n=tops, peak=peak, side=peak ** 0.5)))
 with kb:
     common.show_figure(grid(up_tc, T("tc_title"), zrange=zrange, blocks=scale), key="bl_tc")
 with kc:

@@ -57,7 +57,7 @@ m1, m2, m3 = st.columns(3)
 m1.metric(T("feature_map"), f"{channels}×{feat}×{feat}")
 m2.metric(T("params_flatten"), f"{flat:,}".replace(",", " "))
 m3.metric(T("params_gap"), f"{gap:,}".replace(",", " "),
-          delta=T("times_fewer", x=f"{flat / gap:,.0f}".replace(",", " ")), delta_color="off")
+          delta=T("times_fewer", x=f"{flat / gap:,.0f}".replace(",", " ")), delta_color="green", delta_arrow="down")
 st.latex(rf"\text{{flatten + FC}}: {channels}\cdot{feat}\cdot{feat}\cdot{num_classes} + {num_classes} = {flat:,}"
          .replace(",", r"\,"))
 st.latex(rf"\text{{GAP + FC}}: {channels}\cdot{num_classes} + {num_classes} = {gap:,}".replace(",", r"\,"))

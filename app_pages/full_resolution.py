@@ -51,10 +51,10 @@ full, hour = tot["full_resolution"], tot["hourglass"]
 m = st.columns(4)
 m[0].metric(T("gflops", net=net_names["full_resolution"]), f"{full['flops'] / 1e9:,.1f}".replace(",", " "))
 m[1].metric(T("gflops", net=net_names["hourglass"]), f"{hour['flops'] / 1e9:,.1f}".replace(",", " "),
-            delta=T("times_fewer", x=f"{full['flops'] / hour['flops']:.1f}"), delta_color="off")
+            delta=T("times_fewer", x=f"{full['flops'] / hour['flops']:.1f}"), delta_color="green", delta_arrow="down")
 m[2].metric(T("memory", net=net_names["full_resolution"]), f"{full['activation_bytes'] / 2**20:,.0f}".replace(",", " "))
 m[3].metric(T("memory", net=net_names["hourglass"]), f"{hour['activation_bytes'] / 2**20:,.0f}".replace(",", " "),
-            delta=T("times_less", x=f"{full['activation_bytes'] / hour['activation_bytes']:.1f}"), delta_color="off")
+            delta=T("times_less", x=f"{full['activation_bytes'] / hour['activation_bytes']:.1f}"), delta_color="green", delta_arrow="down")
 st.markdown(T("same_params", params=f"{hour['params']:,}".replace(",", " "),
               rf_full=tot["full_resolution"]["receptive_field"], rf_hour=tot["hourglass"]["receptive_field"],
               size=size))

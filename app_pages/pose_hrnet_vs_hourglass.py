@@ -8,11 +8,13 @@ from core.data.streets import to_image
 from core.figures.pose import MODEL_COLOURS, comparison_bars, draw_pose, pose_curves
 from core.models import pose as pose_nets
 from core.training import pose as pose_training
+from core.training import pose_race
 from core.training.runs import BackgroundRun
 
 T = common.texts("pose_hrnet_vs_hourglass")
 common.header(T)
-N_SHOWN, VAL_SIZE, SIGMA, LR = 3, 16, 2.0, 1e-2
+RACE = pose_race.DEFAULT  # the settings the page starts with, and those its lesson's numbers were measured at
+N_SHOWN, VAL_SIZE, SIGMA = 3, RACE.val_size, RACE.sigma
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -37,10 +39,11 @@ def validation_images(size: int, seed: int):
 c = st.columns([1.2, 1, 1, 1.6])
 budget = common.choice(c[0].segmented_control, T("budget"), list(pose_nets.BUDGETS), key="pv_budget",
                        format_func=lambda b: T(f"budget_{b}"))
-size = c[1].select_slider(T("size"), [48, 64, 96], value=64, key="pv_size", bind="query-params")
-steps = c[2].number_input(T("steps"), 20, 5000, value=800, step=20, key="pv_steps", bind="query-params")
+size = c[1].select_slider(T("size"), [48, 64, 96], value=RACE.size, key="pv_size", bind="query-params")
+steps = c[2].number_input(T("steps"), 20, 5000, value=RACE.steps, step=20, key="pv_steps", bind="query-params")
 with_regression = c[3].toggle(T("with_regression"), value=True, key="pv_regression", bind="query-params")
 st.table(contenders_table(budget, common.lang()).set_index(T("col_model")))
+st.markdown(T.md("measured", **pose_race.lesson_numbers()))
 kinds = [k for k in pose_nets.KINDS if with_regression or k != "regression"]
 
 run: BackgroundRun | None = st.session_state.get("pv_run")
@@ -50,8 +53,7 @@ def start() -> None:
     old = st.session_state.get("pv_run")
     if old is not None:
         old.stop()
-    cfg = pose_training.pose_config(size=size, batch_size=8, lr=LR, steps=int(steps), val_every=max(10, int(steps) // 15),
-                           device=str(common.device()))
+    cfg = RACE.config(steps=int(steps), size=size, device=str(common.device()))
     models, items = pose_training.race(kinds, cfg, SIGMA, budget, VAL_SIZE)
     new = BackgroundRun(items, nn.ModuleDict(models), alive=common.session_alive(), name="race", cfg=cfg,
                         kinds=list(models))

@@ -98,4 +98,4 @@ if result and result[0] == image_id:
 else:
     st.info(T("how_to"))
 
-st.markdown(T.md("why"))
+st.markdown(T.md("why", field=scribbles.receptive_field()))

@@ -10,6 +10,7 @@ from core import models
 from core.data.datasets import DOWNLOAD_MB, DatasetError, open_pairs, split_holdout
 from core.data.streets import CLASSES, SyntheticStreets, to_image
 from core.figures.training import confusion, curves, iou_bars
+from core.metrics import largest_confusion
 from core.images import colorize, enlarge, palette
 from core.training.loop import (
     TrainConfig,
@@ -132,6 +133,9 @@ def live_view() -> None:
     if snap.status in ("finished", "stopped"):
         with right:
             common.show_figure(confusion(snap.last_val["confusion"], run.class_names, T("cm_true"), T("cm_pred")))
+            worst = largest_confusion(snap.last_val["confusion"])  # the sentence is read from this matrix
+            st.caption(T("cm_largest", true=run.class_names[worst[0]], pred=run.class_names[worst[1]],
+                         share=100 * worst[2]) if worst else T("cm_none"))
 
 
 live_view()

@@ -9,6 +9,7 @@ decoded, so a small file that would expand to gigabytes (a "decompression bomb")
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 import numpy as np
@@ -63,6 +64,27 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` read from the file's header alone, or None when no supported format recognises it.
+
+    For pictures so large that Pillow's decompression-bomb guard (``Image.MAX_IMAGE_PIXELS``) stops
+    ``Image.open`` before it says their size: the same header readers that ``Image.open`` would try
+    (``Image.OPEN``, one per format) are asked directly. None of them decodes a pixel.
+    """
+    Image.init()
+    for fmt in FORMATS:
+        if fmt not in Image.OPEN:
+            continue
+        factory, accept = Image.OPEN[fmt]
+        try:
+            recognised = accept is None or accept(data[:16])
+            if recognised and not isinstance(recognised, str):  # a str is Pillow's "almost, but no"
+                return tuple(factory(io.BytesIO(data), "").size)
+        except (SyntaxError, IndexError, TypeError, ValueError, OSError, struct.error):
+            continue
+    return None
+
+
 def load_image(data: bytes, max_side: int = 1024) -> np.ndarray:
     """Decode an uploaded image into an ``(H, W, 3)`` uint8 RGB array no larger than ``max_side``.
 
@@ -78,8 +100,14 @@ def load_image(data: bytes, max_side: int = 1024) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))  # reads the header only
             width, height = img.size
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError,
-            SyntaxError, ValueError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        size = header_size(data)  # Pillow's own guard refused it before telling the size: ask the header
+        if size is None:
+            raise ImageError("not_image") from None
+        width, height = size
+        raise ImageError("too_large", width=width, height=height, megapixels=width * height / 1e6,
+                         limit=MAX_PIXELS / 1e6) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageError("not_image") from None
     if img.format not in FORMATS:
         raise ImageError("format", format=img.format)

@@ -64,6 +64,7 @@ __all__ = [
     "dice_per_class",
     "mean_dice",
     "summary",
+    "largest_confusion",
     "metrics_questions",
     "shift", "erode", "dilate", "swap", "erase", "miss_small_classes", "boundary_band",
 ]
@@ -189,6 +190,20 @@ def mean_dice(cm) -> float:
     dice = dice_per_class(cm)
     present = ~torch.isnan(dice)
     return float(dice[present].mean()) if present.any() else math.nan
+
+
+def largest_confusion(cm) -> tuple[int, int, float] | None:
+    """``(true, predicted, share)``: the class pair with the largest share of the true class's pixels given
+    to another class, i.e. the brightest cell off the diagonal of the row-normalised matrix; None when no
+    pixel is given to a wrong class. Ties go to the first row, then the first column."""
+    cm = _matrix(cm)
+    rows = cm.sum(dim=1, keepdim=True)
+    share = torch.where(rows > 0, cm / rows.clamp(min=1), torch.zeros_like(cm))  # (C, C), rows sum to 1
+    share.fill_diagonal_(0)
+    if not share.max() > 0:
+        return None
+    true, pred = divmod(int(share.argmax()), cm.shape[1])
+    return true, pred, float(share[true, pred])
 
 
 def summary(cm) -> dict:

@@ -108,3 +108,48 @@ def test_every_error_has_words_in_both_languages():
     assert "9000×9000" in str(err) and err.code == "too_large"
     ro = texts("common", "ro").table("image_errors")["too_large"].format(**err.params)
     assert "megapixeli" in ro
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG of signature, IHDR and IEND only: what a file that claims ``width × height`` starts with."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("make", ["valid_10000", "header_60000"])
+def test_pictures_beyond_pillows_own_guard_are_said_too_large(make):
+    from core.images import header_size
+    from core.lessons import texts
+
+    if make == "valid_10000":  # a real, complete 100-megapixel PNG (a few hundred kB of one colour)
+        side = 10_000
+        data = _encode(Image.new("1", (side, side)), "PNG", optimize=True)
+        with pytest.warns(Image.DecompressionBombWarning):  # Pillow opens it, warning of its size
+            assert Image.open(io.BytesIO(data)).verify() is None  # a valid file, not a broken one
+    else:  # a header that claims 60000 × 60000 (3.6 gigapixels): Pillow refuses it outright
+        side = 60_000
+        data = _png_header(side, side)
+    assert side * side > Image.MAX_IMAGE_PIXELS  # Pillow's guard stops Image.open before it tells the size
+    assert header_size(data) == (side, side)
+    with pytest.raises(ImageError) as caught:
+        load_image(data)
+    err = caught.value
+    assert err.code == "too_large"
+    assert err.params["width"] == err.params["height"] == side and err.params["limit"] == MAX_PIXELS / 1e6
+    assert f"{side}×{side}" in str(err) and f"{MAX_PIXELS / 1e6:.0f} megapixels" in str(err)
+    assert "not an image" not in str(err)
+    ro = texts("common", "ro").table("image_errors")["too_large"].format(**err.params)
+    assert f"{side}×{side}" in ro and "limita" in ro
+
+
+def test_header_size_of_non_images_is_none():
+    from core.images import header_size
+
+    assert header_size(b"hello, this is text") is None
+    assert header_size(b"") is None

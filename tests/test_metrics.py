@@ -145,3 +145,16 @@ def test_properties(case):
     perfect = metrics.confusion_matrix(target.clamp(min=0), target, c, ignore_index=-1)
     if perfect.sum():
         assert metrics.pixel_accuracy(perfect) == 1.0 and metrics.mean_iou(perfect) == 1.0
+
+
+def test_largest_confusion_is_the_brightest_cell_off_the_diagonal():
+    from core.metrics import largest_confusion
+
+    # rows: true background, person, purse; a purse is mostly taken for background, not for a person
+    cm = torch.tensor([[90, 8, 2], [5, 40, 5], [6, 1, 3]])
+    true, pred, share = largest_confusion(cm)
+    assert (true, pred) == (2, 0) and share == pytest.approx(6 / 10)
+    normalised = cm / cm.sum(1, keepdim=True)
+    off = normalised - torch.diag(normalised.diagonal())
+    assert share == pytest.approx(float(off.max()))
+    assert largest_confusion(torch.diag(torch.tensor([3, 4, 0]))) is None  # nothing confused, a class absent

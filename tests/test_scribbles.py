@@ -61,3 +61,31 @@ def test_coordinates_and_shapes():
     x = with_coordinates(torch.zeros(2, 3, 5, 7))
     assert x.shape == (2, 5, 5, 7) and x[0, 3, 0, 0] == -1 and x[0, 4, 0, -1] == 1
     assert ScribbleNet(3)(x).shape == (2, 3, 5, 7)
+
+
+def _measured_window(model, size=81):
+    """The rows and columns of the input that reach the centre output pixel, measured with autograd.
+
+    Every weight is a positive constant and the input is all ones, so no contribution cancels and no ReLU
+    is off: the input gradient is non-zero exactly on the pixels the centre pixel depends on."""
+    import torch
+
+    model = model.eval()  # batch statistics would make every pixel depend on every other one
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(0.05)
+    x = torch.ones(1, 5, size, size, requires_grad=True)
+    model(x)[0, 0, size // 2, size // 2].backward()
+    reached = x.grad[0].abs().sum(0) > 0  # (size, size)
+    rows, cols = reached.any(1).nonzero().flatten(), reached.any(0).nonzero().flatten()
+    return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1), int(reached.sum())
+
+
+def test_receptive_field_is_traced_from_the_layers_and_matches_the_gradient():
+    from core.training.scribbles import DILATIONS, receptive_field
+
+    height, width, count = _measured_window(ScribbleNet(2, width=4))
+    assert receptive_field() == height == width == 33
+    assert count == 33 * 33  # a full square: dilation 1 at both ends leaves no holes
+    assert receptive_field(ScribbleNet(3)) == receptive_field()  # the width of the layers does not matter
+    assert receptive_field() == 1 + sum(2 * d for d in DILATIONS)  # each 3×3 layer adds 2 × its dilation

@@ -77,12 +77,24 @@ def show_figure(fig, key: str | None = None, **kwargs):
     return st.plotly_chart(fig, key=key, config=config, **kwargs)
 
 
+def _tensor(x) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
+
+
 def max_abs_diff(ours, theirs) -> float:
-    a = torch.as_tensor(np.asarray(ours) if not torch.is_tensor(ours) else ours).double()
-    b = torch.as_tensor(np.asarray(theirs) if not torch.is_tensor(theirs) else theirs).double()
+    """The largest ``|ours − theirs|`` over the cells (in float64): 0 when equal, ``inf`` when the shapes differ.
+
+    Never NaN: a cell where both hold the same value that is not a number (``+inf`` in both after an overflow,
+    NaN in both) agrees and counts 0; a cell that is not finite in one result only counts ``inf``.
+    """
+    a, b = _tensor(ours).double(), _tensor(theirs).double()
     if a.shape != b.shape:
         return float("inf")
-    return float((a - b).abs().max()) if a.numel() else 0.0
+    if not a.numel():
+        return 0.0
+    same = (a == b) | (torch.isnan(a) & torch.isnan(b))
+    diff = torch.where(same, torch.zeros_like(a), (a - b).abs())  # (…) the cell-wise gap
+    return float(torch.nan_to_num(diff, nan=float("inf"), posinf=float("inf")).max())  # inf − inf: a gap too
 
 
 def beside_torch(ours, theirs, ours_title: str, theirs_title: str, what: str | None = None) -> float:
@@ -96,11 +108,25 @@ def beside_torch(ours, theirs, ours_title: str, theirs_title: str, what: str | N
 
 
 def torch_check(ours, theirs, what: str | None = None) -> float:
-    """Show how far our from-scratch result is from torch's own op (``max |Δ| = 0`` when equal)."""
-    delta = max_abs_diff(ours, theirs)
+    """Show how far our from-scratch result is from torch's own op (``max |Δ| = 0`` when equal).
+
+    Values too large for the tensors' float type (an input of 1e308 whose sums pass the largest float)
+    become ±inf or NaN: the check then says so, and whether both results overflowed at the same cells.
+    """
+    a, b = _tensor(ours), _tensor(theirs)
+    delta = max_abs_diff(a, b)
     op = what or ui("torch_op")
-    if delta == float("inf"):
+    if a.shape != b.shape:
         st.error(ui("torch_shape_mismatch", op=op))
+        return delta
+    unfit = int((~torch.isfinite(a.double()) | ~torch.isfinite(b.double())).sum())
+    if unfit or delta == float("inf"):
+        limit = min(torch.finfo(t.dtype if t.is_floating_point() else torch.float64).max for t in (a, b))
+        if delta <= 1e-5:
+            st.success(ui("torch_overflow_agrees", op=op, n=unfit, total=a.numel(), limit=limit,
+                          delta=f"{delta:.1e}" if delta else "0"))
+        else:
+            st.error(ui("torch_overflow_differs", op=op, n=unfit, total=a.numel(), limit=limit))
     elif delta <= 1e-5:
         st.success(ui("torch_agrees", op=op, delta=f"{delta:.1e}" if delta else "0"))
     else:

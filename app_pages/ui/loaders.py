@@ -236,6 +236,23 @@ def photo_top_down_sized(weights_key: str, device: str, image_id: str, boxes: tu
                          method=method, mixed_precision=amp)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def weights_file_problem(weights_key: str, _weights, _data: bytes | None = None) -> tuple[str, dict] | None:
+    """Why a weights file the user named or uploaded cannot be read: its ``CheckpointError`` code and the
+    sentence's fields (a pickle that would run code, a file that is no checkpoint, no tensors), or None.
+
+    ``weights_key`` names the file's version (path, size and time, or the upload's hash), so a file is read
+    once per version, not on every rerun. Whether its tensors fit the network is the model loader's question.
+    """
+    from core.zoo.checkpoints import CheckpointError, read_weights
+
+    try:
+        read_weights(_weights, _data)
+    except CheckpointError as err:
+        return err.code, dict(err.params)
+    return None
+
+
 @st.cache_resource
 def shipped_checkpoints() -> dict[str, bytes]:
     """The checkpoints shipped in checkpoints/ (teaching models trained on the synthetic streets), as bytes."""

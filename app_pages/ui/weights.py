@@ -18,10 +18,11 @@ Widget keys carry the page's prefix (``<prefix>_wmode``, ``_wpath``, ``_wupload`
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
-from app_pages.ui import common
+from app_pages.ui import common, loaders
 from core.zoo import weights
 from core.zoo.checkpoints import CheckpointError
 
@@ -125,7 +126,10 @@ def file_panel(prefix: str, what: str, url: str | None, file_mb: float | None,
     if ref.kind == "cache":
         st.success(W("weights_from_cache", what=what, file=ref.name), icon=":material/check_circle:")
     elif ref.kind in ("file", "upload"):
-        st.success(W("weights_from_file", what=what, file=ref.name), icon=":material/check_circle:")
+        # Only a file that reads as weights is announced: for a refused one (a pickle that would run code, a
+        # file that is no checkpoint) the page's loader says why in red, and nothing green contradicts it.
+        if loaders.weights_file_problem(ref.key, ref, data) is None:
+            st.success(W("weights_from_file", what=what, file=ref.name), icon=":material/check_circle:")
     elif missing_state:
         no_weights_file(prefix, what, url, file_mb, expected, random_choice=allow_random_choice)
     else:
@@ -240,7 +244,7 @@ def no_weights_repo(prefix: str, spec: weights.ModelSpec, res: weights.Resolutio
         if spec.gated:
             st.caption(W("weights_gated"))
         if res.reason == "bad_folder":
-            st.warning(W("weights_bad_folder", missing=res.detail))
+            st.warning(folder_problem(res, st.session_state.get(f"{prefix}_folder")))
         elif res.reason == "load_failed":
             st.caption(res.detail)
         offline = weights.is_offline()
@@ -260,14 +264,27 @@ def no_weights_repo(prefix: str, spec: weights.ModelSpec, res: weights.Resolutio
     return res
 
 
-def repo_missing(res: weights.Resolution, kind: str, compact: bool = False) -> None:
+def folder_problem(res: weights.Resolution, typed: str | None) -> str:
+    """Why the folder the user typed cannot be used: it is a file, it does not exist, or it lacks files."""
+    W = common.texts("sam_common")
+    path = Path(typed.strip()).expanduser() if typed and typed.strip() else None
+    if path is not None and path.is_file():
+        return W("folder_is_file", path=str(path))
+    if path is not None and not path.exists():
+        return W("folder_absent", path=str(path))
+    return W("weights_bad_folder", missing=res.detail)
+
+
+def repo_missing(res: weights.Resolution, kind: str, compact: bool = False, prefix: str | None = None) -> None:
     """Say clearly why there are no pretrained weights, how to get them, and what runs instead.
 
-    ``compact`` (several models on one page): one short line, the full text in an expander.
+    ``compact`` (several models on one page): one short line, the full text in an expander. ``prefix``: the
+    page's, whose ``<prefix>_folder`` field holds the folder the user typed.
     """
     W = common.texts("sam_common")
     spec = res.spec
-    where = {"bad_folder": W("weights_bad_folder", missing=res.detail)}.get(res.reason, "")
+    typed = st.session_state.get(f"{prefix}_folder") if prefix else None
+    where = folder_problem(res, typed) if res.reason == "bad_folder" else ""
     if res.reason in ("offline", "gated", "not_found", "disk", "download_failed"):
         where = failure(res.reason, spec.label, spec.repo, res.detail)
     text = W("weights_missing", label=spec.label, repo=spec.repo, mb=spec.download_mb,

@@ -12,9 +12,10 @@ where it does: it has seen only what was painted, so a region unlike every strok
 looks closest. Adding a stroke there and training again is the fix — the interactive loop of tools such
 as scribble-based annotation.
 
-The network (:class:`ScribbleNet`) stacks 3×3 convolutions with growing dilation (1, 2, 4, 8), so
-its receptive field reaches 31 pixels without any downsampling: full resolution throughout, which a
-single small image can afford. Two extra input channels hold the normalised pixel coordinates, so it can
+The network (:class:`ScribbleNet`) stacks five 3×3 convolutions with dilations 1, 2, 4, 8 and 1, so
+each output pixel sees a 33 × 33 window without any downsampling (each layer adds ``2 × dilation``
+pixels to the first one's 3: :func:`receptive_field` traces it through the layers themselves, and the
+page shows that number): full resolution throughout, which a single small image can afford. Two extra input channels hold the normalised pixel coordinates, so it can
 also use *where* a pixel is.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from torch import nn
 
+from core.cost import receptive_field_at
 from core.data.constants import IGNORE_INDEX
 from core.data.streets import to_tensor
 
@@ -50,18 +52,34 @@ def rasterize(strokes: list[dict], shape: tuple[int, int], ignore_index: int = I
     return np.asarray(canvas, dtype=np.uint8).copy()
 
 
+DILATIONS = (1, 2, 4, 8, 1)  # of the five 3×3 convolutions: the window grows fast, the map never shrinks
+
+
 class ScribbleNet(nn.Sequential):
     """RGB + (y, x) coordinates → class scores at full resolution, via dilated 3×3 convolutions."""
 
     def __init__(self, num_classes: int, width: int = 32):
         layers: list[nn.Module] = []
         channels = 5  # RGB and the two coordinate channels
-        for dilation in (1, 2, 4, 8, 1):
+        for dilation in DILATIONS:
             layers += [nn.Conv2d(channels, width, 3, padding=dilation, dilation=dilation),
                        nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
             channels = width
         layers.append(nn.Conv2d(width, num_classes, 1))  # contract: logits (N, C, H, W)
         super().__init__(*layers)
+
+
+def receptive_field(model: nn.Sequential | None = None) -> int:
+    """Side, in pixels, of the square window one output pixel of ``model`` depends on (33 for ScribbleNet).
+
+    Traced through the model's own layers (kernel sizes, dilations, strides, paddings:
+    :func:`core.cost.receptive_field_at`) for a pixel far from the borders, so the page's sentence follows
+    the network if its layers change. ``tests/test_scribbles.py`` measures the same window by gradient.
+    """
+    model = ScribbleNet(2, width=1) if model is None else model  # the window does not depend on the width
+    size = 512  # a line long enough that its middle pixel is far from both borders
+    first, last = receptive_field_at(model, size, size // 2)
+    return last - first + 1
 
 
 def with_coordinates(x: torch.Tensor) -> torch.Tensor:
