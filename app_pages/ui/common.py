@@ -28,6 +28,7 @@ from core.figures.common import grid_heatmap, scale_for_projector
 LANG_KEY = "lang"
 DEVICE_KEY = "device"
 PRESENTATION_KEY = "presentation"
+PRESENT_PARAM = "present"  # presentation mode in the address: ?present=1
 
 
 def lang() -> str:
