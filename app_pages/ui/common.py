@@ -64,6 +64,13 @@ def presentation() -> bool:
     return bool(st.session_state.get(PRESENTATION_KEY, False))
 
 
+def column_px(share: float) -> int:
+    """About how wide a column holding ``share`` of the page is on a 1280 px wide screen, the smallest
+    projector the app is laid out for (the sidebar open), so a grid can size its cells to fit it."""
+    main = 760 if presentation() else 880  # the main block's width there: presentation's larger rem pads more
+    return int(main * share) - 16
+
+
 def device() -> torch.device:
     """The device the user chose in the sidebar (``auto`` picks CUDA, then MPS, then the CPU)."""
     return devices.resolve(st.session_state.get(DEVICE_KEY, "auto"))

@@ -48,6 +48,19 @@ def wrap_text(text: str, width_px: float, size: float) -> str:
     return "<br>".join(lines)
 
 
+def _put_title(fig: go.Figure, text: str, size: float, above_px: float) -> None:
+    """The figure's title as an annotation left-aligned over the plot, ``above_px`` above its top edge.
+
+    An annotation anchored at its bottom keeps every line of a wrapped title inside the figure (a layout
+    title anchored at the top lets its first line leave it); the margin above must hold its lines."""
+    fig.layout.annotations = [a for a in fig.layout.annotations or () if a.name != "title"]
+    fig.update_layout(title=None)
+    if text:
+        fig.add_annotation(name="title", text=f"<b>{text}</b>", showarrow=False, xref="paper", yref="paper",
+                           x=0, y=1, xanchor="left", yanchor="bottom", yshift=round(above_px), align="left",
+                           font={"size": size, "color": "#0f172a"})
+
+
 def set_title(fig: go.Figure, title: str, width_px: float, factor: float = 1.0) -> go.Figure:
     """Give ``fig`` the title ``title`` wrapped to ``width_px``, with room for its lines above the plot.
 
@@ -60,12 +73,9 @@ def set_title(fig: go.Figure, title: str, width_px: float, factor: float = 1.0) 
     size = round(TITLE_FONT * factor)
     text = wrap_text(title, width_px, size) if title else ""
     lines = text.count("<br>") + 1 if text else 0
-    fig.update_layout(
-        meta=meta,
-        title={"text": text, "x": 0, "xanchor": "left", "xref": "paper", "y": 1, "yref": "paper",
-               "yanchor": "bottom", "pad": {"b": round(meta["top_extra"] * factor)}, "font": {"size": size}}
-        if text else None,
-        margin={"t": round(meta["top_extra"] * factor + (lines * size * LINE_EM + 10 if lines else 0))})
+    fig.update_layout(meta=meta,
+                      margin={"t": round(meta["top_extra"] * factor + (lines * size * LINE_EM + 10 if lines else 0))})
+    _put_title(fig, text, size, meta["top_extra"] * factor)
     return fig
 
 
@@ -79,26 +89,22 @@ def _grid_layout(fig: go.Figure, factor: float = 1.0) -> None:
     h, w = meta["rows"], meta["cols"]
     title_font = round(TITLE_FONT * factor)
     tick_font = round(TICK_FONT * factor)
-    side = 40 + 2.5 * tick_font  # the row labels and the margins beside the cells
+    side = 40 + tick_font  # the row labels and the margins beside the cells
     cell = meta["cell_px"] * min(factor, 1.3)
     if meta.get("max_width_px"):  # the column it is drawn in: cells no wider than it allows
         cell = min(cell, (meta["max_width_px"] - side) / w)
     width = w * cell + side  # what the grid needs across
     title = wrap_text(meta["title"], width, title_font) if meta["title"] else ""
     lines = title.count("<br>") + 1 if title else 0
-    top = round(12 + tick_font * LINE_EM + (lines * title_font * LINE_EM + 8 if lines else 0))
+    top = round(12 + tick_font * LINE_EM + (lines * title_font * LINE_EM + 24 if lines else 0))
     bottom = 10
     height = min(round(640 * min(factor, 1.3)), max(round(180 * min(factor, 1.3)), round(cell * h + top + bottom)))
     cell = min(cell, (height - top - bottom) / h)  # a tall grid is capped: its cells shrink to fit
     if fig.data and meta.get("labels"):
         largest = (16 if max(h, w) <= 8 else 12) * factor
         fig.data[0].textfont.size = fit_font(meta["labels"], 0.88 * cell, largest)
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "xref": "paper", "y": 1, "yref": "paper",
-               "yanchor": "bottom", "pad": {"b": round(tick_font * LINE_EM + 6)}, "font": {"size": title_font}}
-        if title else None,
-        height=height, margin={"l": 30 + round(tick_font), "r": 10, "t": top, "b": bottom},
-    )
+    fig.update_layout(height=height, margin={"l": 30 + round(tick_font), "r": 10, "t": top, "b": bottom})
+    _put_title(fig, title, title_font, tick_font * LINE_EM + 24)  # above the column numbers and their gap
     fig.update_xaxes(tickfont={"size": tick_font})
     fig.update_yaxes(tickfont={"size": tick_font})
 
@@ -182,9 +188,9 @@ def scale_for_projector(fig: go.Figure, factor: float = 1.45) -> go.Figure:
     fig.update_layout(font={"size": round(base * factor)})
     meta = fig.layout.meta
     if isinstance(meta, dict) and "cell_px" in meta:
-        _grid_layout(fig, factor)
         for ann in fig.layout.annotations or ():
             ann.font.size = round((ann.font.size or base) * factor)
+        _grid_layout(fig, factor)
         return fig
     if fig.layout.height:
         fig.update_layout(height=round(fig.layout.height * min(factor, 1.3)))
@@ -198,7 +204,8 @@ def scale_for_projector(fig: go.Figure, factor: float = 1.45) -> go.Figure:
         if tf is not None and tf.size:
             trace.textfont.size = round(tf.size * factor)
     for ann in fig.layout.annotations or ():
-        ann.font.size = round((ann.font.size or base) * factor)
+        if ann.name != "title":
+            ann.font.size = round((ann.font.size or base) * factor)
     return fig
 
 

@@ -46,17 +46,18 @@ def _rect(fig: go.Figure, r0: float, c0: float, r1: float, c1: float, color: str
 def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[int, int] | None = None,
          digits: int = 2, zrange=None, cell_px: int = 56, taps: Sequence[tuple[int, int]] = (),
          point: tuple[float, float] | None = None, window: tuple[int, int, int, int] | None = None,
-         marks: Sequence[tuple[int, int]] = ()) -> go.Figure:
+         marks: Sequence[tuple[int, int]] = (), max_width_px: float | None = None) -> go.Figure:
     """A number grid with what the current step touches.
 
     ``highlight``: output cells (orange); ``sources``: input cells they come from (green, dashed);
     ``blocks``: draw the ``b × b`` blocks (pooling windows, upsampled blocks) as grey lines;
     ``taps``: four cells outlined in the tap colours; ``point``: a fractional (row, col) sample
     position drawn as a black dot; ``window``: ``(r0, c0, r1, c1)`` outlined in orange (a pooling
-    window); ``marks``: cells outlined in dark ink (remembered maxima).
+    window); ``marks``: cells outlined in dark ink (remembered maxima); ``max_width_px``: the narrowest
+    its column gets (see :func:`~core.figures.common.grid_heatmap`).
     """
     a = np.asarray(values, dtype=float)
-    fig = grid_heatmap(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px)
+    fig = grid_heatmap(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px, max_width_px=max_width_px)
     if blocks:
         bh, bw = blocks if isinstance(blocks, tuple) else (blocks, blocks)
         for r in range(0, a.shape[0], bh):
