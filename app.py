@@ -11,7 +11,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-from app_pages.ui import common# noqa: E402
+from app_pages.ui import common  # noqa: E402
 from app_pages.ui.manifest import SECTIONS  # noqa: E402
 from core import device as devices  # noqa: E402
 from core import lessons  # noqa: E402
@@ -26,7 +26,9 @@ if common.LANG_KEY not in st.session_state:
     asked = st.query_params.get(common.LANG_KEY)
     st.session_state[common.LANG_KEY] = asked if asked in lessons.LANGUAGES else "en"
 st.session_state.setdefault(common.DEVICE_KEY, "auto")
-st.session_state.setdefault(common.PRESENTATION_KEY, False)
+# Presentation mode too is read from the address once per session (?present=1), so F5 or a shared link keeps it.
+if common.PRESENTATION_KEY not in st.session_state:
+    st.session_state[common.PRESENTATION_KEY] = st.query_params.get(common.PRESENT_PARAM) == "1"
 st.session_state.setdefault("trained_models", {})  # name -> checkpoint bytes, kept by "Train live" for this user
 
 with st.sidebar:
@@ -65,9 +67,28 @@ with st.sidebar:
     else:
         st.caption(words("device_plain", name=info.name))
     st.toggle(words("presentation"), key=common.PRESENTATION_KEY, help=words("presentation_help"))
+# The toggle writes its state back to the address as a language-free value; off is the default and leaves none.
+if common.presentation():
+    st.query_params[common.PRESENT_PARAM] = "1"
+else:
+    st.query_params.pop(common.PRESENT_PARAM, None)
 
 if common.presentation():
     # Streamlit sizes its text in rem: a larger root font scales every page for the back row.
-    st.html("<style>html { font-size: 22px; } .stMainBlockContainer { max-width: 100%; }</style>")
+    # Labels that Streamlit cuts with an ellipsis on one line (navigation, tabs, buttons, metrics, widget
+    # labels) wrap onto a second line instead, so a projected word is never half shown.
+    st.html("""<style>
+html { font-size: 22px; }
+.stMainBlockContainer { max-width: 100%; }
+[data-testid="stSidebarNavLink"] span, [data-testid="stNavSectionHeader"], [data-testid="stWidgetLabel"] p,
+[data-testid="stMetricLabel"] *, [data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: anywhere; line-height: 1.25; }
+[data-testid="stSidebarNavLink"] { height: auto !important; min-height: 2rem; }
+[data-testid="stMetricValue"] { font-size: 1.6rem; white-space: normal !important; overflow: visible !important; }
+[data-testid="stMetricValue"] * { white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; }
+[data-baseweb="tab-list"] { flex-wrap: wrap; row-gap: 0.25rem; overflow: visible !important; }
+</style>""")
 
 current.run()

@@ -72,8 +72,10 @@ names = [T("tl"), T("tr"), T("bl"), T("br")]
 zrange = (min(float(x.min()), 0.0), max(float(x.max()), 0.0) or 1.0)
 
 left, mid, right = st.columns([3, 3, 3])
+third = common.column_px(1 / 3)  # each grid sizes its cells to fit its column
 with left:
-    common.show_figure(grid(x, T("input_title", h=rows, w=cols), taps=step.taps, point=step.u, zrange=zrange),
+    common.show_figure(grid(x, T("input_title", h=rows, w=cols), taps=step.taps, point=step.u, zrange=zrange,
+                            max_width_px=third),
                        key="bl_in")
     st.caption(T("input_caption", ur=f"{step.u[0]:.4g}", uc=f"{step.u[1]:.4g}"))
 with mid:
@@ -84,8 +86,8 @@ with mid:
     if len(set(step.taps)) < 4:  # at the last row or column the neighbour beyond is the border pixel itself
         st.caption(T("border_note"))
 with right:
-    out_fig = clickable(grid(y, T("output_title", h=out_rows, w=out_cols), highlight=[(i, j)], zrange=zrange),
-                        out_rows, out_cols)
+    out_fig = clickable(grid(y, T("output_title", h=out_rows, w=out_cols), highlight=[(i, j)], zrange=zrange,
+                             max_width_px=third), out_rows, out_cols)
     common.show_figure(out_fig, key="bl_pick", on_select=_picked_by_click, selection_mode="points",
                        config={"displayModeBar": False})
 
@@ -125,16 +127,16 @@ up_bi = bilinear_upsample(x, (scale * rows, scale * cols))
 ka, kb, kc = st.columns(3)
 with ka:
     common.show_figure(grid_heatmap(weight[0, 0], T("kernel_title", k=ksize), digits=4 if ksize <= 5 else 3,
-                                    cell_px=44), key="bl_kernel")
+                                    cell_px=44, max_width_px=third), key="bl_kernel")
     peak = weight[0, 0].max().item()  # the tent's top: one cell of 1 for an odd s, shared cells below 1 for an even s
     tops = int((weight[0, 0] == peak).sum())
     st.caption(T("kernel_caption", k=ksize, s=stride, p=padding) + " " + (
         T("kernel_peak_one", s=scale) if tops == 1 and peak == 1 else
         T("kernel_peak_shared", s=scale, n=tops, peak=peak, side=peak ** 0.5)))
 with kb:
-    common.show_figure(grid(up_tc, T("tc_title"), zrange=zrange, blocks=scale), key="bl_tc")
+    common.show_figure(grid(up_tc, T("tc_title"), zrange=zrange, blocks=scale, max_width_px=third), key="bl_tc")
 with kc:
-    common.show_figure(grid(up_bi, T("bi_title"), zrange=zrange, blocks=scale), key="bl_bi")
+    common.show_figure(grid(up_bi, T("bi_title"), zrange=zrange, blocks=scale, max_width_px=third), key="bl_bi")
 common.torch_check(up_tc, F.conv_transpose2d(x[None, None], weight, stride=stride, padding=padding)[0, 0],
                    what=T("torch_tc"))
 m = (scale + 1) // 2  # the border where kernel copies run off the grid

@@ -28,6 +28,7 @@ from core.figures.common import grid_heatmap, scale_for_projector
 LANG_KEY = "lang"
 DEVICE_KEY = "device"
 PRESENTATION_KEY = "presentation"
+PRESENT_PARAM = "present"  # presentation mode in the address: ?present=1
 
 
 def lang() -> str:
@@ -61,6 +62,13 @@ def header(T: lessons.Texts) -> None:
 
 def presentation() -> bool:
     return bool(st.session_state.get(PRESENTATION_KEY, False))
+
+
+def column_px(share: float) -> int:
+    """About how wide a column holding ``share`` of the page is on a 1280 px wide screen, the smallest
+    projector the app is laid out for (the sidebar open), so a grid can size its cells to fit it."""
+    main = 760 if presentation() else 880  # the main block's width there: presentation's larger rem pads more
+    return int(main * share) - 16
 
 
 def device() -> torch.device:

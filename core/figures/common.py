@@ -20,6 +20,95 @@ def format_number(v: float, digits: int = 2) -> str:
     return str(int(r)) if r == int(r) else f"{r:.{digits}f}".rstrip("0").rstrip(".")
 
 
+# How wide a piece of text is, for figures that size themselves from what they hold. The figures' sans-serif
+# font is about 0.55 of its size wide per digit or letter; 0.6 keeps a margin. A line is 1.3 sizes high.
+CHAR_EM = 0.6
+LINE_EM = 1.3
+TITLE_FONT = 16  # the size of a figure's title; scale_for_projector grows it with the rest
+TICK_FONT = 12
+
+
+def fit_font(texts: Iterable[str], box_px: float, largest: float, smallest: float = 9) -> int:
+    """The largest font size (at most ``largest``) at which the longest of ``texts`` fits ``box_px`` wide."""
+    longest = max((len(t) for t in texts), default=1) or 1
+    return int(max(smallest, min(largest, box_px / (longest * CHAR_EM))))
+
+
+def wrap_text(text: str, width_px: float, size: float) -> str:
+    """``text`` broken into lines (``<br>``) that fit ``width_px`` at font ``size``, at spaces only.
+
+    A word longer than a line stays whole on its own line (a figure title is a few words)."""
+    chars = max(8, int(width_px / (CHAR_EM * size)))
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _put_title(fig: go.Figure, text: str, size: float, above_px: float) -> None:
+    """The figure's title as an annotation left-aligned over the plot, ``above_px`` above its top edge.
+
+    An annotation anchored at its bottom keeps every line of a wrapped title inside the figure (a layout
+    title anchored at the top lets its first line leave it); the margin above must hold its lines."""
+    fig.layout.annotations = [a for a in fig.layout.annotations or () if a.name != "title"]
+    fig.update_layout(title=None)
+    if text:
+        fig.add_annotation(name="title", text=f"<b>{text}</b>", showarrow=False, xref="paper", yref="paper",
+                           x=0, y=1, xanchor="left", yanchor="bottom", yshift=round(above_px), align="left",
+                           font={"size": size, "color": "#0f172a"})
+
+
+def set_title(fig: go.Figure, title: str, width_px: float, factor: float = 1.0) -> go.Figure:
+    """Give ``fig`` the title ``title`` wrapped to ``width_px``, with room for its lines above the plot.
+
+    The raw title and width go in ``layout.meta``, so :func:`scale_for_projector` wraps it again at its
+    larger font. The top margin is what the title needs plus ``meta["top_extra"]`` (room kept for a legend
+    or tick labels above the plot)."""
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    meta.setdefault("top_extra", 10)
+    meta.update(title=title, title_width=width_px)
+    size = round(TITLE_FONT * factor)
+    text = wrap_text(title, width_px, size) if title else ""
+    lines = text.count("<br>") + 1 if text else 0
+    fig.update_layout(meta=meta,
+                      margin={"t": round(meta["top_extra"] * factor + (lines * size * LINE_EM + 10 if lines else 0))})
+    _put_title(fig, text, size, meta["top_extra"] * factor)
+    return fig
+
+
+def _grid_layout(fig: go.Figure, factor: float = 1.0) -> None:
+    """Height, top margin, title lines and the font of the cells' numbers of a grid, from its ``meta``.
+
+    ``grid_heatmap`` records what it holds (rows, columns, cell size, its labels, its title); this lays it out
+    for a given scale (1 on a laptop, larger in presentation mode), so a bigger font never leaves its cell.
+    """
+    meta = fig.layout.meta
+    h, w = meta["rows"], meta["cols"]
+    title_font = round(TITLE_FONT * factor)
+    tick_font = round(TICK_FONT * factor)
+    side = 40 + tick_font  # the row labels and the margins beside the cells
+    cell = meta["cell_px"] * min(factor, 1.3)
+    if meta.get("max_width_px"):  # the column it is drawn in: cells no wider than it allows
+        cell = min(cell, (meta["max_width_px"] - side) / w)
+    width = w * cell + side  # what the grid needs across
+    title = wrap_text(meta["title"], width, title_font) if meta["title"] else ""
+    lines = title.count("<br>") + 1 if title else 0
+    top = round(12 + tick_font * LINE_EM + (lines * title_font * LINE_EM + 24 if lines else 0))
+    bottom = 10
+    height = min(round(640 * min(factor, 1.3)), max(round(180 * min(factor, 1.3)), round(cell * h + top + bottom)))
+    cell = min(cell, (height - top - bottom) / h)  # a tall grid is capped: its cells shrink to fit
+    if fig.data and meta.get("labels"):
+        largest = (16 if max(h, w) <= 8 else 12) * factor
+        fig.data[0].textfont.size = fit_font(meta["labels"], 0.88 * cell, largest)
+    fig.update_layout(height=height, margin={"l": 30 + round(tick_font), "r": 10, "t": top, "b": bottom})
+    _put_title(fig, title, title_font, tick_font * LINE_EM + 24)  # above the column numbers and their gap
+    fig.update_xaxes(tickfont={"size": tick_font})
+    fig.update_yaxes(tickfont={"size": tick_font})
+
+
 def grid_heatmap(
     values,
     title: str = "",
@@ -31,11 +120,15 @@ def grid_heatmap(
     show_numbers: bool = True,
     row_labels: list[str] | None = None,
     col_labels: list[str] | None = None,
+    max_width_px: float | None = None,
 ) -> go.Figure:
     """A small 2-D array as a heatmap with its numbers in the cells, row 0 at the top.
 
     ``highlight`` outlines cells ``(row, col)``; ``diverging`` centres the colours on zero (chosen
-    automatically when the array has both signs).
+    automatically when the array has both signs). The numbers' font fits the longest of them in a cell
+    and a long title wraps to the grid's width; :func:`scale_for_projector` keeps both true when it grows.
+    ``max_width_px``: the narrowest the grid's column gets (a page of three columns says so); the cells
+    are sized to fit it.
     """
     a = np.asarray(values, dtype=float)
     if a.ndim != 2:
@@ -78,28 +171,41 @@ def grid_heatmap(
     fig.update_xaxes(side="top", constrain="domain", showgrid=False, tickmode="array",
                      tickvals=list(range(w)),
                      ticktext=col_labels if col_labels else [str(j) for j in range(w)])
-    fig.update_layout(
-        title={"text": title, "y": 0.98} if title else None,
-        height=min(640, max(180, cell_px * h + 90)),
-        margin={"l": 30, "r": 10, "t": 70 if title else 30, "b": 10},
-        plot_bgcolor="white",
-    )
+    fig.update_layout(plot_bgcolor="white", meta={
+        "rows": h, "cols": w, "cell_px": cell_px, "title": title, "max_width_px": max_width_px,
+        "labels": sorted({t for row in text for t in row}, key=len)[-1:] if text else []})
+    _grid_layout(fig)
     return fig
 
 
 def scale_for_projector(fig: go.Figure, factor: float = 1.45) -> go.Figure:
-    """Larger fonts and figures for presentation mode; returns a scaled copy."""
+    """Larger fonts and figures for presentation mode; returns a scaled copy.
+
+    A grid of :func:`grid_heatmap` is laid out again at the larger scale (its cells grow, the numbers fit
+    them, the title wraps anew); any other figure has its fonts, text and annotations scaled."""
     fig = go.Figure(fig)
     base = fig.layout.font.size or 14
     fig.update_layout(font={"size": round(base * factor)})
+    meta = fig.layout.meta
+    if isinstance(meta, dict) and "cell_px" in meta:
+        for ann in fig.layout.annotations or ():
+            ann.font.size = round((ann.font.size or base) * factor)
+        _grid_layout(fig, factor)
+        return fig
     if fig.layout.height:
         fig.update_layout(height=round(fig.layout.height * min(factor, 1.3)))
+    if isinstance(meta, dict) and "title_width" in meta:  # a title from set_title: wrapped again, larger
+        grown = fig.layout.height and fig.layout.margin.t
+        set_title(fig, meta["title"], meta["title_width"], factor)
+        if grown and fig.layout.height:  # the plot keeps its own height; the title's lines come on top
+            fig.update_layout(height=fig.layout.height + max(0, fig.layout.margin.t - round(grown * min(factor, 1.3))))
     for trace in fig.data:
         tf = getattr(trace, "textfont", None)
         if tf is not None and tf.size:
             trace.textfont.size = round(tf.size * factor)
     for ann in fig.layout.annotations or ():
-        ann.font.size = round((ann.font.size or base) * factor)
+        if ann.name != "title":
+            ann.font.size = round((ann.font.size or base) * factor)
     return fig
 
 

@@ -18,8 +18,11 @@ from core.figures.common import (
     DIVERGING_SCALE,
     GRID_SCALE,
     HIGHLIGHT,
+    LINE_EM,
+    fit_font,
     format_number,
     grid_heatmap,
+    set_title,
 )
 
 # One colour per bilinear tap (top-left, top-right, bottom-left, bottom-right), kept the same in every
@@ -43,17 +46,18 @@ def _rect(fig: go.Figure, r0: float, c0: float, r1: float, c1: float, color: str
 def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[int, int] | None = None,
          digits: int = 2, zrange=None, cell_px: int = 56, taps: Sequence[tuple[int, int]] = (),
          point: tuple[float, float] | None = None, window: tuple[int, int, int, int] | None = None,
-         marks: Sequence[tuple[int, int]] = ()) -> go.Figure:
+         marks: Sequence[tuple[int, int]] = (), max_width_px: float | None = None) -> go.Figure:
     """A number grid with what the current step touches.
 
     ``highlight``: output cells (orange); ``sources``: input cells they come from (green, dashed);
     ``blocks``: draw the ``b × b`` blocks (pooling windows, upsampled blocks) as grey lines;
     ``taps``: four cells outlined in the tap colours; ``point``: a fractional (row, col) sample
     position drawn as a black dot; ``window``: ``(r0, c0, r1, c1)`` outlined in orange (a pooling
-    window); ``marks``: cells outlined in dark ink (remembered maxima).
+    window); ``marks``: cells outlined in dark ink (remembered maxima); ``max_width_px``: the narrowest
+    its column gets (see :func:`~core.figures.common.grid_heatmap`).
     """
     a = np.asarray(values, dtype=float)
-    fig = grid_heatmap(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px)
+    fig = grid_heatmap(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px, max_width_px=max_width_px)
     if blocks:
         bh, bw = blocks if isinstance(blocks, tuple) else (blocks, blocks)
         for r in range(0, a.shape[0], bh):
@@ -102,14 +106,26 @@ def unit_square(frac: tuple[float, float], weights: Sequence[float], values: Seq
     """
     fy, fx = frac
     fig = go.Figure()
+    height, top, bottom = 380, (50 if title else 10), 10
+    # px per unit of the square: the height decides (the figure is wider than tall); presentation mode grows
+    # fonts 1.45× but the height only 1.3×, hence the slack of 1.12
+    unit_px = (height - top - bottom) / 1.85 / 1.12
     # rectangle opposite to each corner: (x0, x1, y0, y1) with y pointing down
     rects = [(fx, 1, fy, 1), (0, fx, fy, 1), (fx, 1, 0, fy), (0, fx, 0, fy)]
+    below = []  # weights whose rectangle is too small for their number: written in a row under the square
     for (x0, x1, y0, y1), color, wgt in zip(rects, TAP_COLORS, weights):
         fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=color, opacity=0.28,
                       line={"color": color, "width": 2})
-        if (x1 - x0) * (y1 - y0) > 1e-9:
-            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=f"<b>{format_number(wgt, 4)}</b>",
-                               showarrow=False, font={"size": 17, "color": color})
+        label = format_number(wgt, 4)
+        size = fit_font([label], 0.85 * (x1 - x0) * unit_px, 17, smallest=0)
+        if size >= 11 and size * LINE_EM <= (y1 - y0) * unit_px:
+            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=f"<b>{label}</b>",
+                               showarrow=False, font={"size": size, "color": color})
+        elif (x1 - x0) * (y1 - y0) > 1e-9:
+            below.append((label, color))
+    for n, (label, color) in enumerate(below):  # one slot per weight, a third of the square wide
+        fig.add_annotation(x=(n + 0.5) / max(3, len(below)) * 1.5 - 0.25, y=1.45, text=f"<b>{label}</b>",
+                           showarrow=False, font={"size": 15, "color": color})
     corners = [(0, 0), (1, 0), (0, 1), (1, 1)]  # (x, y) of top-left, top-right, bottom-left, bottom-right
     for (x, y), color, label, v in zip(corners, TAP_COLORS, corner_labels, values):
         fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", hoverinfo="skip", showlegend=False,
@@ -119,9 +135,9 @@ def unit_square(frac: tuple[float, float], weights: Sequence[float], values: Seq
     fig.add_trace(go.Scatter(x=[fx], y=[fy], mode="markers", hoverinfo="skip", showlegend=False,
                              marker={"size": 16, "color": INK, "line": {"color": "white", "width": 2}}))
     fig.update_xaxes(range=[-0.25, 1.25], visible=False)
-    fig.update_yaxes(range=[1.3, -0.3], visible=False, scaleanchor="x")
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
-                      title={"text": title} if title else None, plot_bgcolor="white")
+    fig.update_yaxes(range=[1.55, -0.3], visible=False, scaleanchor="x")
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": top, "b": bottom}, plot_bgcolor="white")
+    set_title(fig, title, 1.5 * unit_px * 1.12)
     return fig
 
 
@@ -157,9 +173,11 @@ def linear_strip(values: Sequence[float], u: Sequence[float], current: int, labe
     span = float(v.max() - lo) or 1.0
     fig.update_yaxes(range=[lo - 0.08 * span, v.max() + 0.25 * span], zeroline=True, title=None)
     fig.update_xaxes(title=labels["axis"], tickmode="array", tickvals=list(range(n)), range=[xs[0] - 0.3, xs[-1] + 0.3])
-    fig.update_layout(height=300, margin={"l": 40, "r": 10, "t": 50, "b": 40}, plot_bgcolor="#f8fafc",
-                      title={"text": labels["title"]}, legend={"orientation": "h", "y": 1.12, "x": 1,
-                                                                "xanchor": "right"})
+    # the legend sits in the figure's bottom strip, under the axis title, clear of the title and the samples
+    fig.update_layout(height=330, margin={"l": 40, "r": 10, "t": 50, "b": 80}, plot_bgcolor="#f8fafc",
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 1,
+                              "xanchor": "right"})
+    set_title(fig, labels["title"], 520)
     return fig
 
 
