@@ -5,13 +5,13 @@ import streamlit as st
 from app_pages.ui import architecture as aw
 from app_pages.ui import common, loaders, widgets
 from core import architectures as arch
-from core.figures.architectures import map_row
-from core.figures.common import grid_heatmap
 from core.data.constants import STREET_CLASSES
 from core.data.streets import make_street, to_tensor
+from core.figures.architectures import map_row
+from core.figures.common import grid_heatmap
 from core.ops.pooling import index_memory
-from core.zoo.checkpoints import app_checkpoint
 from core.zoo import weights as zoo
+from core.zoo.checkpoints import app_checkpoint
 
 T = common.texts("segnet")
 SHIPPED = "segnet-streets.safetensors"  # the SegNet trained on the synthetic streets that comes with the app

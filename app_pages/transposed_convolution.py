@@ -219,7 +219,8 @@ if data is not None:
                                                  T("gallery_step")), key=f"tc_anim_{chosen}")
             st.caption(T("gallery_caption"))
 
-from app_pages.ui import transposed_extra  # noqa: E402  channels C_in → C_out and a learned kernel
+from app_pages.ui import transposed_extra  # channels C_in → C_out and a learned kernel
+
 transposed_extra.show()
 
 # --- check yourself ---------------------------------------------------------------------------------

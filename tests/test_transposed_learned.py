@@ -62,7 +62,7 @@ def test_the_learned_transposed_convolution_lowers_its_loss_and_its_checkerboard
     losses = [loss for step, loss, _ in run if step]
     assert sum(losses[-20:]) / 20 < 0.2 * sum(losses[:5]) / 5
     snaps = [s for _, _, s in run if s is not None]
-    assert [s.step for s in snaps][0] == 0 and snaps[-1].step == 300
+    assert snaps[0].step == 0 and snaps[-1].step == 300
     assert snaps[-1].unevenness < 0.2 * snaps[0].unevenness
     # the reconstruction of the held-out picture is better after training than at the random start
     probe = tl.probe_picture(cfg)[0, 0].numpy()
