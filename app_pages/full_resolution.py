@@ -46,7 +46,7 @@ def painted(labels: np.ndarray, scale: int) -> np.ndarray:
 st.subheader(T("sw_title"))
 st.markdown(T.md("sliding"))
 lang = common.lang()
-s1, s2, s3 = st.columns(3)
+s1, s2, s3 = st.columns([2, 1, 1])
 sw_weights = common.choice(s1.segmented_control, T("sw_weights"), ["trained", "random"], key="fr_sw_weights",
                            format_func=lambda k: T(f"sw_weights_{k}", steps=SW_STEPS))
 sw_side = s2.select_slider(T("sw_side"), SW_SIDES, value=64, key="fr_sw_side", bind="query-params")
@@ -55,9 +55,9 @@ with st.spinner(T("sw_training", steps=SW_STEPS)):
     rgb, truth, slid, once, (t_slide, t_once) = slide_both(sw_weights, int(sw_seed), sw_side)
 zoom = max(1, 192 // sw_side)
 p1, p2, p3 = st.columns(3)
-p1.image(np.kron(rgb, np.ones((zoom, zoom, 1), np.uint8)), caption=T("sw_picture", side=sw_side))
-p2.image(painted(slid.argmax(0).numpy(), zoom), caption=T("sw_slid", n=sw_side * sw_side))
-p3.image(painted(once.argmax(0).numpy(), zoom), caption=T("sw_once"))
+p1.image(np.kron(rgb, np.ones((zoom, zoom, 1), np.uint8)), caption=T("sw_picture", side=sw_side), width="stretch")
+p2.image(painted(slid.argmax(0).numpy(), zoom), caption=T("sw_slid", n=sw_side * sw_side), width="stretch")
+p3.image(painted(once.argmax(0).numpy(), zoom), caption=T("sw_once"), width="stretch")
 if sw_weights == "trained":
     accuracy = float((once.argmax(0).numpy() == truth).mean())
     st.caption(T("sw_trained_caption", steps=SW_STEPS, acc=100 * accuracy))
@@ -66,11 +66,13 @@ else:
 st.caption(" · ".join(f"{i}: {T.table('classes')[name]}" for i, name in enumerate(STREET_CLASSES)))
 common.torch_check(slid, once, what=T("sw_same"))
 sw_cost = sw.costs(sw.PatchConfig(), sw_side, sw_side)
-k1, k2, k3, k4 = st.columns(4)
-k1.metric(T("sw_macs_slide"), lessons.number(sw_cost.sliding_macs / 1e6, ",.1f", lang))
-k2.metric(T("sw_macs_once"), lessons.number(sw_cost.fcn_macs / 1e6, ",.1f", lang))
-k3.metric(T("sw_ms_slide"), lessons.number(1e3 * t_slide, ",.1f", lang))
-k4.metric(T("sw_ms_once"), lessons.number(1e3 * t_once, ",.2f", lang))
+groups = [("sw_macs_head", sw_cost.sliding_macs / 1e6, sw_cost.fcn_macs / 1e6, ",.1f"),  # counted
+          ("sw_ms_head", 1e3 * t_slide, 1e3 * t_once, ",.2f")]  # measured
+for box, (head, slide, once_, spec) in zip(st.columns(2), groups):
+    box.markdown(f"**{T(head)}**")
+    left, right = box.columns(2)
+    left.metric(T("sw_slide_short"), lessons.number(slide, spec, lang))
+    right.metric(T("sw_once_short"), lessons.number(once_, spec, lang))
 st.markdown(T("sw_cost_line", p=sw_cost.patch, n=sw_cost.pixels, per=sw_cost.per_patch_macs / 1e3,
               ratio=sw_cost.ratio, speedup=t_slide / max(t_once, 1e-9)))
 st.markdown(T.md("sliding_after"))

@@ -120,9 +120,9 @@ def learned(T) -> None:
     label = T("ln_step0") if snap.step == 0 else T(f"ln_after_{_count_form(snap.step)}", step=snap.step)
     m = st.columns(3)
     m[0].metric(T("ln_loss"), lessons.number(snap.loss, ".4f", common.lang()))
-    m[1].metric(T("ln_uneven"), lessons.number(snap.unevenness, ".3f", common.lang()))
+    m[1].metric(T("ln_uneven"), lessons.number(snap.unevenness, ".3f", common.lang()), help=T("ln_uneven_help"))
     m[2].metric(T("ln_trained"), label)
-    a, b, c = st.columns([1, 2, 2])
+    a, b, c = st.columns([3, 4, 3])
     with a:
         common.show_figure(grid_heatmap(snap.kernel, T("fig_kernel", label=label), digits=2, cell_px=44),
                            key=f"{KEY}_lkern")
