@@ -1,15 +1,84 @@
 """Why not stay at full resolution: FLOPs, activation memory and receptive field, full-res versus hourglass."""
 from dataclasses import asdict
 
+import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from app_pages.ui import common, widgets
-from core import cost
+from core import cost, lessons
+from core import sliding_window as sw
+from core.data.constants import STREET_CLASSES, STREET_PALETTE
 from core.figures.segmentation import NET_COLORS, growth_curves, layer_bars, layer_lines
 
 T = common.texts("full_resolution")
 common.header(T)
+
+SW_STEPS, SW_SIDES = 150, [32, 48, 64, 96]  # training steps of the patch classifier; picture sides offered
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def patch_classifier(weights: str) -> sw.PatchClassifier:
+    """The patch classifier: trained here for SW_STEPS steps (shared by every session), or random weights."""
+    if weights == "trained":
+        return sw.train_patch_classifier(SW_STEPS)[0]
+    torch.manual_seed(0)
+    return sw.PatchClassifier().eval()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def slide_both(weights: str, seed: int, side: int):
+    """The picture, both maps (C, H, W) and their timings, measured side by side."""
+    model = patch_classifier(weights)
+    x, rgb, mask = sw.picture(seed, side)
+    slid = sw.sliding_window(model, x, dtype=torch.float64)  # double precision: only a real difference would show
+    once = sw.fully_convolutional(model, x, dtype=torch.float64)
+    return rgb, mask, slid, once, sw.time_both(model, x)
+
+
+def painted(labels: np.ndarray, scale: int) -> np.ndarray:
+    """A label map in the street palette, each pixel a ``scale``×``scale`` block (nearest, so nothing blurs)."""
+    return np.kron(STREET_PALETTE[labels], np.ones((scale, scale, 1), np.uint8))
+
+
+# --- the lecture's first idea: a classifier slid over patches -----------------------------------------------
+st.subheader(T("sw_title"))
+st.markdown(T.md("sliding"))
+lang = common.lang()
+s1, s2, s3 = st.columns([2, 1, 1])
+sw_weights = common.choice(s1.segmented_control, T("sw_weights"), ["trained", "random"], key="fr_sw_weights",
+                           format_func=lambda k: T(f"sw_weights_{k}", steps=SW_STEPS))
+sw_side = s2.select_slider(T("sw_side"), SW_SIDES, value=64, key="fr_sw_side", bind="query-params")
+sw_seed = s3.number_input(T("sw_seed"), 0, 999, value=3, step=1, key="fr_sw_seed", bind="query-params")
+with st.spinner(T("sw_training", steps=SW_STEPS)):
+    rgb, truth, slid, once, (t_slide, t_once) = slide_both(sw_weights, int(sw_seed), sw_side)
+zoom = max(1, 192 // sw_side)
+p1, p2, p3 = st.columns(3)
+p1.image(np.kron(rgb, np.ones((zoom, zoom, 1), np.uint8)), caption=T("sw_picture", side=sw_side), width="stretch")
+p2.image(painted(slid.argmax(0).numpy(), zoom), caption=T("sw_slid", n=sw_side * sw_side), width="stretch")
+p3.image(painted(once.argmax(0).numpy(), zoom), caption=T("sw_once"), width="stretch")
+if sw_weights == "trained":
+    accuracy = float((once.argmax(0).numpy() == truth).mean())
+    st.caption(T("sw_trained_caption", steps=SW_STEPS, acc=100 * accuracy))
+else:
+    st.warning(T("sw_random_caption"))
+st.caption(" · ".join(f"{i}: {T.table('classes')[name]}" for i, name in enumerate(STREET_CLASSES)))
+common.torch_check(slid, once, what=T("sw_same"))
+sw_cost = sw.costs(sw.PatchConfig(), sw_side, sw_side)
+groups = [("sw_macs_head", sw_cost.sliding_macs / 1e6, sw_cost.fcn_macs / 1e6, ",.1f"),  # counted
+          ("sw_ms_head", 1e3 * t_slide, 1e3 * t_once, ",.2f")]  # measured
+for box, (head, slide, once_, spec) in zip(st.columns(2), groups):
+    box.markdown(f"**{T(head)}**")
+    left, right = box.columns(2)
+    left.metric(T("sw_slide_short"), lessons.number(slide, spec, lang))
+    right.metric(T("sw_once_short"), lessons.number(once_, spec, lang))
+st.markdown(T("sw_cost_line", p=sw_cost.patch, n=sw_cost.pixels, per=sw_cost.per_patch_macs / 1e3,
+              ratio=sw_cost.ratio, speedup=t_slide / max(t_once, 1e-9)))
+st.markdown(T.md("sliding_after"))
+
+# --- the full-resolution network against the hourglass ----------------------------------------------------
+st.subheader(T("calc_title"))
 
 SIZES = [64, 128, 256, 384, 512, 768, 1024, 1536, 2048]
 KINDS = ("full_resolution", "hourglass")
@@ -116,4 +185,4 @@ for k in KINDS:
     common.torch_check(list(traced), list(measured), what=T("torch_rf", net=net_names[k], size=probe))
 st.markdown(T.md("summary"))
 
-widgets.quiz(T, cost.cost_questions, key="fr_quiz")
+widgets.quiz(T, lambda rng: cost.cost_questions(rng) + sw.sliding_questions(rng), key="fr_quiz")

@@ -6,10 +6,10 @@ import pandas as pd
 import streamlit as st
 import torch.nn.functional as F
 
-from app_pages.ui import common
+from app_pages.ui import common, widgets
 from app_pages.ui.components import image_click
 from app_pages.ui.manifest import SECTIONS
-from core import heatmaps
+from core import heatmaps, pose_questions
 from core.data.poses import heatmap_size, make_figure
 from core.data.streets import make_street
 from core.figures.pose import (
@@ -176,3 +176,5 @@ if your_images:
     for p in your_images:
         st.page_link(f"app_pages/{p.slug}.py", label=common.texts(p.slug).title, icon=p.icon)
 st.page_link("app_pages/pose_train.py", label=T("next_train"), icon=":material/arrow_forward:")
+
+widgets.quiz(T, pose_questions.heatmap_questions, key="ph_quiz")

@@ -4,6 +4,7 @@ import streamlit as st
 from torch import nn
 
 from app_pages.ui import common, widgets
+from core import pose_questions
 from core.data.streets import to_image
 from core.figures.pose import MODEL_COLOURS, comparison_bars, draw_pose, pose_curves
 from core.models import pose as pose_nets
@@ -61,6 +62,14 @@ def start() -> None:
 
 
 status = widgets.run_controls(T, "pv", None, start, step=False)  # one race at a time: nothing to forget
+
+
+def check_yourself() -> None:
+    widgets.quiz(T, pose_questions.contender_questions, key="pv_quiz")
+
+
+if run is None:  # the page stops below until the first run; the questions need no run
+    check_yourself()
 widgets.until_first_run(T, run, "what_to_watch")
 
 
@@ -116,3 +125,4 @@ def race_view() -> None:
 
 race_view()
 st.markdown(T.md("what_to_watch"))
+check_yourself()

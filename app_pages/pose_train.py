@@ -2,6 +2,7 @@
 import streamlit as st
 
 from app_pages.ui import common, widgets
+from core import pose_questions
 from core.data.poses import JOINTS
 from core.data.streets import to_image
 from core.figures.pose import (
@@ -70,6 +71,12 @@ def start() -> None:
 
 status = widgets.run_controls(T, "pt", history, start)
 
+def check_yourself() -> None:
+    widgets.quiz(T, pose_questions.training_questions, key="pt_quiz")
+
+
+if run is None:  # the page stops below until the first run; the questions need no run
+    check_yourself()
 widgets.until_first_run(T, run, "what_you_see")
 
 
@@ -124,3 +131,4 @@ if len(done) > 1:
 
 st.markdown(T.md("what_you_see"))
 st.page_link("app_pages/pose_hrnet_vs_hourglass.py", label=T("next_compare"), icon=":material/arrow_forward:")
+check_yourself()

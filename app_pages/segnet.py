@@ -5,13 +5,25 @@ import streamlit as st
 from app_pages.ui import architecture as aw
 from app_pages.ui import common, loaders, widgets
 from core import architectures as arch
+from core.data.constants import STREET_CLASSES
+from core.data.streets import make_street, to_tensor
 from core.figures.architectures import map_row
 from core.figures.common import grid_heatmap
 from core.ops.pooling import index_memory
 from core.zoo import weights as zoo
+from core.zoo.checkpoints import app_checkpoint
 
 T = common.texts("segnet")
-W = aw.words()
+SHIPPED = "segnet-streets.safetensors"  # the SegNet trained on the synthetic streets that comes with the app
+
+
+@st.cache_resource(show_spinner=False)
+def shipped_segnet():
+    """The shipped SegNet checkpoint (model and header), or None when checkpoints/ lacks it."""
+    data = loaders.shipped_checkpoints().get(SHIPPED)
+    return None if data is None else app_checkpoint(data)
+
+
 common.header(T)
 
 st.subheader(T("diagram_title"))
@@ -22,17 +34,33 @@ aw.diagram("segnet", arch.NUM_CLASSES, h, w, key="sn_diagram")
 # --- one feature map through pool → indices → unpool → conv -------------------------------------------------
 st.subheader(T("walk_title"))
 st.markdown(T.md("walk"))
-net = loaders.model("segnet", arch.NUM_CLASSES)
+trained = shipped_segnet()
+choices = ["shipped", "random"] if trained is not None else ["random"]
+wc, pc = st.columns([2, 1])
+weights = common.choice(wc.segmented_control, T("walk_weights"), choices, key="sn_walk_weights",
+                        format_func=lambda k: T(f"walk_weights_{k}"))
+scene = pc.number_input(T("walk_scene"), 0, 999, value=7, step=1, key="sn_walk_scene", bind="query-params")
+net = trained.model if weights == "shipped" else loaders.model("segnet", len(STREET_CLASSES))
 channels = net.encoder.channels[0][-1]
 aw.clamp_state("sn_channel", 0, channels - 1)
 channel = st.slider(T("channel"), 0, channels - 1, value=1, key="sn_channel", bind="query-params")
-walk = arch.segnet_walkthrough(net, loaders.sample_input(h, w), channel)
+street = make_street(int(scene), (h, w))[0]
+walk = arch.segnet_walkthrough(net, to_tensor(street)[None], channel)
 f, u, d = walk.nonzero
-common.show_figure(map_row(
-    [walk.feature, walk.pooled, walk.unpooled, walk.densified],
-    [T("m_feature", h=h, w=w), T("m_pooled", h=walk.pooled.shape[0], w=walk.pooled.shape[1]),
-     T("m_unpooled", share=100 * u), T("m_dense", share=100 * d)], height=260), key="sn_maps")
+left, right = st.columns([1, 4])
+left.image(street, caption=T("walk_picture", h=h, w=w), width="stretch")
+with right:
+    common.show_figure(map_row(
+        [walk.feature, walk.pooled, walk.unpooled, walk.densified],
+        [T("m_feature", h=h, w=w), T("m_pooled", h=walk.pooled.shape[0], w=walk.pooled.shape[1]),
+         T("m_unpooled", share=100 * u), T("m_dense", share=100 * d)], height=260), key="sn_maps")
 st.caption(T("maps_caption"))
+if weights == "shipped":
+    metrics = trained.header.get("metrics", {})
+    st.info(T("walk_shipped", steps=metrics.get("step", 0), miou=metrics.get("miou", 0.0),
+                 size=trained.header["input_size"][0]))
+else:
+    st.warning(T("walk_random"))
 common.torch_check(walk.ours, walk.unpooled, T("torch_unpool"))
 
 st.markdown(T("zoom_title"))
@@ -78,6 +106,6 @@ if path.is_file():
     st.success(T("weights_found", path=str(path)))
 else:
     st.info(T("weights_not_cached", path=str(path)))
-st.caption(W("random_weights"))
+st.caption(T("weights_caption"))
 
 widgets.quiz(T, arch.segnet_questions, key="sn_quiz")

@@ -219,6 +219,10 @@ if data is not None:
                                                  T("gallery_step")), key=f"tc_anim_{chosen}")
             st.caption(T("gallery_caption"))
 
+from app_pages.ui import transposed_extra  # channels C_in → C_out and a learned kernel
+
+transposed_extra.show()
+
 # --- check yourself ---------------------------------------------------------------------------------
 st.markdown(T.md("recap"))
 widgets.quiz(T, tc.transposed_questions, key="tc_quiz")
