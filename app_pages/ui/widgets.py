@@ -142,7 +142,7 @@ def step_control(key: str, n_steps: int, label: str | None = None, *, default: i
             st.session_state[key] = 0  # play again from the start
         st.session_state[playing_key] = playing
 
-    widths = [1, 1, 1, 9] + ([3] if show_all else [])
+    widths = [1, 1, 1, 9] if not show_all else [1, 1, 1, 6.5, 4]  # the toggle's label fits a projector's 1280 px
     cols = st.columns(widths, vertical_alignment="bottom")
     cols[0].button("", icon=":material/skip_previous:", key=f"{key}__prev", on_click=move, args=(-1,),
                    help=common.ui("step_prev"))
