@@ -230,7 +230,9 @@ def routing(small, big, routes: Sequence[tuple[tuple[int, int], tuple[int, int]]
     ``routes`` is ``[(src (row, col), dest (row, col)), ...]``; the ``current`` route is orange, the
     others grey. Both grids share one pair of axes: the small one on the left, the big one on the right.
     Arrows leave the small grid through its outer edge (right column: to the right; others: over the
-    top or under the bottom), so no arrow crosses another cell of the small map. ``block`` outlines the
+    top or under the bottom), so no arrow crosses another cell of the small map; in the big grid they run
+    along the lines between rows (top half: the line above the cell, bottom half: the line below) and turn
+    into the destination at the last moment, so no arrow covers a number. ``block`` outlines the
     pooling windows of the big grid. For a step-through: ``shown`` draws only the first ``shown`` routes
     (all when None), and ``hidden`` (booleans shaped like ``big``) blanks the cells not computed yet.
     """
@@ -268,7 +270,11 @@ def routing(small, big, routes: Sequence[tuple[tuple[int, int], tuple[int, int]]
         on = k == current
         color = HIGHLIGHT if on else "rgba(100,116,139,0.6)"
         sy, sx = off_r + sr, float(sc)
-        end = (off_c + dc - 0.32, float(dr))  # (x, y): the left part of the destination cell
+        yb = dr - 0.5 if dr < hb / 2 else dr + 0.5  # the line between rows the arrow runs along
+        into = 1.0 if yb < dr else -1.0  # down into the cell from the line above, or up from the line below
+        entry = (off_c - 0.5, yb)  # where the arrow meets the big grid's left edge
+        corner = (off_c + dc, yb)  # above (or below) the destination, where it turns into the cell
+        tip = (off_c + dc, dr - into * 0.27)  # stops short of the cell's number
         if sc == ws - 1:  # rightmost column: leave through the right edge
             p0 = (sx + 0.45, sy)
             p1 = (sx + 1.4, sy)
@@ -278,10 +284,10 @@ def routing(small, big, routes: Sequence[tuple[tuple[int, int], tuple[int, int]]
         else:  # other rows: leave under the bottom
             p0 = (sx, sy + 0.45)
             p1 = (sx, sy + 1.5)
-        curve = _bezier(p0, p1, (end[0] - 1.3, end[1]), end)
-        fig.add_trace(go.Scatter(x=curve[:-3, 0], y=curve[:-3, 1], mode="lines", hoverinfo="skip",
+        path = np.vstack([_bezier(p0, p1, (entry[0] - 1.3, yb), entry), [corner]])
+        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", hoverinfo="skip",
                                  line={"color": color, "width": 4 if on else 2}, showlegend=False))
-        fig.add_annotation(x=end[0], y=end[1], ax=curve[-4, 0], ay=curve[-4, 1], xref="x", yref="y",
+        fig.add_annotation(x=tip[0], y=tip[1], ax=corner[0], ay=corner[1], xref="x", yref="y",
                            axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.1,
                            arrowwidth=4 if on else 2, arrowcolor=color, text="")
         if on:
