@@ -98,8 +98,8 @@ def test_step_survives_a_reload(app_server, browser_page, slug, lang):
     assert f"{key}_all=1" in page.url
     _question_marks(page, chart)  # in view and drawn
     page.wait_for_function(
-        """keys => keys.every(k => { const gd = document.querySelector(`.st-key-${k} .js-plotly-plot`);
-                                     return gd && !(gd.data || []).some(t => (t.text || []).flat().includes("?")); })""",
-        arg=[chart], timeout=30_000)
+        """key => { const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+                    return gd && !(gd.data || []).some(t => (t.text || []).flat().includes("?")); }""",
+        arg=chart, timeout=30_000)
     _no_exception(page)
     screenshot(page, f"steps-{slug}-{lang}-presentation-all")
