@@ -7,8 +7,10 @@ from app_pages.ui import common, widgets
 from core.figures.common import grid_heatmap
 from core.figures.upsampling import (
     clickable,
+    conceal,
     grid,
     linear_strip,
+    pending,
     unit_square,
     weighted_sum_latex,
     weights_latex,
@@ -59,8 +61,8 @@ def _picked_by_click() -> None:
         _go_to(int(round(points[0]["y"])), int(round(points[0]["x"])))
 
 
-st.session_state.setdefault("bl_step", out_cols + min(2, out_cols - 1))  # start on an off-grid pixel: (1, 2)
-k = widgets.step_control("bl_step", out_rows * out_cols, T("step_label"))
+k = widgets.step_control("bl_step", out_rows * out_cols, T("step_label"), show_all=True,
+                         default=out_cols + min(2, out_cols - 1))  # start on an off-grid pixel: (1, 2)
 i, j = divmod(k, out_cols)
 st.session_state["bl_row"], st.session_state["bl_col"] = i, j
 s1, s2, _ = st.columns([1, 1, 4])
@@ -86,8 +88,9 @@ with mid:
     if len(set(step.taps)) < 4:  # at the last row or column the neighbour beyond is the border pixel itself
         st.caption(T("border_note"))
 with right:
-    out_fig = clickable(grid(y, T("output_title", h=out_rows, w=out_cols), highlight=[(i, j)], zrange=zrange,
-                             max_width_px=third), out_rows, out_cols)
+    done = None if widgets.shows_all("bl_step") else k + 1  # the output pixels computed up to this step
+    out_fig = clickable(conceal(grid(y, T("output_title", h=out_rows, w=out_cols), highlight=[(i, j)],
+                                     zrange=zrange, max_width_px=third), pending((out_rows, out_cols), done)), out_rows, out_cols)
     common.show_figure(out_fig, key="bl_pick", on_select=_picked_by_click, selection_mode="points",
                        config={"displayModeBar": False})
 

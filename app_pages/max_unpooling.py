@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from app_pages.ui import common, widgets
 from core.figures.common import format_number
-from core.figures.upsampling import grid, memory_bars, routing
+from core.figures.upsampling import conceal, grid, memory_bars, pending, routing
 from core.ops.pooling import (
     index_memory,
     max_pool2d_with_indices,
@@ -40,9 +40,17 @@ routes = max_unpool_trace(rest, idx, (4, 4))
 # --- step through both halves ------------------------------------------------------------------------------
 st.subheader(T("walk_title"))
 n_pool = len(pool_steps)
-k = widgets.step_control("mu_step", n_pool + len(routes), T("step_label"))
+k = widgets.step_control("mu_step", n_pool + len(routes), T("step_label"), show_all=True)
 zrange = (min(float(x.min()), float(rest.min()), 0.0), max(float(x.max()), float(rest.max()), 0.0) or 1.0)
-remembered = [s.argmax for s in pool_steps]
+# What is computed up to step k: the first k+1 windows of pooling, then the first routes of unpooling, each of
+# which fills its whole window of the unpooled map (the value at its remembered cell, zeros around it).
+everything = widgets.shows_all("mu_step")
+windows = len(pool_steps) if everything or k >= n_pool else k + 1
+moved = len(routes) if everything else max(k - n_pool + 1, 0)
+pooled_done = pending(tuple(pooled.shape), [p.out for p in pool_steps[:windows]])
+unpooled_done = pending(tuple(unpooled.shape), [(r.src[0] * K + a, r.src[1] * K + b) for r in routes[:moved]
+                                                for a in range(K) for b in range(K)])
+remembered = [p.argmax for p in pool_steps[:windows]]
 
 a, b, c = st.columns([4, 2.4, 2.4])
 if k < n_pool:
@@ -52,10 +60,11 @@ if k < n_pool:
         common.show_figure(grid(x, T("input_title"), blocks=K, window=(r0, c0, r1, c1), marks=remembered,
                                 zrange=zrange), key="mu_in")
     with b:
-        common.show_figure(grid(pooled, T("pooled_title"), highlight=[ps.out], zrange=zrange, cell_px=64),
-                           key="mu_pooled")
+        common.show_figure(conceal(grid(pooled, T("pooled_title"), highlight=[ps.out], zrange=zrange, cell_px=64),
+                                   pooled_done), key="mu_pooled")
     with c:
-        common.show_figure(grid(idx, T("indices_title"), highlight=[ps.out], cell_px=64), key="mu_idx")
+        common.show_figure(conceal(grid(idx, T("indices_title"), highlight=[ps.out], cell_px=64), pooled_done),
+                           key="mu_idx")
     values = ", ".join(format_number(v) for v in ps.values)
     st.info(T("pool_step", wi=ps.out[0], wj=ps.out[1], r0=r0, r1=r1, c0=c0, c1=c1, values=values,
               m=format_number(ps.value), r=ps.argmax[0], c=ps.argmax[1], idx=ps.index))
@@ -73,6 +82,8 @@ else:
               r=rs.dest[0], c=rs.dest[1]))
     current_route = k - n_pool
 st.caption(T("indices_caption"))
+if pooled_done.any() or unpooled_done.any():
+    widgets.pending_note()
 
 ties = [s.out for s in pool_steps if sum(v == s.value for v in s.values) > 1]
 if ties:
@@ -81,7 +92,8 @@ if ties:
 # --- 3. unpooling: the routing ------------------------------------------------------------------------------
 st.subheader(T("unpool_title"))
 common.show_figure(routing(rest, unpooled, [(r.src, r.dest) for r in routes], current_route,
-                           (T("rest_short"), T("unpooled_title")), block=K), key="mu_routing")
+                           (T("rest_short"), T("unpooled_title")), block=K, shown=moved, hidden=unpooled_done),
+                   key="mu_routing")
 
 st.markdown(T("torch_title"))
 ref_pooled, ref_idx = F.max_pool2d(x[None, None], K, return_indices=True)
@@ -96,7 +108,8 @@ st.markdown(T.md("compare"))
 zrange = (min(float(rest.min()), 0.0), max(float(rest.max()), 0.0) or 1.0)  # the colours of the small map
 ca, cb, cc = st.columns(3)
 with ca:
-    common.show_figure(grid(unpooled, T("unpooled_title"), blocks=K, zrange=zrange), key="mu_cmp_unpool")
+    common.show_figure(conceal(grid(unpooled, T("unpooled_title"), blocks=K, zrange=zrange), unpooled_done),
+                       key="mu_cmp_unpool")
 with cb:
     common.show_figure(grid(nearest_upsample(rest, K), T("nearest_title"), blocks=K, zrange=zrange),
                        key="mu_cmp_nearest")

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from app_pages.ui import common, widgets
 from core.figures.common import format_number
-from core.figures.upsampling import grid
+from core.figures.upsampling import conceal, grid, pending
 from core.ops.resample import (
     bed_of_nails,
     nearest_questions,
@@ -27,20 +27,24 @@ nails = bed_of_nails(x, s)  # (s·rows, s·cols)
 steps = nearest_trace(x, s)
 
 st.subheader(T("walk_title"))
-k = widgets.step_control("nb_step", len(steps), T("step_label"))
+k = widgets.step_control("nb_step", len(steps), T("step_label"), show_all=True)
 step = steps[k]
 (i, j), (si, sj) = step.out, step.src
+# Only the cells computed so far (reading order, up to this step), unless "show all" is on.
+hidden = pending(tuple(near.shape), None if widgets.shows_all("nb_step") else [t.out for t in steps[:k + 1]])
 
 zrange = (min(float(x.min()), 0.0), max(float(x.max()), 0.0) or 1.0)
 left, mid, right = st.columns([2, 3, 3])
 with left:
     common.show_figure(grid(x, T("input_title", h=rows, w=cols), sources=[step.src], zrange=zrange), key="nb_in")
 with mid:
-    common.show_figure(grid(near, T("nearest_title", h=rows * s, w=cols * s), highlight=[step.out], blocks=s,
-                            zrange=zrange), key="nb_near")
+    common.show_figure(conceal(grid(near, T("nearest_title", h=rows * s, w=cols * s), highlight=[step.out],
+                                    blocks=s, zrange=zrange), hidden), key="nb_near")
 with right:
-    common.show_figure(grid(nails, T("nails_title", h=rows * s, w=cols * s), highlight=[step.out], blocks=s,
-                            zrange=zrange), key="nb_nails")
+    common.show_figure(conceal(grid(nails, T("nails_title", h=rows * s, w=cols * s), highlight=[step.out],
+                                    blocks=s, zrange=zrange), hidden), key="nb_nails")
+if hidden.any():
+    widgets.pending_note()
 
 v = format_number(step.value)
 with st.container(border=True):

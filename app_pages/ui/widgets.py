@@ -93,14 +93,38 @@ def reset_grid(key: str) -> None:
 
 # --- stepping through a computation -----------------------------------------------------------------
 
-def step_control(key: str, n_steps: int, label: str | None = None) -> int:
+def _step_from_url(key: str, n_steps: int) -> int | None:
+    """The step a shared link asks for, moved into ``0 … n_steps - 1``; None when it holds no whole number."""
+    raw = st.query_params.get(key)
+    try:
+        asked = int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+    return min(max(asked, 0), n_steps - 1)
+
+
+def _flag_from_url(key: str) -> bool:
+    return str(st.query_params.get(key, "")).strip().lower() in ("1", "true", "yes", "on")
+
+
+def step_control(key: str, n_steps: int, label: str | None = None, *, default: int = 0,
+                 show_all: bool = False) -> int:
     """A step slider with previous / play-pause / next buttons; returns the current step (0-based).
 
+    The step is kept in the page address (``?key=4``), so a reload or a shared link opens on the same step; a
+    value there that is not a whole number falls back to ``default``, one out of range to the nearest step.
+    ``show_all`` adds a "show all" toggle (``?key_all=1``): read it with :func:`shows_all`; off, a page shows
+    only what is computed up to the current step, so the class can guess the next one first.
     Play advances one step per rerun until the last step; call :func:`autoplay` at the end of the page.
     """
     n_steps = max(int(n_steps), 1)
-    playing_key = f"{key}__playing"
-    step = int(st.session_state.get(key, 0))
+    default = min(max(int(default), 0), n_steps - 1)
+    playing_key, all_key = f"{key}__playing", f"{key}_all"
+    try:
+        step = int(st.session_state[key])
+    except (KeyError, TypeError, ValueError):  # a new session: the address says where it was
+        asked = _step_from_url(key, n_steps)
+        step = default if asked is None else asked
     step = min(max(step, 0), n_steps - 1)
     if st.session_state.get(playing_key) and st.session_state.get(f"{key}__ticked"):
         step = min(step + 1, n_steps - 1)
@@ -119,7 +143,8 @@ def step_control(key: str, n_steps: int, label: str | None = None) -> int:
             st.session_state[key] = 0  # play again from the start
         st.session_state[playing_key] = playing
 
-    cols = st.columns([1, 1, 1, 9], vertical_alignment="bottom")
+    widths = [1, 1, 1, 9] if not show_all else [1, 1, 1, 6.5, 4]  # the toggle's label fits a projector's 1280 px
+    cols = st.columns(widths, vertical_alignment="bottom")
     cols[0].button("", icon=":material/skip_previous:", key=f"{key}__prev", on_click=move, args=(-1,),
                    help=common.ui("step_prev"))
     playing = st.session_state.get(playing_key, False)
@@ -130,7 +155,31 @@ def step_control(key: str, n_steps: int, label: str | None = None) -> int:
     if n_steps > 1:
         cols[3].slider(label or common.ui("step_label"), 0, n_steps - 1, key=key,
                        format=common.ui("step_format", n=n_steps))
-    return int(st.session_state[key])
+    step = int(st.session_state[key])
+    if step == default:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = str(step)
+    if show_all:
+        if all_key not in st.session_state:
+            st.session_state[all_key] = _flag_from_url(all_key)
+        words = common.texts("common").table("step_control")
+        cols[4].toggle(words["show_all"], key=all_key, help=words["show_all_help"])
+        if st.session_state[all_key]:
+            st.query_params[all_key] = "1"
+        else:
+            st.query_params.pop(all_key, None)
+    return step
+
+
+def shows_all(key: str) -> bool:
+    """Whether the "show all" toggle of :func:`step_control` ``key`` is on (everything, not only the steps so far)."""
+    return bool(st.session_state.get(f"{key}_all", False))
+
+
+def pending_note() -> None:
+    """Under figures that hide what a step-through has not computed yet: what the "?" cells mean."""
+    st.caption(common.texts("common").table("step_control")["hidden_note"])
 
 
 def autoplay(key: str, seconds: float = 0.9) -> None:

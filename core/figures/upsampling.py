@@ -188,15 +188,71 @@ def _bezier(p0, p1, p2, p3, n: int = 40) -> np.ndarray:
     return ((1 - t) ** 3) * pts[0] + 3 * ((1 - t) ** 2) * t * pts[1] + 3 * (1 - t) * t ** 2 * pts[2] + t ** 3 * pts[3]
 
 
+UNKNOWN = "#e2e8f0"  # a cell a step-through has not computed yet
+UNKNOWN_INK = "#475569"
+
+
+def pending(shape: tuple[int, int], done: Sequence[tuple[int, int]] | int | None) -> np.ndarray:
+    """``(H, W)`` booleans, True where a cell is not computed yet.
+
+    ``done`` lists the computed cells ``(row, col)``, or is a count: the first ``done`` cells in reading order
+    (left to right, then top to bottom). ``None``: everything is computed.
+    """
+    if done is None:
+        return np.zeros(shape, dtype=bool)
+    if isinstance(done, (int, np.integer)):
+        return np.arange(shape[0] * shape[1]).reshape(shape) >= done
+    hidden = np.ones(shape, dtype=bool)
+    for r, c in done:
+        hidden[r, c] = False
+    return hidden
+
+
+def _unknown_layer(x, y, hidden: np.ndarray, font_size: float | None) -> go.Heatmap:
+    """Grey cells with a "?" where ``hidden``, transparent elsewhere: drawn over a grid's own heatmap."""
+    return go.Heatmap(
+        z=[[0.0 if h else None for h in row] for row in hidden], x=x, y=y, zmin=0.0, zmax=1.0,
+        colorscale=[[0.0, UNKNOWN], [1.0, UNKNOWN]], showscale=False, xgap=2, ygap=2,
+        text=[["?" if h else "" for h in row] for row in hidden], texttemplate="%{text}",
+        textfont={"size": font_size or 16, "color": UNKNOWN_INK}, hoverinfo="skip")
+
+
+def _blank(heat: go.Heatmap, hidden: np.ndarray) -> None:
+    """Take the numbers of the ``hidden`` cells out of a heatmap trace (its colour, text and hover)."""
+    z = np.asarray(heat.z, dtype=float)
+    heat.z = [[None if hidden[r, c] else float(z[r, c]) for c in range(z.shape[1])] for r in range(z.shape[0])]
+    if heat.text is not None:
+        heat.text = [["" if hidden[r, c] else t for c, t in enumerate(row)] for r, row in enumerate(heat.text)]
+
+
+def conceal(fig: go.Figure, hidden) -> go.Figure:
+    """A grid figure (from :func:`grid`) with the ``hidden`` cells blanked: grey, a "?" and no number.
+
+    A step-through shows only what it has computed so far, so the class can guess the next cell before it
+    appears. The colour scale is left as it was, so a revealed cell keeps the colour it will have at the end.
+    """
+    hidden = np.asarray(hidden, dtype=bool)
+    if not hidden.any():
+        return fig
+    heat = fig.data[0]
+    _blank(heat, hidden)
+    fig.add_trace(_unknown_layer(heat.x, heat.y, hidden, heat.textfont.size))
+    return fig
+
+
 def routing(small, big, routes: Sequence[tuple[tuple[int, int], tuple[int, int]]], current: int | None,
-            titles: tuple[str, str], block: int | None = None) -> go.Figure:
+            titles: tuple[str, str], block: int | None = None, shown: int | None = None,
+            hidden=None) -> go.Figure:
     """Max unpooling as arrows: each cell of the small map flies to its remembered cell of the big one.
 
     ``routes`` is ``[(src (row, col), dest (row, col)), ...]``; the ``current`` route is orange, the
     others grey. Both grids share one pair of axes: the small one on the left, the big one on the right.
     Arrows leave the small grid through its outer edge (right column: to the right; others: over the
-    top or under the bottom), so no arrow crosses another cell of the small map. ``block`` outlines the
-    pooling windows of the big grid.
+    top or under the bottom), so no arrow crosses another cell of the small map; in the big grid they run
+    along the lines between rows (top half: the line above the cell, bottom half: the line below) and turn
+    into the destination at the last moment, so no arrow covers a number. ``block`` outlines the
+    pooling windows of the big grid. For a step-through: ``shown`` draws only the first ``shown`` routes
+    (all when None), and ``hidden`` (booleans shaped like ``big``) blanks the cells not computed yet.
     """
     s = np.asarray(small, dtype=float)
     b = np.asarray(big, dtype=float)
@@ -216,18 +272,27 @@ def routing(small, big, routes: Sequence[tuple[tuple[int, int], tuple[int, int]]
             z=a, x=c0 + np.arange(w), y=r0 + np.arange(h), zmin=lo, zmax=hi, colorscale=scale,
             showscale=False, xgap=2, ygap=2, text=[[format_number(v) for v in row] for row in a],
             texttemplate="%{text}", textfont={"size": 18}, hoverinfo="skip"))
+    hidden = np.zeros(b.shape, dtype=bool) if hidden is None else np.asarray(hidden, dtype=bool)
+    if hidden.any():  # the big map's cells not computed yet: grey, "?", no number
+        _blank(fig.data[1], hidden)
+        fig.add_trace(_unknown_layer(fig.data[1].x, fig.data[1].y, hidden, 18))
     if block:
         for r in range(0, hb, block):
             for c in range(0, wb, block):
                 fig.add_shape(type="rect", x0=off_c + c - 0.5, x1=off_c + min(c + block, wb) - 0.5,
                               y0=r - 0.5, y1=min(r + block, hb) - 0.5, line={"color": BLOCK, "width": 2})
-    order = [k for k in range(len(routes)) if k != current] + ([current] if current is not None else [])
+    drawn = range(len(routes) if shown is None else min(max(shown, 0), len(routes)))
+    order = [k for k in drawn if k != current] + ([current] if current in drawn else [])
     for k in order:  # the current route last, so it is drawn on top
         (sr, sc), (dr, dc) = routes[k]
         on = k == current
         color = HIGHLIGHT if on else "rgba(100,116,139,0.6)"
         sy, sx = off_r + sr, float(sc)
-        end = (off_c + dc - 0.32, float(dr))  # (x, y): the left part of the destination cell
+        yb = dr - 0.5 if dr < hb / 2 else dr + 0.5  # the line between rows the arrow runs along
+        into = 1.0 if yb < dr else -1.0  # down into the cell from the line above, or up from the line below
+        entry = (off_c - 0.5, yb)  # where the arrow meets the big grid's left edge
+        corner = (off_c + dc, yb)  # above (or below) the destination, where it turns into the cell
+        tip = (off_c + dc, dr - into * 0.27)  # stops short of the cell's number
         if sc == ws - 1:  # rightmost column: leave through the right edge
             p0 = (sx + 0.45, sy)
             p1 = (sx + 1.4, sy)
@@ -237,10 +302,10 @@ def routing(small, big, routes: Sequence[tuple[tuple[int, int], tuple[int, int]]
         else:  # other rows: leave under the bottom
             p0 = (sx, sy + 0.45)
             p1 = (sx, sy + 1.5)
-        curve = _bezier(p0, p1, (end[0] - 1.3, end[1]), end)
-        fig.add_trace(go.Scatter(x=curve[:-3, 0], y=curve[:-3, 1], mode="lines", hoverinfo="skip",
+        path = np.vstack([_bezier(p0, p1, (entry[0] - 1.3, yb), entry), [corner]])
+        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", hoverinfo="skip",
                                  line={"color": color, "width": 4 if on else 2}, showlegend=False))
-        fig.add_annotation(x=end[0], y=end[1], ax=curve[-4, 0], ay=curve[-4, 1], xref="x", yref="y",
+        fig.add_annotation(x=tip[0], y=tip[1], ax=corner[0], ay=corner[1], xref="x", yref="y",
                            axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.1,
                            arrowwidth=4 if on else 2, arrowcolor=color, text="")
         if on:
