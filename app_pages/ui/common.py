@@ -24,6 +24,7 @@ import torch
 from core import device as devices
 from core import lessons
 from core.figures.common import grid_heatmap, scale_for_projector
+from core.figures.localize import localize_figure
 
 LANG_KEY = "lang"
 DEVICE_KEY = "device"
@@ -69,7 +70,8 @@ def device() -> torch.device:
 
 
 def show_figure(fig, key: str | None = None, **kwargs):
-    """Draw a plotly figure; larger fonts and heights in presentation mode."""
+    """Draw a plotly figure in the page's language (Romanian decimal commas); larger in presentation mode."""
+    fig = localize_figure(fig, lang())
     if presentation():
         fig = scale_for_projector(fig)
     config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
