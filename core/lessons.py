@@ -114,7 +114,8 @@ class _Numbers(string.Formatter):
       way (:func:`localize_numbers`); the template's own words are never touched.
     * ``{n:plural:pair|pairs}`` (English: one|other) and ``{n:plural:pereche|perechi|de perechi}``
       (Romanian: one|few|other, see :func:`plural`) print the word that agrees with ``n``;
-      ``{n:a}`` prints the English article for the number ("an 8", "a 16", "an 11").
+      ``{n:a}`` prints the English article for the number ("an 8", "a 16", "an 11"); ``{n:A}`` starts a
+      sentence with it.
     """
 
     def __init__(self, lang: str):
@@ -124,8 +125,9 @@ class _Numbers(string.Formatter):
     def format_field(self, value, format_spec: str, math: bool = False) -> str:
         if format_spec.startswith("plural:"):
             return plural(value, format_spec[len("plural:"):].split("|"), self.lang)
-        if format_spec == "a":
-            return article(value)
+        if format_spec in ("a", "A"):
+            word = article(value)
+            return word.capitalize() if format_spec == "A" else word
         if isinstance(value, float) and not format_spec and math_is_finite(value):
             value = int(value) if value == int(value) and abs(value) < 1e15 else float(f"{value:.12g}")
         text = super().format_field(value, format_spec)
@@ -185,6 +187,11 @@ def plural(n, forms, lang: str = "en") -> str:
     form in English ("1.5 pairs"). A missing form falls back to the last one given.
     """
     forms = list(forms)
+    if isinstance(n, str):
+        try:
+            n = float(n.replace(",", ".").replace(NBSP, "").replace(" ", ""))
+        except ValueError:
+            n = 2  # not a number: the plural form
     if not forms:
         raise ValueError("plural() needs at least one form of the word")
     whole = isinstance(n, numbers.Integral) or (isinstance(n, numbers.Real) and float(n).is_integer())

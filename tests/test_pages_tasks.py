@@ -170,7 +170,7 @@ def test_quiz_questions_have_words_and_right_answers(slug, make):
             for lang in LANGS:
                 T = lessons.texts(slug, lang)
                 words = T.quiz(q.key)
-                assert words["prompt"].format(**q.params) and words["solution"].format(answer=q.answer, **q.params)
+                assert lessons.fill(words["prompt"], lang, **q.params) and lessons.fill(words["solution"], lang, answer=q.answer, **q.params)
                 for choice in q.choices:
                     assert T(choice)
 
