@@ -218,10 +218,11 @@ def article(n) -> str:
 # --- numbers inside text -------------------------------------------------------------------------------
 
 _CODE = re.compile(r"`[^`]*`")
-# A version or a name that contains a point ("SAM 2.1", "sam2.1-hiera", "4.57.1", "v1.5", "x.pt"): not a number
-_VERSION = re.compile(r"(?:\bSAM\s?|[A-Za-z_]|[vV])\d+(?:\.\d+)+|\d+(?:\.\d+){2,}")
+# A version or a name that contains a point ("SAM 2.1", "sam2.1-hiera", "apache-2.0", "4.57.1", "v1.5"): not a number
+_VERSION = re.compile(r"(?:\bSAM\s?|[A-Za-z_]-?|[vV])\d+(?:\.\d+)+|\d+(?:\.\d+){2,}")
 _DECIMAL = re.compile(r"(?<![\w.,/\\])(\d+)\.(\d+)(?!(?![eE][-+]?\d)[\w/\\]|\.\d)")
 _THOUSANDS = re.compile(r"(?<![\w.,/\\])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)")
+_BARE_LIST = re.compile(r"\s*[-−]?\d+(?:\.\d+)?(?:\s*,\s*[-−]?\d+(?:\.\d+)?)+\s*")
 _MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$)", re.DOTALL)
 
 
@@ -258,6 +259,8 @@ def _localize_plain(text: str, math: bool) -> str:
         pieces += [text[last:a], group]
         last = b
     text = "".join(pieces) + text[last:]
+    if _BARE_LIST.fullmatch(text) and _DECIMAL.search(text):  # "104.0, 40.0" alone in a cell: a list too
+        text = re.sub(r"\s*,\s*", "; ", text.strip())
     text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", r"\," if math else NBSP), text)
     text = _DECIMAL.sub(lambda m: f"{m.group(1)}{comma}{m.group(2)}", text)
     return re.sub(r"\x00(\d+)\x00", lambda m: protected[int(m.group(1))], text)
@@ -344,3 +347,52 @@ def check_parity(root: Path = LESSONS_DIR) -> list[str]:
             for key in sorted(shapes[other] - shapes[base]):
                 problems.append(f"lessons/{base}/{name} lacks {key}")
     return problems
+
+
+# --- numbers in tables ---------------------------------------------------------------------------------
+
+_PRINTF = re.compile(r"%([-+ 0#]*)(\d*)(?:\.(\d+))?([dfegi])")
+
+
+def _spec_of(printf: str | None) -> tuple[str, str, str]:
+    """A column's printf-style format ("%.2f MB") as (prefix, Python spec, suffix); ``.4g`` without one."""
+    m = _PRINTF.search(printf or "")
+    if not m:
+        return "", ".4g", ""
+    flags, width, digits, kind = m.groups()
+    kind = "d" if kind == "i" else kind
+    spec = f"{flags}{width}" + (f".{digits}" if digits is not None and kind != "d" else "") + kind
+    return printf[:m.start()].replace("%%", "%"), spec, printf[m.end():].replace("%%", "%")
+
+
+def localize_frame(frame, lang: str, column_config: dict | None = None):
+    """A table's numbers as ``lang`` writes them: ``(frame, column_config)`` to hand to the table widget.
+
+    The browser writes a table's floats with a decimal point whatever the page's language, so in Romanian
+    every float column becomes text ("0,453"), formatted by that column's own printf format when its
+    configuration has one (``{"type_config": {"type": "number", "format": "%.3f"}}``, what a number column's
+    configuration holds) and to four significant digits otherwise; its configuration becomes a right-aligned
+    text column with the same label, help and width. Text cells have their numbers localised ("104,0; 40,0"). English
+    tables come back unchanged. ``frame`` itself is never modified.
+    """
+    if lang != "ro":
+        return frame, column_config
+    frame = frame.copy()
+    config = dict(column_config or {})
+    for col in frame.columns:
+        series = frame[col]
+        entry = config.get(col) if isinstance(config.get(col), dict) else None
+        type_config = (entry or {}).get("type_config") or {}
+        if series.dtype.kind == "f" or (series.dtype.kind in "iu" and type_config.get("type") == "number"
+                                        and "%" in str(type_config.get("format", "")) and "d" not in str(type_config.get("format", ""))):
+            prefix, spec, suffix = _spec_of(type_config.get("format") if type_config.get("type") == "number" else None)
+            frame[col] = [
+                "" if v is None or (isinstance(v, float) and v != v) else prefix + number(float(v), spec, lang) + suffix
+                for v in series.tolist()]
+            entry = {k: v for k, v in (entry or {}).items() if k != "type_config"}
+            entry["type_config"] = {"type": "text"}
+            entry["alignment"] = entry.get("alignment") or "right"  # numbers stay aligned as numbers are
+            config[col] = entry
+        elif series.dtype.kind == "O":
+            frame[col] = [localize_numbers(v, lang) if isinstance(v, str) else v for v in series.tolist()]
+    return frame, (config or column_config)

@@ -79,6 +79,29 @@ def show_figure(fig, key: str | None = None, **kwargs):
     return st.plotly_chart(fig, key=key, config=config, **kwargs)
 
 
+def localized(text, math: bool = False) -> str:
+    """A text the page composed itself (a metric's value; a formula for ``st.latex`` with ``math=True``) with its
+    numbers written the page's way (Romanian: "0,25", in maths "0{,}25")."""
+    return lessons.localize_numbers(str(text), lang(), math=math)
+
+
+def dataframe(data, column_config: dict | None = None, **kwargs):
+    """``st.dataframe`` with its numbers written the page's way (Romanian: "0,453"; see lessons.localize_frame)."""
+    import pandas as pd
+
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    frame, column_config = lessons.localize_frame(frame, lang(), column_config)
+    return st.dataframe(frame, column_config=column_config, **kwargs)
+
+
+def table(data):
+    """``st.table`` with its numbers written the page's way."""
+    import pandas as pd
+
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    return st.table(lessons.localize_frame(frame, lang())[0])
+
+
 def max_abs_diff(ours, theirs) -> float:
     a = torch.as_tensor(np.asarray(ours) if not torch.is_tensor(ours) else ours).double()
     b = torch.as_tensor(np.asarray(theirs) if not torch.is_tensor(theirs) else theirs).double()

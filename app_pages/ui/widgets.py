@@ -254,7 +254,7 @@ def run_metrics(T, snap, total: int, loss_format: str, *more: tuple) -> None:
     last = snap.steps[-1] if snap.steps else None
     done = last["step"] if last else 0
     cells = [(T("m_status"), T(f"status_{snap.status}")), (T("m_step"), f"{done} / {total}"),
-             (T("m_loss"), format(last["loss"], loss_format) if last else "–"), *more]
+             (T("m_loss"), common.localized(format(last["loss"], loss_format)) if last else "–"), *more]
     for col, (label, value, *help_) in zip(st.columns(len(cells)), cells):
         col.metric(label, value, help=help_[0] if help_ else None)
     st.progress(min(1.0, done / total))
