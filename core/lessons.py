@@ -221,6 +221,7 @@ _CODE = re.compile(r"`[^`]*`")
 # A version or a name that contains a point ("SAM 2.1", "sam2.1-hiera", "apache-2.0", "4.57.1", "v1.5"): not a number
 _VERSION = re.compile(r"(?:\bSAM\s?|[A-Za-z_]-?|[vV])\d+(?:\.\d+)+|\d+(?:\.\d+){2,}")
 _DECIMAL = re.compile(r"(?<![\w.,/\\])(\d+)\.(\d+)(?!(?![eE][-+]?\d)[\w/\\]|\.\d)")
+_DECIMAL_MATH = re.compile(r"(?<![\w.,/\\])(\d+)\.(\d+)(?!(?![eE][-+]?\d)[\w/]|\.\d)")  # "0.25\cdot"
 _THOUSANDS = re.compile(r"(?<![\w.,/\\])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)")
 _BARE_LIST = re.compile(r"\s*[-−]?\d+(?:\.\d+)?(?:\s*,\s*[-−]?\d+(?:\.\d+)?)+\s*")
 _MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$)", re.DOTALL)
@@ -262,7 +263,7 @@ def _localize_plain(text: str, math: bool) -> str:
     if _BARE_LIST.fullmatch(text) and _DECIMAL.search(text):  # "104.0, 40.0" alone in a cell: a list too
         text = re.sub(r"\s*,\s*", "; ", text.strip())
     text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", r"\," if math else NBSP), text)
-    text = _DECIMAL.sub(lambda m: f"{m.group(1)}{comma}{m.group(2)}", text)
+    text = (_DECIMAL_MATH if math else _DECIMAL).sub(lambda m: f"{m.group(1)}{comma}{m.group(2)}", text)
     return re.sub(r"\x00(\d+)\x00", lambda m: protected[int(m.group(1))], text)
 
 
