@@ -84,8 +84,8 @@ def _figure_strings(spec: str) -> tuple[list[str], str | None]:
 class Render:
     """One page in one language: what it shows, its figures' separators, its address and its bound widgets."""
 
-    def __init__(self, slug: str, lang: str):
-        at = run_page(slug, lang)
+    def __init__(self, slug: str, lang: str, state: dict | None = None):
+        at = run_page(slug, lang, state)
         self.exceptions = [str(e.value) for e in at.exception]
         self.shown: list[tuple[str, str]] = []  # (element.field, text)
         self.separators: list[str | None] = []
@@ -146,9 +146,20 @@ def test_the_detector_sees_points_and_not_names():
     assert decimal_points("rândul 0,25, SAM 2.1, `x = 2.5`, transformers 4.57.1, (2, 3)") == []
 
 
-@pytest.mark.parametrize("slug", PAGES)
-def test_romanian_pages_write_decimal_commas(slug):
-    page = render(slug, "ro")
+# pages away from their defaults: the other views of a page, parameters that give fractions
+OTHER_STATES = [("transposed_convolution", {"tc_view": v, "tc_k": 4, "tc_s": 3, "tc_op": 1, "tc_d": 2, "tc_p": 1})
+                for v in ("overlap", "zero", "matrix", "gallery")] + [
+    ("bilinear", {"bl_ac": True, "bl_out_rows": 5, "bl_out_cols": 7}),
+    ("segmentation_metrics", {"sm_dx": 2, "sm_miss": True}),
+    ("max_unpooling", {"mu_step": 5}),
+    ("pose_heatmaps", {"ph_noise": 0.05, "ph_sigma": 1.25}),
+]
+
+
+@pytest.mark.parametrize("slug, state", [(slug, None) for slug in PAGES] + OTHER_STATES,
+                         ids=[*PAGES, *(f"{s}-{'-'.join(map(str, st.values()))}" for s, st in OTHER_STATES)])
+def test_romanian_pages_write_decimal_commas(slug, state):
+    page = render(slug, "ro") if state is None else Render(slug, "ro", state)
     assert not page.exceptions, page.exceptions
     found = [(where, text[:120]) for where, text in page.shown if decimal_points(text)]
     assert not found, f"numbers with a decimal point on the Romanian page {slug}: {found[:8]}"
