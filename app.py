@@ -65,7 +65,7 @@ with st.sidebar:
         st.caption(words("device_memory", name=info.name, free=info.free_bytes / 2**30,
                          total=info.total_bytes / 2**30))
     else:
-        st.caption(words("device_plain", name=info.name))
+        st.caption(words("device_threads", threads=info.threads) if info.threads else words("device_plain", name=info.name))
     st.toggle(words("presentation"), key=common.PRESENTATION_KEY, help=words("presentation_help"))
 # The toggle writes its state back to the address as a language-free value; off is the default and leaves none.
 if common.presentation():

@@ -41,7 +41,7 @@ for i, (stride, factor) in enumerate(zip(dec.strides, dec.upsample_factors), sta
     rows.append({T("col_stage"): i, T("col_stride"): stride, T("col_encoder"): shape(f"stage{i}"),
                  T("col_mlp"): shape(f"mlp{i}"), T("col_factor"): T("factor", f=factor),
                  T("col_up"): shape(f"up{i}")})
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+common.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 concat, fused, scores = dec.boxes["concat"].shape, dec.boxes["linear_fuse"].shape, dec.boxes["classifier"].shape
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(T("params_metric"), T("millions", v=dec.params / 1e6))

@@ -100,9 +100,9 @@ with st.container(border=True):
     st.markdown(T("coord_row", i=i, text=coordinate_formula(i, rows, out_rows, ac)))
     st.markdown(T("coord_col", j=j, text=coordinate_formula(j, cols, out_cols, ac)))
     st.markdown(T("frac_line", r0=r0, c0=c0, fr=f"{step.frac[0]:.4g}", fc=f"{step.frac[1]:.4g}"))
-    st.latex(weights_latex(step.frac, step.weights, names))
+    st.latex(common.localized(weights_latex(step.frac, step.weights, names), math=True))
     st.markdown(T("sum_line", i=i, j=j))
-    st.latex(weighted_sum_latex(step.weights, step.values, step.result))
+    st.latex(common.localized(weighted_sum_latex(step.weights, step.values, step.result), math=True))
 
 common.torch_check(y, F.interpolate(x[None, None], size=(out_rows, out_cols), mode="bilinear",
                                     align_corners=ac)[0, 0], what=T("torch_bilinear"))

@@ -37,7 +37,7 @@ with b:
 for k in range(3):
     p = float(probs[k, labels[k]])
     st.markdown(T("loss_line", sample=samples[k], label=names[labels[k]], p=f"{p:.4f}", loss=f"{float(losses[k]):.4f}"))
-st.metric(T("mean_loss"), f"{float(losses.mean()):.4f}")
+st.metric(T("mean_loss"), common.localized(f"{float(losses.mean()):.4f}"))
 common.torch_check(losses, cls.torch_cross_entropy(logits, onehot), what=T("torch_ce"))
 st.markdown(T.md("cross_entropy"))
 

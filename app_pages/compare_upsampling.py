@@ -67,7 +67,7 @@ with left:
         "PSNR (dB) ↑": [r.psnr if math.isfinite(r.psnr) else float("nan") for r in result.results],
         T("col_torch"): [r.torch_delta for r in result.results],
     })
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    common.dataframe(table, hide_index=True, width="stretch", column_config={
         "MAE ↓": st.column_config.NumberColumn(format="%.4f"),
         "RMSE ↓": st.column_config.NumberColumn(format="%.4f"),
         "PSNR (dB) ↑": st.column_config.NumberColumn(format="%.2f"),

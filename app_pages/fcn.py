@@ -112,7 +112,7 @@ else:
         rows.append({T("col_stride"): T(f"from_{s}"), T("col_acc"): 100 * float(np.mean(preds[s] == labels)),
                      T("col_boundary"): 100 * arch.boundary_accuracy(preds[s], labels)})
     st.html(f"<div style='font-size:0.9rem'>{legend}</div>")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+    common.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
         T("col_acc"): st.column_config.NumberColumn(format="%.1f %%"),
         T("col_boundary"): st.column_config.NumberColumn(format="%.1f %%")})
     st.caption(T("trained_note", n=steps))

@@ -84,7 +84,7 @@ stages = T.table("stages")
 table = pd.DataFrame([{T("col_stage"): stages.get(s.stage.rsplit("_P", 1)[0], s.stage) +
                        (f" ({s.stage.rsplit('_', 1)[1]})" if "_P" in s.stage else ""),
                        T("col_shape"): "×".join(str(v) for v in s.shape)} for s in run.shapes])
-st.dataframe(table, hide_index=True, width="stretch", height=420)
+common.dataframe(table, hide_index=True, width="stretch", height=420)
 
 st.markdown(T("detections_head"))
 if bundle.pretrained:

@@ -118,8 +118,8 @@ st.markdown(T("widths_line", chain=chain, n=len(layers["hourglass"]), size=size)
 st.subheader(T("totals_title", size=size))
 full, hour = tot["full_resolution"], tot["hourglass"]
 m = st.columns(4)
-m[0].metric(T("gflops", net=net_names["full_resolution"]), f"{full['flops'] / 1e9:,.1f}".replace(",", " "))
-m[1].metric(T("gflops", net=net_names["hourglass"]), f"{hour['flops'] / 1e9:,.1f}".replace(",", " "),
+m[0].metric(T("gflops", net=net_names["full_resolution"]), common.localized(f"{full['flops'] / 1e9:,.1f}".replace(",", " ")))
+m[1].metric(T("gflops", net=net_names["hourglass"]), common.localized(f"{hour['flops'] / 1e9:,.1f}".replace(",", " ")),
             delta=T("times_fewer", x=f"{full['flops'] / hour['flops']:.1f}"), delta_color="green", delta_arrow="down")
 m[2].metric(T("memory", net=net_names["full_resolution"]), f"{full['activation_bytes'] / 2**20:,.0f}".replace(",", " "))
 m[3].metric(T("memory", net=net_names["hourglass"]), f"{hour['activation_bytes'] / 2**20:,.0f}".replace(",", " "),
@@ -163,7 +163,7 @@ st.markdown(T.md("receptive_field"))
 with st.expander(T("table_title")):
     for k in KINDS:
         st.markdown(f"**{net_names[k]}**")
-        st.dataframe(pd.DataFrame({
+        common.dataframe(pd.DataFrame({
             T("col_layer"): [c.name for c in layers[k]],
             T("col_shape"): ["×".join(map(str, c.out_shape)) for c in layers[k]],
             T("col_gflops"): [round(c.flops / 1e9, 3) for c in layers[k]],

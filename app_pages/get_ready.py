@@ -80,7 +80,7 @@ with summary:
         st.success(T("set_ready"), icon=":material/check_circle:")
 with table:
     st.subheader(T("table_title"))
-    st.dataframe(catalogue.rows(lang), hide_index=True, width="stretch")
+    common.dataframe(catalogue.rows(lang), hide_index=True, width="stretch")
     st.caption(T("table_caption"))
 
 st.markdown(T.md("recommended"))

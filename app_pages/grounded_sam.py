@@ -112,7 +112,7 @@ else:
              T("col_box"): f"({d.box.x0:.0f}, {d.box.y0:.0f}) – ({d.box.x1:.0f}, {d.box.y1:.0f})",
              T("col_area"): f"{100 * m.mean():.1f} %", T("col_iou"): shown_score(q)}
             for d, m, q in zip(found.items, masks, ious)]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    common.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption(U_masks + T("table_caption"))
 
 if with_sam3:

@@ -42,15 +42,15 @@ for part in PARTS:
                  T("col_class"): b.kind, T("col_repeat"): b.repeat, T("col_params"): f"{b.params:,}".replace(",", " "),
                  T("col_shapes"): ", ".join(shape_text(s) for s in b.shapes)}
                 for b in anatomy.blocks if b.part == part]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        common.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 st.header(T("one_embedding_title"))
 st.markdown(T.md("one_embedding"))
 enc_flops, dec_flops = anatomy.flops["image_encoder"], anatomy.flops["prompt_and_decoder"]
 a, b, c = st.columns(3)
-a.metric(T("flops_encoder"), f"{enc_flops / 1e9:,.3g} GFLOPs")
-b.metric(T("flops_click"), f"{dec_flops / 1e9:,.3g} GFLOPs")
-c.metric(T("flops_ratio"), f"{enc_flops / max(dec_flops, 1):,.0f} ×")
+a.metric(T("flops_encoder"), common.localized(f"{enc_flops / 1e9:,.3g} GFLOPs"))
+b.metric(T("flops_click"), common.localized(f"{dec_flops / 1e9:,.3g} GFLOPs"))
+c.metric(T("flops_ratio"), common.localized(f"{enc_flops / max(dec_flops, 1):,.0f} ×"))
 costs = cost_bars(anatomy, {"image_encoder": T("part_image_encoder"), "prompt_and_decoder": T("prompt_and_decoder"),
                             "params_title": T("params_title"), "flops_title": T("flops_title")})
 common.show_figure(untrained_title(costs, U) if U else costs, key="hsw_cost")

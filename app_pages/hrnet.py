@@ -33,7 +33,7 @@ for key, box in boxes.items():
         modules = sum(1 for k in boxes if k.startswith(f"s{stage}m") and k.endswith("b0"))
         rows.append({T("col_stage"): stage, T("col_modules"): modules, T("col_branch"): branch,
                      T("col_stride"): f"{box.jump:.3g}", T("col_shape"): "×".join(str(s) for s in box.shape)})
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+common.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.caption(T("branches_caption"))
 
 # --- one fusion unit, expanded ---------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ terms = pd.DataFrame([{
     T("col_from"): t.j, T("col_kind"): T(f"kind_{t.kind}"), T("col_in"): "×".join(str(s) for s in t.input_shape),
     T("col_ops"): " → ".join(t.ops) if t.ops else T("no_ops"),
     T("col_out"): "×".join(str(s) for s in t.term.shape)} for t in unit.terms])
-st.dataframe(terms, hide_index=True, width="stretch")
+common.dataframe(terms, hide_index=True, width="stretch")
 maps = [t.term[channel] for t in unit.terms] + [unit.total[channel], unit.output[channel]]
 titles = [T("term_title", j=t.j, kind=T(f"kind_{t.kind}")) for t in unit.terms] + [T("sum_title"), T("relu_title")]
 common.show_figure(map_row(maps, titles, diverging=True, height=260), key="hr_terms")

@@ -82,7 +82,7 @@ if result is not None:
     common.show_figure(untrained_title(objects, U) if U else objects, key="in_fig_objects")
     if len(result.boxes):
         areas = (result.masks >= 0.5).reshape(len(result.masks), -1).sum(1)
-        st.dataframe(pd.DataFrame({
+        common.dataframe(pd.DataFrame({
             T("col_id"): np.arange(1, len(result.boxes) + 1), T("col_class"): names,
             T("col_score"): np.round(result.scores, 3),
             T("col_box"): [f"{x1 - x0:.0f}×{y1 - y0:.0f}" for x0, y0, x1, y1 in result.boxes],

@@ -133,7 +133,7 @@ table = pd.DataFrame({
     T("col_int64"): [r.index_bytes_int64 / mib for r in rows],
     T("col_2bit"): [r.index_bytes_2bit / mib for r in rows],
 })
-st.dataframe(table, hide_index=True, width="stretch",
+common.dataframe(table, hide_index=True, width="stretch",
              column_config={name: st.column_config.NumberColumn(format="%.2f")
                             for name in (T("col_features"), T("col_int64"), T("col_2bit"))})
 total_f = sum(r.feature_bytes for r in rows) / mib

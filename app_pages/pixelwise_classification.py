@@ -80,15 +80,15 @@ with st.expander(T("pixel_numbers")):
     z = ", ".join(f"{v:.2f}" for v in report.logits)
     st.markdown(T("pixel_formula", z=z, t=f"{temperature:g}"))
     true_z = report.logits[report.label]
-    st.latex(r"p_{\text{" + names[report.label].replace("/", " / ") + r"}} = \frac{e^{" + f"{true_z:.2f}"
+    st.latex(common.localized(r"p_{\text{" + names[report.label].replace("/", " / ") + r"}} = \frac{e^{" + f"{true_z:.2f}"
              + r"}}{\sum_{k=0}^{" + str(C - 1) + r"} e^{z_k/T}} = " + f"{report.probs[report.label]:.4f}"
-             + r", \qquad \ell = -\log " + f"{report.probs[report.label]:.4f} = {report.loss:.4f}")
+             + r", \qquad \ell = -\log " + f"{report.probs[report.label]:.4f} = {report.loss:.4f}", math=True))
 
 # --- the loss map -----------------------------------------------------------------------------------
 st.subheader(T("loss_title"))
 m1, m2, m3 = st.columns(3)
-m1.metric(T("mean_loss"), f"{float(loss.mean()):.4f}")
-m2.metric(T("pixel_accuracy"), f"{float((pred == grid).mean()):.1%}")
+m1.metric(T("mean_loss"), common.localized(f"{float(loss.mean()):.4f}"))
+m2.metric(T("pixel_accuracy"), common.localized(f"{float((pred == grid).mean()):.1%}"))
 m3.metric(T("wrong_pixels"), f"{int((pred != grid).sum())} / {grid.size}")
 common.show_figure(value_grid(loss.numpy(), title=T("loss_fig"), zmin=0, zmax=max(2.0, float(loss.max())),
                               colorscale="Reds", numbers=True, digits=1, highlight=(row, col), clickable=True,

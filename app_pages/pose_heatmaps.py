@@ -127,14 +127,15 @@ else:
             T("col_err_subpixel"): err["subpixel"].round(2),
             T("col_conf"): conf.round(3),
         })
-        st.table(table.set_index(T("col_point")))  # a plain table: its headers wrap in the column, never cut off
+        common.table(table.set_index(T("col_point")))  # a plain table: its headers wrap in the column, never cut off
         st.markdown(T("mean_errors", argmax=err["argmax"].mean(), subpixel=err["subpixel"].mean(), s=stride))
         st.caption(T("low_peak"))
 
 # --- quantisation: argmax against subpixel as the stride grows ----------------------------------------------
 st.header(T("quant_title"))
 st.markdown(T.md("quantisation"))
-noise = st.select_slider(T("noise"), [0.0, 0.01, 0.02, 0.05, 0.1], value=0.0, key="ph_noise", bind="query-params")
+noise = common.choice(st.select_slider, T("noise"), [0.0, 0.01, 0.02, 0.05, 0.1], key="ph_noise", default=0.0,
+                      format_func=lambda v: common.localized(f"{v:g}"))
 errors = quantisation(sigma, noise)
 common.show_figure(quantisation_figure(STRIDES, errors, methods, T("stride_axis"), T("error_axis"),
                                        T("worst_case"), current=stride))
@@ -156,7 +157,7 @@ pred, target = heatmaps.shifted_pair(centre, (dx, dy), hm_size, stride, sigma, p
 common.show_figure(mse_figure(pred[0].numpy(), target[0].numpy(), (T("pred"), T("target"), T("sq_diff")), stride))
 ours = heatmaps.mse_loss(pred, target)
 m = st.columns([1, 3])
-m[0].metric(T("mse"), f"{float(ours):.5f}")
+m[0].metric(T("mse"), common.localized(f"{float(ours):.5f}"))
 with m[1]:
     common.torch_check(ours, F.mse_loss(pred, target), what="torch.nn.functional.mse_loss")
 offsets = np.arange(0, 41, 1.0)

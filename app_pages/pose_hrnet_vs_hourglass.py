@@ -43,7 +43,7 @@ budget = common.choice(c[0].segmented_control, T("budget"), list(pose_nets.BUDGE
 size = c[1].select_slider(T("size"), [48, 64, 96], value=RACE.size, key="pv_size", bind="query-params")
 steps = c[2].number_input(T("steps"), 20, 5000, value=RACE.steps, step=20, key="pv_steps", bind="query-params")
 with_regression = c[3].toggle(T("with_regression"), value=True, key="pv_regression", bind="query-params")
-st.table(contenders_table(budget, common.lang()).set_index(T("col_model")))
+common.table(contenders_table(budget, common.lang()).set_index(T("col_model")))
 st.markdown(T.md("measured", **pose_race.lesson_numbers()))
 kinds = [k for k in pose_nets.KINDS if with_regression or k != "regression"]
 
@@ -85,7 +85,7 @@ def race_view() -> None:
     m = st.columns(len(run.kinds))
     for col, k in zip(m, run.kinds):
         last = vals_of[k][-1] if vals_of[k] else None
-        col.metric(T(f"kind_{k}"), f"{last['mean_error']:.1f} px" if last else "–",
+        col.metric(T(f"kind_{k}"), common.localized(f"{last['mean_error']:.1f} px") if last else "–",
                    help=T("metric_help"))
         col.caption(T("metric_caption", step=last["step"], pck=last["pck"]) if last else T("no_val_yet"))
     common.show_figure(pose_curves([(T(f"kind_{k}"), MODEL_COLOURS[k], steps_of[k], vals_of[k]) for k in run.kinds],

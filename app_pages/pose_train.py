@@ -42,10 +42,11 @@ kind = common.choice(c[0].selectbox, T("model"), pose_nets.KINDS, key="pt_model"
 budget = common.choice(c[1].segmented_control, T("budget"), list(pose_nets.BUDGETS), key="pt_budget", default="small",
                        format_func=lambda b: T(f"budget_{b}"))
 size = c[2].select_slider(T("size"), [48, 64, 96, 128], value=64, key="pt_size", bind="query-params")
-sigma = c[3].select_slider(T("sigma"), [1.0, 1.5, 2.0, 3.0], value=2.0, key="pt_sigma", bind="query-params")
+sigma = common.choice(c[3].select_slider, T("sigma"), [1.0, 1.5, 2.0, 3.0], key="pt_sigma", default=2.0,
+                      format_func=lambda v: common.localized(f"{v:g}"))
 batch = c[4].select_slider(T("batch"), [4, 8, 16], value=8, key="pt_batch", bind="query-params")
-lr = c[5].select_slider(T("lr"), [1e-3, 3e-3, 1e-2], value=1e-2, key="pt_lr", format_func="{:g}".format,
-                        bind="query-params")
+lr = common.choice(c[5].select_slider, T("lr"), [1e-3, 3e-3, 1e-2], key="pt_lr", default=1e-2,
+                   format_func=lambda v: common.localized(f"{v:g}"))
 steps = c[6].number_input(T("steps"), 20, 5000, value=1500, step=20, key="pt_steps", bind="query-params")
 n_params = parameters(kind, budget)
 st.caption(T("model_caption", params=f"{n_params:,}".replace(",", "\u2009")))  # a thin space between thousands

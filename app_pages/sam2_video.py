@@ -59,7 +59,7 @@ with left:
                         st.session_state["sv_clip"] = read_video(upload.getvalue(), max_frames=n_keep, step=step)
                     st.session_state["sv_upload_token"] = token
                 except VideoError as err:
-                    st.warning(T("bad_video", reason=str(err)))
+                    st.warning(T("bad_video", reason=T(f"video_{err.code}") if T.has(f"video_{err.code}") else str(err)))
         clip = st.session_state.get("sv_clip")
         if clip is None:
             st.info(T("upload_first"))

@@ -79,7 +79,8 @@ if train_clicked:
         pred, conf = scribbles.predict(last["model"], image, device=common.device())
         st.session_state["sc_result"] = (image_id, pred, conf, last["loss"])
     except ValueError as err:  # nothing painted, a single class...: the sentence says what to do
-        st.warning(str(err))
+        code = getattr(err, "code", None)
+        st.warning(T(f"err_{code}", **err.params) if code and T.has(f"err_{code}") else str(err))
     bar.empty()
 
 result = st.session_state.get("sc_result")

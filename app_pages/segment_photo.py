@@ -193,7 +193,7 @@ def legend(model, mask) -> None:
     for a in analysis.class_areas(mask, model.classes):
         swatch = hex_color(model.palette[a.index])
         rows.append(f"<span style='color:{swatch};font-size:1.3em'>■</span> {cname(a.name)} — "
-                    f"**{100 * a.share:.1f} %**")
+                    + common.localized(f"**{100 * a.share:.1f} %**"))
     st.markdown("<br>".join(rows), unsafe_allow_html=True)
 
 
@@ -288,14 +288,14 @@ if key_b is not None:
     with a2:
         legend(model_b, mask_b)
     k1, k2, k3 = st.columns(3)
-    k1.metric(T("agree_miou"), "—" if np.isnan(agree.mean_iou) else f"{agree.mean_iou:.3f}",
+    k1.metric(T("agree_miou"), "—" if np.isnan(agree.mean_iou) else common.localized(f"{agree.mean_iou:.3f}"),
               help=T("agree_miou_help"))
-    k2.metric(T("agree_pixels"), f"{100 * agree.pixel_agreement:.1f} %", help=T("agree_pixels_help"))
+    k2.metric(T("agree_pixels"), common.localized(f"{100 * agree.pixel_agreement:.1f} %"), help=T("agree_pixels_help"))
     k3.metric(T("agree_shared"), f"{len(agree.shared)}", help=T("agree_shared_help"))
     d1, d2 = st.columns([1, 1])
     with d1:
         if agree.iou:
-            st.dataframe(pd.DataFrame({T("col_class"): [cname(n) for n in agree.iou],
+            common.dataframe(pd.DataFrame({T("col_class"): [cname(n) for n in agree.iou],
                                        T("col_iou"): [round(v, 3) for v in agree.iou.values()]}),
                          hide_index=True, width="stretch")
         else:
@@ -314,9 +314,9 @@ if dev.type == "cuda" and st.toggle(T("fp32_compare"), key="sp_fp32", bind="quer
     seconds[f"{name_a} · {W('precision_fp32' if amp else 'precision_amp')}"] = other.seconds
     fast, slow = (pred_a, other) if amp else (other, pred_a)
     f1, f2, f3 = st.columns(3)
-    f1.metric(T("speedup"), f"{slow.seconds['forward'] / max(fast.seconds['forward'], 1e-9):.2f}×")
-    f2.metric(T("max_delta"), f"{float(np.abs(fast.probs - slow.probs).max()):.2e}")
-    f3.metric(T("mask_same"), f"{100 * float((fast.mask == slow.mask).mean()):.2f} %")
+    f1.metric(T("speedup"), common.localized(f"{slow.seconds['forward'] / max(fast.seconds['forward'], 1e-9):.2f}×"))
+    f2.metric(T("max_delta"), common.localized(f"{float(np.abs(fast.probs - slow.probs).max()):.2e}"))
+    f3.metric(T("mask_same"), common.localized(f"{100 * float((fast.mask == slow.mask).mean()):.2f} %"))
 pw.timings_table(seconds, loads)
 
 # --- take it home ------------------------------------------------------------------------------------------------

@@ -99,9 +99,9 @@ with g2:
                        key="sm_fig_pred")
 
 m = st.columns(4)
-m[0].metric(T("pixel_accuracy"), f"{scores['pixel_accuracy']:.1%}")
-m[1].metric(T("mean_iou"), f"{scores['mean_iou']:.3f}")
-m[2].metric(T("mean_dice"), f"{scores['mean_dice']:.3f}")
+m[0].metric(T("pixel_accuracy"), common.localized(f"{scores['pixel_accuracy']:.1%}"))
+m[1].metric(T("mean_iou"), common.localized(f"{scores['mean_iou']:.3f}"))
+m[2].metric(T("mean_dice"), common.localized(f"{scores['mean_dice']:.3f}"))
 m[3].metric(T("counted"), f"{int(cm.sum())} / {gt.size}")
 if scores["pixel_accuracy"] - scores["mean_iou"] > 0.15:
     st.warning(T("imbalance_note", acc=f"{scores['pixel_accuracy']:.1%}", miou=f"{scores['mean_iou']:.3f}"))
@@ -124,7 +124,7 @@ with e2:
                        key="sm_fig_errors")
 common.show_figure(class_score_bars(labels, {"IoU": scores["iou"], "Dice": scores["dice"]}, title=T("scores_fig"),
                                     absent_text=T("absent")), key="sm_fig_scores")
-st.dataframe(pd.DataFrame({
+common.dataframe(pd.DataFrame({
     T("col_class"): labels,
     "TP": counts["tp"].tolist(),
     "FP": counts["fp"].tolist(),

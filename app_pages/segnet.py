@@ -94,7 +94,7 @@ frame = pd.DataFrame({
     T("col_int64"): [r.index_bytes_int64 / 1024 for r in rows],
     T("col_2bit"): [r.index_bytes_2bit / 1024 for r in rows],
 })
-st.dataframe(frame, hide_index=True, column_config={
+common.dataframe(frame, hide_index=True, column_config={
     k: st.column_config.NumberColumn(format="%.1f KiB") for k in (T("col_feature"), T("col_int64"), T("col_2bit"))})
 total = sum(r.feature_bytes for r in rows) / max(1, sum(r.index_bytes_2bit for r in rows))
 st.caption(T("memory_caption", ratio=total))

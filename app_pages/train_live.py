@@ -56,8 +56,9 @@ if not ups:
     cols[1].caption(T("upsampling_fixed"))
 size = cols[2].select_slider(T("size"), [32, 48, 64, 96, 128], value=64, key="tl_size", bind="query-params")
 batch = cols[3].select_slider(T("batch"), [2, 4, 8, 16, 32], value=8, key="tl_batch", bind="query-params")
-lr = cols[4].select_slider(T("lr"), [3e-4, 1e-3, 3e-3, 1e-2], value=3e-3, key="tl_lr", format_func="{:g}".format,
-                           bind="query-params")
+# kept in the address by the number itself (?tl_lr=0.003), shown as the language writes it (0,003)
+lr = common.choice(cols[4].select_slider, T("lr"), [3e-4, 1e-3, 3e-3, 1e-2], key="tl_lr", default=3e-3,
+                   format_func=lambda v: common.localized(f"{v:g}"))
 steps = cols[5].number_input(T("steps"), 20, 5000, value=300, step=20, key="tl_steps", bind="query-params")
 dcols = st.columns([1, 2, 1])
 dataset = common.choice(dcols[0].selectbox, T("dataset"), ["synthetic", "folder", "oxford_pet", "voc2012"],

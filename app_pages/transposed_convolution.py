@@ -78,8 +78,24 @@ if data is not None:
     st.markdown(T("step_now", i=step.i, j=step.j, v=format_number(step.value), r=step.anchor[0],
                   c=step.anchor[1], s=s))
 
-    tabs = st.tabs([T("tab_scatter"), T("tab_overlap"), T("tab_zero"), T("tab_matrix"), T("tab_gallery")],
-                   key="tc_view", bind="query-params")
+    # The open tab is kept in the address by its language-free name (?tc_view=matrix), so a shared link opens
+    # the same view in either language and switching language keeps it; the tab widget holds only the label.
+    names = ("scatter", "overlap", "zero", "matrix", "gallery")
+    labels = {name: T(f"tab_{name}") for name in names}
+    if st.session_state.get("tc_view") not in names:
+        asked = st.query_params.get("tc_view")
+        st.session_state["tc_view"] = asked if asked in names else names[0]
+    st.session_state["tc_view__tab"] = labels[st.session_state["tc_view"]]
+
+    def pick_view() -> None:
+        st.session_state["tc_view"] = next(n for n, label in labels.items()
+                                           if label == st.session_state["tc_view__tab"])
+
+    tabs = st.tabs(list(labels.values()), key="tc_view__tab", on_change=pick_view)
+    if st.session_state["tc_view"] == names[0]:
+        st.query_params.pop("tc_view", None)
+    else:
+        st.query_params["tc_view"] = st.session_state["tc_view"]
 
     # --- 1. scatter --------------------------------------------------------------------------------
     with tabs[0]:

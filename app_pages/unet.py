@@ -37,7 +37,7 @@ for lv in range(depth, 0, -1):
         T("col_concat"): f"{skip[0]} + {upped[0]} = {skip[0] + upped[0]}",
         T("col_out"): shape(f"dec{lv}"),
     })
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+common.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 if any(r[T("col_crop")] != T("crop_no") for r in rows):
     st.caption(T("crop_note"))
 
@@ -52,7 +52,7 @@ for name in ("fcn8s", "segnet", "unet"):
     table.append({T("col_model"): W.table("models")[name], T("col_what"): T(f"what_{traffic.what}"),
                   T("col_values"): traffic.values, T("col_stored"): traffic.stored_bytes / 2**20,
                   T("col_needed"): traffic.needed_bytes / 2**20})
-st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", column_config={
+common.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", column_config={
     T("col_values"): st.column_config.NumberColumn(format="localized"),
     T("col_stored"): st.column_config.NumberColumn(format="%.2f MiB"),
     T("col_needed"): st.column_config.NumberColumn(format="%.3f MiB")})

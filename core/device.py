@@ -36,21 +36,21 @@ def resolve(choice: str = "auto") -> torch.device:
 @dataclass(frozen=True)
 class DeviceInfo:
     kind: str  # "cpu", "cuda" or "mps"
-    name: str  # what the hardware calls itself
+    name: str  # what the hardware calls itself ("CPU" for the processor: the page words the rest)
     free_bytes: int | None  # free accelerator memory, None where it cannot be read
     total_bytes: int | None
+    threads: int | None = None  # torch's CPU threads, for the CPU only; a number, so each language words it
 
 
 def describe(device: torch.device) -> DeviceInfo:
-    """Name and memory of a device, for the sidebar."""
+    """Name and memory of a device, for the sidebar: facts (a name, byte counts, a thread count), no words."""
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         free, total = torch.cuda.mem_get_info(index)
         return DeviceInfo("cuda", torch.cuda.get_device_name(index), free, total)
     if device.type == "mps":
         return DeviceInfo("mps", "Apple GPU (MPS)", None, None)
-    threads = torch.get_num_threads()
-    return DeviceInfo("cpu", f"CPU, {threads} threads", None, None)
+    return DeviceInfo("cpu", "CPU", None, None, threads=torch.get_num_threads())
 
 
 def autocast(device: torch.device, enabled: bool = True):

@@ -104,31 +104,191 @@ class Texts:
 
 
 class _Numbers(string.Formatter):
-    """``str.format`` that writes numbers as the language does: Romanian "0,783" and "23.060" (the comma and
-    the point swap places), English unchanged. Strings and other values pass through untouched."""
+    """``str.format`` that writes numbers as the language does, with two small additions for words.
+
+    * Romanian writes "0,783" and "23 060": a decimal comma and a (no-break) space between thousands;
+      English is unchanged. A number inside ``$…$`` (KaTeX) gets ``{,}``, the comma maths needs.
+    * A float with no format spec that is a whole number prints as one ("51300", not "51300.0"), and
+      others without their float noise.
+    * A string value that carries numbers (``format_number``'s "0.25", "[0.5, 1.25]") is localised the same
+      way (:func:`localize_numbers`); the template's own words are never touched.
+    * ``{n:plural:pair|pairs}`` (English: one|other) and ``{n:plural:pereche|perechi|de perechi}``
+      (Romanian: one|few|other, see :func:`plural`) print the word that agrees with ``n``;
+      ``{n:a}`` prints the English article for the number ("an 8", "a 16", "an 11"); ``{n:A}`` starts a
+      sentence with it.
+    """
 
     def __init__(self, lang: str):
         super().__init__()
         self.lang = lang
 
-    def format_field(self, value, format_spec: str) -> str:
+    def format_field(self, value, format_spec: str, math: bool = False) -> str:
+        if format_spec.startswith("plural:"):
+            return plural(value, format_spec[len("plural:"):].split("|"), self.lang)
+        if format_spec in ("a", "A"):
+            word = article(value)
+            return word.capitalize() if format_spec == "A" else word
+        if isinstance(value, float) and not format_spec and math_is_finite(value):
+            value = int(value) if value == int(value) and abs(value) < 1e15 else float(f"{value:.12g}")
         text = super().format_field(value, format_spec)
-        if self.lang == "ro" and isinstance(value, numbers.Number) and not isinstance(value, bool):
-            text = text.translate(_SWAP)
+        if self.lang == "ro":
+            if isinstance(value, numbers.Number) and not isinstance(value, bool):
+                text = text.translate(_MATH_SWAP if math else _SWAP)
+            elif isinstance(value, str):
+                text = localize_numbers(text, self.lang, math=math)
         return text
 
 
-_SWAP = str.maketrans({".": ",", ",": "."})
+def math_is_finite(v: float) -> bool:
+    return v == v and v not in (float("inf"), float("-inf"))
+
+
+NBSP = "\u00a0"  # between groups of thousands in Romanian: "23 060" does not break across lines
+_SWAP = str.maketrans({".": ",", ",": NBSP})
+_MATH_SWAP = {ord("."): "{,}", ord(","): r"\,"}
 _FORMATTERS = {lang: _Numbers(lang) for lang in LANGUAGES}
 
 
 def _format(lang: str, template: str, fmt: dict) -> str:
-    return _FORMATTERS[lang].vformat(template, (), fmt)
+    """Fill ``template``; a field between ``$`` signs (inline or display maths) is written for KaTeX."""
+    formatter = _FORMATTERS[lang]
+    out: list[str] = []
+    dollars = 0
+    for literal, name, spec, conversion in formatter.parse(template):
+        out.append(literal)
+        dollars += literal.replace(r"\$", "").count("$")
+        if name is None:
+            continue
+        value, _ = formatter.get_field(name, (), fmt)
+        value = formatter.convert_field(value, conversion)
+        if spec and "{" in spec:
+            spec = formatter.vformat(spec, (), fmt)
+        out.append(formatter.format_field(value, spec or "", math=dollars % 2 == 1))
+    return "".join(out)
+
+
+def fill(template: str, lang: str = "en", **fmt) -> str:
+    """A template of the lessons (say a quiz's prompt) filled as ``T(...)`` fills its strings."""
+    return _format(lang if lang in _FORMATTERS else "en", template, fmt)
 
 
 def number(value: float, spec: str = "", lang: str = "en") -> str:
-    """One number as ``lang`` writes it: ``number(0.7834, ".3f", "ro") == "0,783"``."""
+    """One number as ``lang`` writes it: ``number(0.7834, ".3f", "ro") == "0,783"``,
+    ``number(23060, ",", "ro") == "23 060"`` (a no-break space)."""
     return _FORMATTERS.get(lang, _FORMATTERS["en"]).format_field(value, spec)
+
+
+def plural(n, forms, lang: str = "en") -> str:
+    """The form of a word that agrees with the number ``n``.
+
+    English gives two forms (one, other): ``plural(1, ["pair", "pairs"]) == "pair"``. Romanian gives three
+    (one, few, other): 1 → "pereche"; 0, 2–19 and numbers ending in 01–19 → "perechi"; 20, 21…, 100 → "de
+    perechi" (as in "20 de perechi"). Fractions take the "few" form in Romanian ("1,5 perechi"), the other
+    form in English ("1.5 pairs"). A missing form falls back to the last one given.
+    """
+    forms = list(forms)
+    if isinstance(n, str):
+        try:
+            n = float(n.replace(",", ".").replace(NBSP, "").replace(" ", ""))
+        except ValueError:
+            n = 2  # not a number: the plural form
+    if not forms:
+        raise ValueError("plural() needs at least one form of the word")
+    whole = isinstance(n, numbers.Integral) or (isinstance(n, numbers.Real) and float(n).is_integer())
+    k = abs(int(n)) if whole else None
+    if lang == "ro":
+        index = 0 if k == 1 else 1 if k is None or k == 0 or 1 <= k % 100 <= 19 else 2
+    else:
+        index = 0 if k == 1 else 1
+    return forms[min(index, len(forms) - 1)]
+
+
+def article(n) -> str:
+    """The English indefinite article before a number read aloud: "an 8 × 8", "an 11", "an 18", "a 16"."""
+    digits = str(abs(int(n))) if isinstance(n, numbers.Real) and math_is_finite(float(n)) else str(n)
+    if not digits.isdigit():
+        return "a"
+    # "eight…", "eleven…", "eighteen…" start with a vowel sound; so do 11 000 and 18 000 (read in thousands)
+    if digits[0] == "8":
+        return "an"
+    group = len(digits) % 3 or 3  # the digits before the first thousands separator
+    return "an" if group == 2 and digits[:2] in ("11", "18") else "a"
+
+
+# --- numbers inside text -------------------------------------------------------------------------------
+
+_CODE = re.compile(r"`[^`]*`")
+# A version or a name that contains a point ("SAM 2.1", "sam2.1-hiera", "apache-2.0", "4.57.1", "v1.5"): not a number
+_VERSION = re.compile(r"(?:\bSAM\s?|[A-Za-z_]-?|[vV])\d+(?:\.\d+)+|\d+(?:\.\d+){2,}")
+_DECIMAL = re.compile(r"(?<![\w.,/\\])(\d+)\.(\d+)(?!(?![eE][-+]?\d)[\w/\\]|\.\d)")
+_DECIMAL_MATH = re.compile(r"(?<![\w.,/\\])(\d+)\.(\d+)(?!(?![eE][-+]?\d)[\w/]|\.\d)")  # "0.25\cdot"
+_THOUSANDS = re.compile(r"(?<![\w.,/\\])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)")
+_BARE_LIST = re.compile(r"\s*[-−]?\d+(?:\.\d+)?(?:\s*,\s*[-−]?\d+(?:\.\d+)?)+\s*")
+_MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$)", re.DOTALL)
+
+
+def _outer_groups(text: str):
+    """(start, end) of every outermost ``[…]`` or ``(…)`` group, brackets included."""
+    depth, start = 0, 0
+    for i, ch in enumerate(text):
+        if ch in "[(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch in "])" and depth:
+            depth -= 1
+            if depth == 0:
+                yield start, i + 1
+
+
+def _localize_plain(text: str, math: bool) -> str:
+    comma = "{,}" if math else ","
+    protected: list[str] = []
+
+    def protect(m: re.Match) -> str:
+        protected.append(m.group(0))
+        return f"\x00{len(protected) - 1}\x00"
+
+    text = _VERSION.sub(protect, text)
+    # In a bracketed list that holds a decimal number, the list's commas become semicolons, as Romanian
+    # writes them ("[0,5; 1,25]"), so a decimal comma is never read as a separator. "(2, 3)" stays.
+    pieces, last = [], 0
+    for a, b in _outer_groups(text):
+        group = text[a:b]
+        if _DECIMAL.search(group):
+            group = re.sub(r"(?<=[\d\])])\s*,\s*(?=[-−+\[(]?\s*\d)", "; ", group)
+        pieces += [text[last:a], group]
+        last = b
+    text = "".join(pieces) + text[last:]
+    if _BARE_LIST.fullmatch(text) and _DECIMAL.search(text):  # "104.0, 40.0" alone in a cell: a list too
+        text = re.sub(r"\s*,\s*", "; ", text.strip())
+    text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", r"\," if math else NBSP), text)
+    text = (_DECIMAL_MATH if math else _DECIMAL).sub(lambda m: f"{m.group(1)}{comma}{m.group(2)}", text)
+    return re.sub(r"\x00(\d+)\x00", lambda m: protected[int(m.group(1))], text)
+
+
+def localize_numbers(text: str, lang: str, math: bool = False) -> str:
+    """Rewrite the numbers of a text written with a decimal point for ``lang`` (Romanian: "0.25" → "0,25",
+    "23,060" → "23 060", "[0.5, 1]" → "[0,5; 1]"); English and every other language: unchanged.
+
+    Code in backticks, versions and names ("SAM 2.1", "4.57.1", "layer1.0"), and lists of whole numbers
+    ("x[0, 1]", "(2, 3)") are left as they are; between ``$`` signs the comma is KaTeX's ``{,}``.
+    ``math=True`` says the whole text is maths (a field of a template inside ``$…$``).
+    """
+    if lang != "ro" or not text:
+        return text
+    if math:
+        return _localize_plain(text, True)
+    out, last = [], 0
+    for m in list(_CODE.finditer(text)) + [None]:
+        end = m.start() if m else len(text)
+        chunk = text[last:end]
+        parts = _MATH.split(chunk)
+        out.append("".join(_localize_plain(p, p.startswith("$")) for p in parts))
+        if m:
+            out.append(m.group(0))
+            last = m.end()
+    return "".join(out)
 
 
 def texts(slug: str, lang: str = "en") -> Texts:
@@ -188,3 +348,52 @@ def check_parity(root: Path = LESSONS_DIR) -> list[str]:
             for key in sorted(shapes[other] - shapes[base]):
                 problems.append(f"lessons/{base}/{name} lacks {key}")
     return problems
+
+
+# --- numbers in tables ---------------------------------------------------------------------------------
+
+_PRINTF = re.compile(r"%([-+ 0#]*)(\d*)(?:\.(\d+))?([dfegi])")
+
+
+def _spec_of(printf: str | None) -> tuple[str, str, str]:
+    """A column's printf-style format ("%.2f MB") as (prefix, Python spec, suffix); ``.4g`` without one."""
+    m = _PRINTF.search(printf or "")
+    if not m:
+        return "", ".4g", ""
+    flags, width, digits, kind = m.groups()
+    kind = "d" if kind == "i" else kind
+    spec = f"{flags}{width}" + (f".{digits}" if digits is not None and kind != "d" else "") + kind
+    return printf[:m.start()].replace("%%", "%"), spec, printf[m.end():].replace("%%", "%")
+
+
+def localize_frame(frame, lang: str, column_config: dict | None = None):
+    """A table's numbers as ``lang`` writes them: ``(frame, column_config)`` to hand to the table widget.
+
+    The browser writes a table's floats with a decimal point whatever the page's language, so in Romanian
+    every float column becomes text ("0,453"), formatted by that column's own printf format when its
+    configuration has one (``{"type_config": {"type": "number", "format": "%.3f"}}``, what a number column's
+    configuration holds) and to four significant digits otherwise; its configuration becomes a right-aligned
+    text column with the same label, help and width. Text cells have their numbers localised ("104,0; 40,0"). English
+    tables come back unchanged. ``frame`` itself is never modified.
+    """
+    if lang != "ro":
+        return frame, column_config
+    frame = frame.copy()
+    config = dict(column_config or {})
+    for col in frame.columns:
+        series = frame[col]
+        entry = config.get(col) if isinstance(config.get(col), dict) else None
+        type_config = (entry or {}).get("type_config") or {}
+        if series.dtype.kind == "f" or (series.dtype.kind in "iu" and type_config.get("type") == "number"
+                                        and "%" in str(type_config.get("format", "")) and "d" not in str(type_config.get("format", ""))):
+            prefix, spec, suffix = _spec_of(type_config.get("format") if type_config.get("type") == "number" else None)
+            frame[col] = [
+                "" if v is None or (isinstance(v, float) and v != v) else prefix + number(float(v), spec, lang) + suffix
+                for v in series.tolist()]
+            entry = {k: v for k, v in (entry or {}).items() if k != "type_config"}
+            entry["type_config"] = {"type": "text"}
+            entry["alignment"] = entry.get("alignment") or "right"  # numbers stay aligned as numbers are
+            config[col] = entry
+        elif series.dtype.kind == "O":
+            frame[col] = [localize_numbers(v, lang) if isinstance(v, str) else v for v in series.tolist()]
+    return frame, (config or column_config)

@@ -7,6 +7,7 @@ the op they ask about (``core/ops/...``) and take a ``random.Random`` so a seed 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 
@@ -23,26 +24,102 @@ class Question:
         return bool(self.choices)
 
 
-def parse_number(text: str) -> float | None:
-    """The student's typed answer as a number: accepts ``1,5`` as well as ``1.5`` and simple fractions."""
-    s = (text or "").strip().replace(" ", "").replace(",", ".")
+_SPACES = re.compile(r"(?<=\d)[\s\u00a0\u2009\u202f'’_]+(?=\d)")  # "23 060", "23 060", "23'060"
+_NUMBER = re.compile(r"[-+]?[\d.,]*\d(?:[eE][-+]?\d+)?")
+
+
+def _readings(s: str) -> list[tuple[float, str]]:
+    """Every way of reading one number written with points and commas: ``(value, which)`` where ``which``
+    is ``"decimal_point"``, ``"decimal_comma"`` or ``"grouped"`` for the ambiguous single-separator forms."""
+    if not _NUMBER.fullmatch(s):
+        return []
+    mantissa, _, exponent = s.replace("E", "e").partition("e")
+    scale = 10.0 ** int(exponent) if exponent else 1.0
+    sign = -1.0 if mantissa.startswith("-") else 1.0
+    body = mantissa.lstrip("+-")
+    if not body or body[0] in ".," and len(body) > 1 and body[1] in ".,":
+        return []
+
+    def grouped(text: str, sep: str) -> float | None:
+        head, *groups = text.split(sep)
+        ok = head.isdigit() and 1 <= len(head) <= 3 and all(len(g) == 3 and g.isdigit() for g in groups)
+        return float(text.replace(sep, "")) if ok else None
+
+    out: list[tuple[float, str]] = []
+    commas, points = body.count(","), body.count(".")
+    if commas and points:  # "1,234.5" or "1.234,5": the last mark is the decimal one
+        dec = "." if body.rfind(".") > body.rfind(",") else ","
+        group = "," if dec == "." else "."
+        whole, _, frac = body.rpartition(dec)
+        value = grouped(whole, group)
+        if value is not None and frac.isdigit() and dec not in whole:
+            out.append((value + float("0." + frac), "both"))
+    elif commas + points == 0:
+        out.append((float(body), "plain"))
+    else:
+        sep = "," if commas else "."
+        if commas + points > 1:  # "1,234,567" or "1.234.567": only grouping has several marks
+            value = grouped(body, sep)
+            if value is not None:
+                out.append((value, "grouped"))
+        else:
+            whole, _, frac = body.partition(sep)
+            if frac.isdigit() and (whole.isdigit() or whole == ""):
+                out.append((float((whole or "0") + "." + frac), "decimal_point" if sep == "." else "decimal_comma"))
+            value = grouped(body, sep) if whole[:1] != "0" else None
+            if value is not None:
+                out.append((value, "grouped"))
+    return [(sign * v * scale, which) for v, which in out]
+
+
+def readings(text: str) -> list[float]:
+    """All the numbers a typed answer can mean, in either language's way of writing it.
+
+    "1,39" and "1.39" are 1.39; "23 060", "23,060" and "23.060" may be 23060 (grouped thousands) as well as
+    23.06; "1,234.5" and "1.234,5" are 1234.5; "−0,5", "3/4" and "1,5e-3" work too. Nothing readable: ``[]``.
+    """
+    s = _SPACES.sub("", (text or "").strip()).replace("−", "-").replace("–", "-")
+    s = "".join(s.split())
     if not s:
+        return []
+    if "/" in s:
+        num, _, den = s.partition("/")
+        values = []
+        for a, _w in _readings(num):
+            for b, _v in _readings(den):
+                if b != 0:
+                    values.append(a / b)
+        return values
+    return [v for v, _ in _readings(s)]
+
+
+def parse_number(text: str, lang: str = "en") -> float | None:
+    """The student's typed answer as one number, read the way ``lang`` writes numbers when the text is
+    ambiguous: in English "23,060" is 23060 and "1.500" is 1.5; in Romanian "1,500" is 1.5 and "23.060" is
+    23060. Unambiguous forms ("1,39", "1.39", "23 060", "1.234,5") read the same in both. None when unreadable.
+    """
+    s = _SPACES.sub("", (text or "").strip()).replace("−", "-").replace("–", "-")
+    s = "".join(s.split())
+    if "/" in s:
+        values = readings(s)
+        return values[0] if values else None
+    options = _readings(s)
+    if not options:
         return None
-    try:
-        if "/" in s:
-            num, den = s.split("/", 1)
-            return float(num) / float(den)
-        return float(s)
-    except (ValueError, ZeroDivisionError):
-        return None
+    group_mark = "," if lang == "en" else "."
+    for value, which in options:
+        if which == "grouped" and group_mark in s and len(options) > 1:
+            return value
+    return options[0][0]
 
 
 def is_correct(question: Question, given) -> bool:
-    """Mark one answer: exact for choices, within ``tolerance`` (or 0.5 % relative) for numbers."""
+    """Mark one answer: exact for choices, within ``tolerance`` (or 0.5 % relative) for numbers, the number
+    written with either decimal mark and with or without grouped thousands (:func:`readings`)."""
     if question.is_choice:
         return given == question.answer
-    value = parse_number(given) if isinstance(given, str) else given
-    if value is None or not math.isfinite(value):
-        return False
     expected = float(question.answer)
-    return abs(value - expected) <= max(question.tolerance, 5e-3 * abs(expected))
+    values = readings(given) if isinstance(given, str) else [] if given is None else [float(given)]
+    # any reading of what was typed may match: "23,060" is 23060 to an English reader, 23.06 to a Romanian one
+    return any(math.isfinite(v) and abs(v - expected) <= max(question.tolerance, 5e-3 * abs(expected))
+               for v in values)

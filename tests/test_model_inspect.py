@@ -199,7 +199,7 @@ def test_quizzes_have_words_in_both_languages_and_right_answers(slug, make):
             assert is_correct(q, str(q.answer))
             for lang in lessons.LANGUAGES:
                 words = lessons.texts(slug, lang).quiz(q.key)
-                assert words["prompt"].format(**q.params) and words["solution"].format(answer=q.answer, **q.params)
+                assert lessons.fill(words["prompt"], lang, **q.params) and lessons.fill(words["solution"], lang, answer=q.answer, **q.params)
 
 
 def test_quiz_answers_follow_the_models():

@@ -54,10 +54,10 @@ def test_classification_recap_edited_logits_and_big_input(lang):
     T, text = _ok(at, "classification_recap", lang)
     z = torch.tensor(logits)
     expected = cls.cross_entropy(z, cls.one_hot([0, 1, 3], 4)).mean()
-    assert _metric(at, T("mean_loss")) == f"{float(expected):.4f}"
-    assert f"{math.log(4):.4f}" in text  # image 1 spreads its probability evenly: loss log 4
+    assert _metric(at, T("mean_loss")) == lessons.localize_numbers(f"{float(expected):.4f}", lang)
+    assert lessons.localize_numbers(f"{math.log(4):.4f}", lang) in text  # image 1 spreads its probability evenly: loss log 4
     flat = cls.head_parameters("flatten", 2048, 512, 10)
-    assert _metric(at, T("params_flatten")) == f"{flat:,}".replace(",", " ")
+    assert _metric(at, T("params_flatten")) == lessons.localize_numbers(f"{flat:,}".replace(",", " "), lang)
     assert len([s for s in at.success if T("try_ok", shape="1 × 10") in s.value]) == 2  # 224×224: both heads work
     assert not at.error
 
@@ -83,7 +83,7 @@ def test_pixelwise_other_pixel_and_logits(lang):
     assert T("pixel_summary", row=0, col=22, label=names[r.label], argmax=names[r.argmax],
              p=f"{r.probs[r.label]:.4f}", loss=f"{r.loss:.4f}") in text
     loss = pixelwise.pixel_cross_entropy(z, grid, 0.5)
-    assert _metric(at, T("mean_loss")) == f"{float(loss.mean()):.4f}"
+    assert _metric(at, T("mean_loss")) == lessons.localize_numbers(f"{float(loss.mean()):.4f}", lang)
     assert len(at.success) == 3 and not at.error  # the three torch checks agree
 
 
@@ -95,8 +95,8 @@ def test_full_resolution_bigger_network(lang):
     cfg = cost.NetConfig(stages=4, base_width=16, num_classes=21)
     full = cost.totals(cost.layer_costs(cost.build("full_resolution", cfg, device="meta"), 1024))
     hour = cost.totals(cost.layer_costs(cost.build("hourglass", cfg, device="meta"), 1024))
-    assert _metric(at, T("gflops", net=T("net_full_resolution"))) == f"{full['flops'] / 1e9:,.1f}".replace(",", " ")
-    assert _metric(at, T("gflops", net=T("net_hourglass"))) == f"{hour['flops'] / 1e9:,.1f}".replace(",", " ")
+    assert _metric(at, T("gflops", net=T("net_full_resolution"))) == lessons.localize_numbers(f"{full['flops'] / 1e9:,.1f}".replace(",", " "), lang)
+    assert _metric(at, T("gflops", net=T("net_hourglass"))) == lessons.localize_numbers(f"{hour['flops'] / 1e9:,.1f}".replace(",", " "), lang)
     assert "16 → 32 → 64 → 128 → 256 → 128 → 64 → 32 → 16 → 21" in text
     assert len(at.success) == 4 and not at.error  # FLOP counts and receptive fields agree
 
@@ -112,9 +112,9 @@ def test_metrics_spoiled_street(lang):
     target = gt.copy()
     target[metrics.boundary_band(gt)] = 255
     cm = metrics.confusion_matrix(pred, target, 6, ignore_index=255)
-    assert _metric(at, T("pixel_accuracy")) == f"{metrics.pixel_accuracy(cm):.1%}"
-    assert _metric(at, T("mean_iou")) == f"{metrics.mean_iou(cm):.3f}"
-    assert _metric(at, T("counted")) == f"{int(cm.sum())} / {gt.size}"
+    assert _metric(at, T("pixel_accuracy")) == lessons.localize_numbers(f"{metrics.pixel_accuracy(cm):.1%}", lang)
+    assert _metric(at, T("mean_iou")) == lessons.localize_numbers(f"{metrics.mean_iou(cm):.3f}", lang)
+    assert _metric(at, T("counted")) == lessons.localize_numbers(f"{int(cm.sum())} / {gt.size}", lang)
     assert len(at.success) == 1  # the confusion matrix agrees with the one-hot product
 
 
@@ -142,7 +142,7 @@ def test_metrics_absent_and_swapped_classes():
     cm = metrics.confusion_matrix(metrics.swap(gt, 2, 0), gt, 6)
     iou = metrics.iou_per_class(cm)
     assert iou[0] == 0 and iou[2] == 0  # predicted-only and true-only classes both count, with IoU 0
-    assert _metric(at, T("mean_iou")) == f"{4 / 6:.3f}"
+    assert _metric(at, T("mean_iou")) == lessons.localize_numbers(f"{4 / 6:.3f}", "ro")
 
 
 @pytest.mark.parametrize("slug", ["cv_tasks", "classification_recap", "pixelwise_classification", "full_resolution",
@@ -170,7 +170,7 @@ def test_quiz_questions_have_words_and_right_answers(slug, make):
             for lang in LANGS:
                 T = lessons.texts(slug, lang)
                 words = T.quiz(q.key)
-                assert words["prompt"].format(**q.params) and words["solution"].format(answer=q.answer, **q.params)
+                assert lessons.fill(words["prompt"], lang, **q.params) and lessons.fill(words["solution"], lang, answer=q.answer, **q.params)
                 for choice in q.choices:
                     assert T(choice)
 

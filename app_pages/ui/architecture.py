@@ -86,7 +86,7 @@ def layer_frame(rows, ops: set[str] | None = None) -> pd.DataFrame:
 def layer_table(rows, ops: set[str] | None = None, height: int = 360) -> None:
     W = words()
     frame = layer_frame(rows, ops)
-    st.dataframe(frame, hide_index=True, height=height, width="stretch", column_config={
+    common.dataframe(frame, hide_index=True, height=height, width="stretch", column_config={
         W("col_params"): st.column_config.NumberColumn(format="localized"),
         W("col_flops"): st.column_config.NumberColumn(format="compact"),
         W("col_rf"): st.column_config.NumberColumn(format="%.0f"),

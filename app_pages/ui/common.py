@@ -24,6 +24,7 @@ import torch
 from core import device as devices
 from core import lessons
 from core.figures.common import grid_heatmap, scale_for_projector
+from core.figures.localize import localize_figure
 
 LANG_KEY = "lang"
 DEVICE_KEY = "device"
@@ -77,7 +78,8 @@ def device() -> torch.device:
 
 
 def show_figure(fig, key: str | None = None, **kwargs):
-    """Draw a plotly figure; larger fonts and heights in presentation mode."""
+    """Draw a plotly figure in the page's language (Romanian decimal commas); larger in presentation mode."""
+    fig = localize_figure(fig, lang())
     if presentation():
         fig = scale_for_projector(fig)
     config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -87,6 +89,29 @@ def show_figure(fig, key: str | None = None, **kwargs):
 
 def _tensor(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
+
+
+def localized(text, math: bool = False) -> str:
+    """A text the page composed itself (a metric's value; a formula for ``st.latex`` with ``math=True``) with its
+    numbers written the page's way (Romanian: "0,25", in maths "0{,}25")."""
+    return lessons.localize_numbers(str(text), lang(), math=math)
+
+
+def dataframe(data, column_config: dict | None = None, **kwargs):
+    """``st.dataframe`` with its numbers written the page's way (Romanian: "0,453"; see lessons.localize_frame)."""
+    import pandas as pd
+
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    frame, column_config = lessons.localize_frame(frame, lang(), column_config)
+    return st.dataframe(frame, column_config=column_config, **kwargs)
+
+
+def table(data):
+    """``st.table`` with its numbers written the page's way."""
+    import pandas as pd
+
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    return st.table(lessons.localize_frame(frame, lang())[0])
 
 
 def max_abs_diff(ours, theirs) -> float:

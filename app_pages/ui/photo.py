@@ -83,7 +83,7 @@ def timings_table(rows: dict[str, dict[str, float]], load: dict[str, float]) -> 
             row[W(f"stage_{stage}")] = round(1000 * stages.get(stage, 0.0), 1)
         row[W("col_total")] = round(sum(row[W(f"stage_{s}")] for s in ("preprocess", "forward", "postprocess")), 1)
         table.append(row)
-    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+    common.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
     st.caption(W("timings_note"))
 
 

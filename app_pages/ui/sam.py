@@ -120,7 +120,7 @@ def untrained_prefix(loaded: Loaded | None) -> str:
 
 
 def seconds(s: float) -> str:
-    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+    return f"{s * 1000:.0f} ms" if s < 1 else common.localized(f"{s:.2f} s")
 
 
 # --- the prompt workbench ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.ui import common
+from core import lessons
 from core.quiz import Question, is_correct
 
 # --- an editable grid of numbers ------------------------------------------------------------------
@@ -213,7 +214,8 @@ def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: 
         button.button(common.ui("quiz_new"), key=f"{key}__new", on_click=new_questions)
         for i, q in enumerate(questions):
             words = T.quiz(q.key)
-            st.markdown(f"**{i + 1}.** " + words["prompt"].format(**q.params))
+            # filled as the lesson's own strings are: numbers written the page's way (0,25 in Romanian)
+            st.markdown(f"**{i + 1}.** " + lessons.fill(words["prompt"], T.lang, **q.params))
             answer_key = f"{key}__a{i}_{seed}"
             if q.is_choice:
                 given = st.radio(common.ui("quiz_answer"), list(q.choices), index=None, key=answer_key,
@@ -230,7 +232,7 @@ def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: 
                     st.error(common.ui("quiz_wrong"))
             with st.expander(common.ui("quiz_solution")):
                 shown = T(q.answer) if q.is_choice else q.answer
-                st.markdown(words["solution"].format(answer=shown, **q.params))
+                st.markdown(lessons.fill(words["solution"], T.lang, answer=shown, **q.params))
 
 
 # --- controlling a training run ---------------------------------------------------------------------------
@@ -302,7 +304,7 @@ def run_metrics(T, snap, total: int, loss_format: str, *more: tuple) -> None:
     last = snap.steps[-1] if snap.steps else None
     done = last["step"] if last else 0
     cells = [(T("m_status"), T(f"status_{snap.status}")), (T("m_step"), f"{done} / {total}"),
-             (T("m_loss"), format(last["loss"], loss_format) if last else "–"), *more]
+             (T("m_loss"), common.localized(format(last["loss"], loss_format)) if last else "–"), *more]
     for col, (label, value, *help_) in zip(st.columns(len(cells)), cells):
         col.metric(label, value, help=help_[0] if help_ else None)
     st.progress(min(1.0, done / total))

@@ -11,5 +11,6 @@ labels in, ``go.Figure`` out (the words come from the page's lesson file).
 * :mod:`core.figures.pose` — heatmaps, skeletons, the pose training curves;
 * :mod:`core.figures.photo` — a model's output on your photo (maps, boxes, keypoints);
 * :mod:`core.figures.training` — live training curves, IoU per class, the confusion matrix;
-* :mod:`core.figures.sam` — the Segment Anything section (the anatomy diagram, timings, costs).
+* :mod:`core.figures.sam` — the Segment Anything section (the anatomy diagram, timings, costs);
+* :mod:`core.figures.localize` — any figure in the reader's language (Romanian decimal commas).
 """

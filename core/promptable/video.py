@@ -34,7 +34,23 @@ MAX_UPLOAD_FRAMES = 3000  # frames decoded at most while picking every k-th one
 
 
 class VideoError(ValueError):
-    """A video could not be used; ``str(err)`` is a sentence that says why and what to do."""
+    """A video could not be used; ``str(err)`` is a sentence that says why and what to do (in English).
+
+    ``code`` names the reason, so a page says the same sentence in its own language
+    (``lessons/<lang>/sam2_video.toml``, ``video_<code>``).
+    """
+
+    MESSAGES = {
+        "empty": "The file is empty. Choose a short video and upload it again.",
+        "bad_params": "Keep at least one frame, and take every first frame or more.",
+        "no_track": "This file has no pictures in it (no video track). Upload a video file.",
+        "unreadable": "This file is not a video the app can read. Upload an MP4, WebM, MOV or AVI file.",
+        "no_frames": "No frame could be decoded from this video. Try exporting it again as MP4 (H.264).",
+    }
+
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__(self.MESSAGES[code])
 
 
 @dataclass(frozen=True)
@@ -63,15 +79,15 @@ def read_video(data: bytes, max_frames: int = MAX_FRAMES, step: int = 1, max_sid
     import av
 
     if not data:
-        raise VideoError("The file is empty. Choose a short video and upload it again.")
+        raise VideoError("empty")
     if max_frames < 1 or step < 1:
-        raise VideoError("Keep at least one frame, and take every first frame or more.")
+        raise VideoError("bad_params")
     frames: list[np.ndarray] = []
     decoded, truncated, fps = 0, False, 0.0
     try:
         with av.open(io.BytesIO(data)) as container:
             if not container.streams.video:
-                raise VideoError("This file has no pictures in it (no video track). Upload a video file.")
+                raise VideoError("no_track")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             fps = float(stream.average_rate or stream.guessed_rate or 25)
@@ -88,9 +104,9 @@ def read_video(data: bytes, max_frames: int = MAX_FRAMES, step: int = 1, max_sid
     except VideoError:
         raise
     except Exception:  # av.error.InvalidDataError and friends: not a container FFmpeg understands
-        raise VideoError("This file is not a video the app can read. Upload an MP4, WebM, MOV or AVI file.") from None
+        raise VideoError("unreadable") from None
     if not frames:
-        raise VideoError("No frame could be decoded from this video. Try exporting it again as MP4 (H.264).")
+        raise VideoError("no_frames")
     shape = frames[0].shape
     frames = [f if f.shape == shape else np.asarray(Image.fromarray(f).resize((shape[1], shape[0])))
               for f in frames]  # a stream that changes size mid-way is brought back to the first size

@@ -90,6 +90,21 @@ def with_coordinates(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, yy, xx], dim=1)  # (N, 5, H, W)
 
 
+class ScribbleError(ValueError):
+    """The strokes cannot be trained on yet; ``str(err)`` says why in English, ``code`` and ``params`` let a
+    page say it in its own language (``lessons/<lang>/scribbles.toml``, ``err_<code>``)."""
+
+    MESSAGES = {
+        "nothing_painted": "Nothing is painted yet: draw at least one stroke for each class you want.",
+        "one_class": "Paint strokes of at least two different classes, so the network has something to tell apart.",
+        "class_out_of_range": "A stroke uses class {used}, but there are only {classes} classes.",
+    }
+
+    def __init__(self, code: str, **params):
+        self.code, self.params = code, params
+        super().__init__(self.MESSAGES[code].format(**params))
+
+
 def fit(image: np.ndarray, labels: np.ndarray, num_classes: int, steps: int = 150, lr: float = 1e-2,
         seed: int = 0, model: ScribbleNet | None = None, device: torch.device | str = "cpu"
         ) -> Iterator[dict]:
@@ -100,13 +115,12 @@ def fit(image: np.ndarray, labels: np.ndarray, num_classes: int, steps: int = 15
     """
     painted = labels != IGNORE_INDEX
     if not painted.any():
-        raise ValueError("Nothing is painted yet: draw at least one stroke for each class you want.")
+        raise ScribbleError("nothing_painted")
     present = sorted(set(np.unique(labels[painted]).tolist()))
     if len(present) < 2:
-        raise ValueError("Paint strokes of at least two different classes, so the network has something to "
-                         "tell apart.")
+        raise ScribbleError("one_class")
     if max(present) >= num_classes:
-        raise ValueError(f"A stroke uses class {max(present)}, but there are only {num_classes} classes.")
+        raise ScribbleError("class_out_of_range", used=max(present), classes=num_classes)
     torch.manual_seed(seed)
     device = torch.device(device)
     model = (model or ScribbleNet(num_classes)).to(device).train()
