@@ -65,16 +65,15 @@ def _photo_layout(fig: go.Figure, h: int, w: int, title: str, height: int,
 def value_map(values: np.ndarray, title: str = "", zmin: float = 0.0, zmax: float = 1.0,
               colorscale=SEQUENTIAL, colorbar: str = "", height: int = 320, max_side: int = 220,
               hover: str = "x=%{x}, y=%{y}: %{z:.3f}", title_width: float | None = None) -> go.Figure:
-    """An ``(H, W)`` map of numbers over the photo's grid (x, y in the photo's pixels), with a colour bar.
-
-    The colour bar's title stands beside it (read upwards), clear of its tick labels; ``title_width``: see
-    :func:`_photo_layout`."""
+    """An ``(H, W)`` map of numbers over the photo's grid (x, y in the photo's pixels), with a colour bar
+    (titled ``colorbar``, none when empty: a title that says what the map holds may be enough).
+    ``title_width``: see :func:`_photo_layout`."""
     h, w = values.shape
     k = _step(h, w, max_side)
     sub = values[::k, ::k]  # (⌈H/k⌉, ⌈W/k⌉): every k-th pixel
     fig = go.Figure(go.Heatmap(z=sub, x=np.arange(0, w, k), y=np.arange(0, h, k), zmin=zmin, zmax=zmax,
                                colorscale=colorscale, hovertemplate=hover + "<extra></extra>",
-                               colorbar={"title": {"text": colorbar, "side": "right"}, "thickness": 14}))
+                               colorbar={"title": {"text": colorbar} if colorbar else None, "thickness": 14}))
     return _photo_layout(fig, h, w, title, height, title_width)
 
 

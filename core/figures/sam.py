@@ -6,7 +6,8 @@ from collections.abc import Mapping
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.figures.common import CHAR_EM, LINE_EM
+from core.figures.common import CHAR_EM, LINE_EM, wrap_text
+from core.figures.training import log_ticks
 from core.promptable.anatomy import Anatomy, Block
 
 __all__ = ["PART_COLORS", "shape_text", "anatomy_diagram", "cost_bars", "clicks_timeline"]
@@ -161,22 +162,30 @@ def anatomy_diagram(anatomy: Anatomy, step_labels: Mapping[str, str], io_labels:
     return fig
 
 
-def cost_bars(anatomy: Anatomy, labels: Mapping[str, str]) -> go.Figure:
+def cost_bars(anatomy: Anatomy, labels: Mapping[str, str], width_px: float = 860, grow: float = 1.0) -> go.Figure:
     """Parameters and GFLOPs of the image encoder against the prompt encoder + mask decoder (log scale when
-    they differ by more than 20 times, as in the published models)."""
+    they differ by more than 20 times, as in the published models).
+
+    Each panel's title wraps to half of ``width_px`` at the size it has once presentation mode has enlarged the
+    fonts ``grow`` times."""
     names = [labels["image_encoder"], labels["prompt_and_decoder"]]
     params = [anatomy.params["image_encoder"] / 1e6,
               (anatomy.params["prompt_encoder"] + anatomy.params["mask_decoder"]) / 1e6]
     flops = [anatomy.flops["image_encoder"] / 1e9, anatomy.flops["prompt_and_decoder"] / 1e9]
     colors = [_BORDER["image_encoder"], _BORDER["mask_decoder"]]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=[labels["params_title"], labels["flops_title"]],
-                        horizontal_spacing=0.2)
+    # one row of names at the left, both panels beside it; a log axis ticks at 1, 2, 5 × 10ⁿ only
+    titles = [wrap_text(labels[k], width_px / 2 - 40, 16 * grow) for k in ("params_title", "flops_title")]
+    lines = max(t.count("<br>") + 1 for t in titles)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, shared_yaxes=True, horizontal_spacing=0.06)
     for col, values, unit in ((1, params, "M"), (2, flops, "GFLOPs")):
-        fig.add_trace(go.Bar(y=names, x=values, orientation="h", marker_color=colors,
+        fig.add_trace(go.Bar(y=names, x=values, orientation="h", marker_color=colors, cliponaxis=False,
                              text=[f"{v:,.3g} {unit}" for v in values], textposition="auto"), row=1, col=col)
         if max(values) > 20 * max(min(values), 1e-12):  # very unequal: a log axis keeps the small bar visible
-            fig.update_xaxes(type="log", row=1, col=col)
-    fig.update_layout(height=240, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
+            ticks, span = log_ticks([v for v in values if v > 0])
+            fig.update_xaxes(type="log", tickmode="array", tickvals=ticks, tickformat="~g", range=span,
+                             row=1, col=col)
+    top = round(lines * 16 * grow * LINE_EM + 14)  # the titles' lines at their final size
+    fig.update_layout(height=200 + top, margin=dict(l=10, r=10, t=top, b=10), showlegend=False)
     return fig
 
 
