@@ -80,9 +80,9 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
 
     The labels are sized to fit their boxes: ``width_px`` is about how wide the figure is drawn, ``grow`` how
     much :func:`core.figures.common.scale_for_projector` will enlarge its fonts and height afterwards
-    (presentation mode). One font for every box, as large as the narrowest box allows (at most 12 px on a laptop);
-    a shape too wide for its box goes on two lines (``C×`` above ``H×W``), and every box is at least as tall
-    as its label.
+    (presentation mode). Each label takes the largest font its box allows (at most 12 px on a laptop); a shape
+    too wide for its box goes on two lines (``C×`` above ``H×W``), and every box is at least as tall as its
+    label.
     """
     fig = go.Figure()
     h_in = max(1, input_hw[0])
@@ -97,21 +97,23 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
     px_y = (height * min(grow, 1.3) - 15 - 2 * 14 * grow * LINE_EM) / (y_range[1] - y_range[0])
     hw = 0.54  # half a box's width, in layout units
     box_px = 2 * hw * px_x
-    best = (0, [])
-    for layout in (0, 1):  # name and C×H×W on two lines, or C× and H×W apart when that gives a larger font
-        lines = {k: _label_lines(k, b.shape)[layout] for k, b in boxes.items()}
-        size = fit_font([t for ls in lines.values() for t in ls], 0.9 * box_px, 12 * grow, 8)
-        if size > best[0]:
-            best = (size, lines)
-    size, lines = best
-    n_lines = max((len(ls) for ls in lines.values()), default=2)
-    label_hh = (n_lines * size * LINE_EM + 6) / 2 / px_y  # half the height a label needs, in layout units
+    # how far each box is from the nearest box above or below it in its column, in layout units
+    near = {k: min((abs(y - grid[j][1]) for j, (x2, _) in grid.items()
+                    if j != k and abs(x - x2) < 2 * hw), default=math.inf) for k, (x, y) in grid.items()}
+    fonts, lines, label_hh = {}, {}, {}
+    for key, box in boxes.items():  # per box: name and C×H×W on two lines, or C× and H×W apart if that is larger
+        def fit(ls, key=key):  # as wide as its box allows, and no taller than the gap to its neighbour
+            tall = (near[key] * px_y - 10) / (len(ls) * LINE_EM)
+            return int(max(8, min(fit_font(ls, 0.9 * box_px, 12 * grow, 8), tall))), ls
+        fonts[key], lines[key] = max((fit(ls) for ls in _label_lines(key, box.shape)),
+                                     key=lambda f: (f[0], -len(f[1])))  # a tie: the fewer lines
+        label_hh[key] = (len(lines[key]) * fonts[key] * LINE_EM + 6) / 2 / px_y  # half its height, in layout units
 
     pos, half = {}, {}
     for key, box in boxes.items():
         rel = box.shape[-2] / h_in if len(box.shape) >= 3 else 0.05  # vectors per box: a thin slab
-        hh = max(0.13, label_hh) + 0.15 * math.sqrt(min(rel, 1.0))
-        pos[key], half[key] = grid[key], (hw, hh)
+        hh = max(0.13, label_hh[key]) + 0.15 * math.sqrt(min(rel, 1.0))
+        pos[key], half[key] = grid[key], (hw, min(hh, near[key] / 2 - 0.02))  # never over its neighbour
 
     used = []
     for e in edges:
@@ -139,7 +141,7 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
                       fillcolor=KIND_COLORS.get(box.node.kind, "#f1f5f9"), layer="above")
         name, *rest = lines[key]
         fig.add_annotation(x=x, y=y, text="<br>".join([f"<b>{name}</b>", *rest]), showarrow=False,
-                           font={"size": size / grow, "color": "#0f172a"})
+                           font={"size": fonts[key] / grow, "color": "#0f172a"})
     keys = list(boxes)
     fig.add_trace(go.Scatter(
         x=[pos[k][0] for k in keys], y=[pos[k][1] for k in keys], mode="markers", showlegend=False,
