@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from app_pages.ui import architecture as aw
 from app_pages.ui import common, loaders, widgets
 from core.figures.architectures import architecture_diagram
 from core.models.inspect import edges_of
@@ -24,7 +25,8 @@ else:
     st.info(T("live_architecture", label=seg.spec.label), icon=":material/info:")
 with st.spinner(T("measuring")):
     dec = loaders.beyond_fcn_decoder(str(seg.path) if seg.found else "", h, w)
-fig = architecture_diagram(dec.boxes, edges_of(dec.graph, dec.boxes), T.table("edges"), (h, w), hover=T("hover"))
+fig = architecture_diagram(dec.boxes, edges_of(dec.graph, dec.boxes), T.table("edges"), (h, w), hover=T("hover"),
+                           width_px=common.column_px(1), grow=aw.grow())
 common.show_figure(fig, key="bf_diagram")
 st.caption(T("diagram_caption", h=h, w=w))
 

@@ -79,7 +79,8 @@ st.caption(T("levels_caption"))
 st.markdown(T.md("heads"))
 mr_boxes, mr_edges = run_graph(run)
 common.show_figure(architecture_diagram(mr_boxes, mr_edges, W.table("edges") | T.table("edges"), run.resized,
-                                        hover="{key}<br>{shape}"), key="fm_mrcnn_diagram")
+                                        hover="{key}<br>{shape}", width_px=common.column_px(1), grow=aw.grow()),
+                   key="fm_mrcnn_diagram")
 stages = T.table("stages")
 table = pd.DataFrame([{T("col_stage"): stages.get(s.stage.rsplit("_P", 1)[0], s.stage) +
                        (f" ({s.stage.rsplit('_', 1)[1]})" if "_P" in s.stage else ""),

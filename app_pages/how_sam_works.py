@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages.ui import common, images, loaders
 from app_pages.ui import sam as sw
+from app_pages.ui.architecture import grow as figure_growth
 from app_pages.ui.weights import untrained_title
 from core.figures.sam import anatomy_diagram, clicks_timeline, cost_bars, shape_text
 from core.promptable.anatomy import PARTS, pca_rgb
@@ -31,7 +32,8 @@ else:  # the published sizes, measured on meta tensors (no weights needed)
 
 steps = T.table("steps")
 io = {k: T(f"io_{k}") for k in ("image", "prompts", "prompts_detail", "masks", "once", "per_click")}
-diagram = anatomy_diagram(anatomy, steps, io, params_label=T("params_unit"))
+diagram = anatomy_diagram(anatomy, steps, io, params_label=T("params_unit"), width_px=common.column_px(1),
+                          grow=figure_growth())
 common.show_figure(untrained_title(diagram, U) if U else diagram, key="hsw_diagram")
 st.caption(U + T("diagram_caption"))
 
@@ -52,7 +54,8 @@ a.metric(T("flops_encoder"), common.localized(f"{enc_flops / 1e9:,.3g} GFLOPs"))
 b.metric(T("flops_click"), common.localized(f"{dec_flops / 1e9:,.3g} GFLOPs"))
 c.metric(T("flops_ratio"), common.localized(f"{enc_flops / max(dec_flops, 1):,.0f} ×"))
 costs = cost_bars(anatomy, {"image_encoder": T("part_image_encoder"), "prompt_and_decoder": T("prompt_and_decoder"),
-                            "params_title": T("params_title"), "flops_title": T("flops_title")})
+                            "params_title": T("params_title"), "flops_title": T("flops_title")},
+                  width_px=common.column_px(1), grow=figure_growth())
 common.show_figure(untrained_title(costs, U) if U else costs, key="hsw_cost")
 
 if loaded is not None:

@@ -58,7 +58,8 @@ terms = pd.DataFrame([{
 common.dataframe(terms, hide_index=True, width="stretch")
 maps = [t.term[channel] for t in unit.terms] + [unit.total[channel], unit.output[channel]]
 titles = [T("term_title", j=t.j, kind=T(f"kind_{t.kind}")) for t in unit.terms] + [T("sum_title"), T("relu_title")]
-common.show_figure(map_row(maps, titles, diverging=True, height=260), key="hr_terms")
+common.show_figure(map_row(maps, titles, diverging=True, height=260,
+                           width_px=common.column_px(1), grow=aw.grow()), key="hr_terms")
 st.caption(T("fusion_caption", i=branch, stage=stage, module=module, c=channel))
 st.caption(W("random_weights"))
 

@@ -114,7 +114,8 @@ else:
     with fig_col:
         common.show_figure(heatmap_figure(
             heat[chosen].numpy(), stride, points[chosen], {m: coords[m][chosen] for m in coords}, methods,
-            T("heat_title", i=chosen + 1, h=hm_size[0], w=hm_size[1]), T("x_axis"), T("y_axis")))
+            T("heat_title", i=chosen + 1, h=hm_size[0], w=hm_size[1]), T("x_axis"), T("y_axis"),
+            title_width=common.column_px(1 / 2.5) - 150))  # beside its axes and colour bar
     with table_col:
         truth = np.asarray(points, float)
         err = {m: np.linalg.norm(coords[m] - truth, axis=1) for m in coords}

@@ -230,8 +230,11 @@ with shown:
         st.rerun()  # the pixel inputs take the click before they are drawn, and the ring moves there
 with panel:
     dist = analysis.pixel_distribution(pred_a.probs, x, y, top=6)
+    # the title starts where the bars do, right of the classes' names (15 px letters)
+    name_px = 20 + 9 * max(len(cname(model_a.classes[c])) for c, _ in dist)
     common.show_figure(distribution_bars([cname(model_a.classes[c]) for c, _ in dist], [p for _, p in dist],
-                                         [model_a.palette[c] for c, _ in dist], title=T("pixel_fig", x=x, y=y)),
+                                         [model_a.palette[c] for c, _ in dist], title=T("pixel_fig", x=x, y=y),
+                                         title_width=common.column_px(2 / 5) - name_px),
                        key="sp_fig_pixel")
     ent = float(analysis.entropy(pred_a.probs[:, y:y + 1, x:x + 1])[0, 0])
     st.markdown(T("pixel_summary", name=cname(model_a.classes[dist[0][0]]), p=dist[0][1], entropy=ent))
@@ -255,16 +258,20 @@ chosen = common.choice(st.selectbox, T("map_class"), present + others, key="sp_m
                        default=(non_bg or present)[0], format_func=lambda c: cname(model_a.classes[c]))
 m1, m2, m3 = st.columns(3)
 map_height = int(np.clip(70 + 300 * h / w, 200, 460))  # a column is about 300 px wide: keep the photo's shape
+third = common.column_px(1 / 3) - 60  # each map's title wraps to its column, beside its colour bar
+# (the titles say what each map holds, so the colour bars need no title of their own to overlap their numbers)
 with m1:
     common.show_figure(value_map(pred_a.probs[chosen], title=T("map_prob", name=cname(model_a.classes[chosen])),
-                                 colorbar="p", height=map_height), key="sp_fig_prob")
+                                 height=map_height, title_width=third), key="sp_fig_prob")
 with m2:
     common.show_figure(value_map(analysis.confidence(pred_a.probs), title=T("map_confidence"),
-                                 zmin=1.0 / model_a.num_classes, colorbar="max p", height=map_height),
+                                 zmin=1.0 / model_a.num_classes, height=map_height,
+                                 title_width=third),
                        key="sp_fig_conf")
 with m3:
     common.show_figure(value_map(analysis.entropy(pred_a.probs), title=T("map_entropy"), colorscale="Magma",
-                                 colorbar="H / log C", height=map_height), key="sp_fig_entropy")
+                                 height=map_height, title_width=third),
+                       key="sp_fig_entropy")
 
 # --- two models side by side ------------------------------------------------------------------------------------
 seconds = {name_a: pred_a.seconds}

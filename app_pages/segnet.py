@@ -53,7 +53,8 @@ with right:
     common.show_figure(map_row(
         [walk.feature, walk.pooled, walk.unpooled, walk.densified],
         [T("m_feature", h=h, w=w), T("m_pooled", h=walk.pooled.shape[0], w=walk.pooled.shape[1]),
-         T("m_unpooled", share=100 * u), T("m_dense", share=100 * d)], height=260), key="sn_maps")
+         T("m_unpooled", share=100 * u), T("m_dense", share=100 * d)], height=260,
+        width_px=common.column_px(0.8), grow=aw.grow()), key="sn_maps")
 st.caption(T("maps_caption"))
 if weights == "shipped":
     metrics = trained.header.get("metrics", {})
@@ -73,14 +74,21 @@ window = walk.feature[r0:r0 + 8, c0:c0 + 8]
 pooled = walk.pooled[r0 // 2:r0 // 2 + 4, c0 // 2:c0 // 2 + 4]
 flat = walk.indices[r0 // 2:r0 // 2 + 4, c0 // 2:c0 // 2 + 4]
 maxima = [(int(i) // w - r0, int(i) % w - c0) for i in flat.flatten()]
-a, b, c = st.columns([3, 2, 3])
+if common.presentation():  # on a projector three grids in a row leave no room for their numbers: two rows
+    a, b = st.columns([2, 1])
+    c, _ = st.columns([2, 1])
+    wide, narrow = common.column_px(2 / 3), common.column_px(1 / 3)
+else:
+    a, b, c = st.columns([3, 2, 3])
+    wide, narrow = common.column_px(3 / 8), common.column_px(2 / 8)
 with a:
-    common.show_figure(grid_heatmap(window, T("z_feature"), highlight=maxima, cell_px=40), key="sn_z1")
+    common.show_figure(grid_heatmap(window, T("z_feature"), highlight=maxima, cell_px=40, max_width_px=wide),
+                       key="sn_z1")
 with b:
-    common.show_figure(grid_heatmap(pooled, T("z_pooled"), cell_px=40), key="sn_z2")
+    common.show_figure(grid_heatmap(pooled, T("z_pooled"), cell_px=40, max_width_px=narrow), key="sn_z2")
 with c:
     common.show_figure(grid_heatmap(walk.unpooled[r0:r0 + 8, c0:c0 + 8], T("z_unpooled"), highlight=maxima,
-                                    cell_px=40), key="sn_z3")
+                                    cell_px=40, max_width_px=wide), key="sn_z3")
 st.caption(T("zoom_caption", r=r0, c=c0))
 
 # --- what crosses from encoder to decoder -------------------------------------------------------------------

@@ -17,8 +17,18 @@ st.caption(T("hourglass_caption"))
 st.header(T("map_title"))
 blurbs = T.table("map")
 cards = [s for s in SECTIONS if s.key != "start"]
-for row in range(0, len(cards), 3):
-    for col, section in zip(st.columns(3), cards[row:row + 3]):
+per_row = 3
+if common.presentation():
+    # On a projector two cards to a row, so a section's name fits on its line; a page's name that is still
+    # longer than its card wraps onto a second line instead of being cut with an ellipsis.
+    per_row = 2
+    st.html("""<style>
+[data-testid="stPageLink-NavLink"] { height: auto; }
+[data-testid="stPageLink-NavLink"] > span, [data-testid="stPageLink-NavLink"] > span * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+</style>""")
+for row in range(0, len(cards), per_row):
+    for col, section in zip(st.columns(per_row), cards[row:row + per_row]):
         with col.container(border=True):
             st.subheader(words.table("sections")[section.key])
             st.markdown(blurbs[section.key])

@@ -5,6 +5,7 @@ run on the cached models of :mod:`app_pages.ui.loaders`.
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 import pandas as pd
@@ -12,10 +13,19 @@ import streamlit as st
 
 from app_pages.ui import common, loaders
 from core.figures.architectures import architecture_diagram
+from core.figures.common import scale_for_projector
 from core.models.inspect import edges_of, stage_boxes, totals
+
+# How much presentation mode enlarges a figure's fonts (the default factor of scale_for_projector).
+PROJECTOR = inspect.signature(scale_for_projector).parameters["factor"].default
 
 MAX_SIDE = 512  # small models run on real numbers: keep a CPU answer quick
 MAX_SIDE_PAPER = 1024  # paper-size models are only measured (meta tensors), so larger inputs are fine
+
+
+def grow() -> float:
+    """How much the figures grow once drawn: :data:`PROJECTOR` in presentation mode, else 1."""
+    return PROJECTOR if common.presentation() else 1.0
 
 
 def words():
@@ -45,8 +55,10 @@ def diagram(name: str, num_classes: int, h: int, w: int, paper: bool = False, hi
     W = words()
     graph, tr = loaders.traced(name, num_classes, paper, h, w, options)
     boxes = stage_boxes(graph, tr)
+    # the labels fit their boxes at the width the diagram gets, and after presentation mode enlarges it
     fig = architecture_diagram(boxes, edges_of(graph, boxes), W.table("edges"), (h, w), hover=W("hover"),
-                               highlight=highlight)
+                               highlight=highlight, width_px=common.column_px(1),
+                               grow=grow())
     common.show_figure(fig, key=key)
     st.caption(W("diagram_caption", h=h, w=w))
     return graph, tr, boxes

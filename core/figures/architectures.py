@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.figures.common import LINE_EM, fit_font, wrap_text
 from core.models.diagrams import Edge
 from core.models.inspect import LayerRow, StageBox
 
@@ -58,23 +59,61 @@ def _exit_point(cx: float, cy: float, hw: float, hh: float, dx: float, dy: float
     return cx + t * dx, cy + t * dy
 
 
+def _label_lines(key: str, shape: Sequence[int]) -> tuple[list[str], list[str]]:
+    """A box's label on two lines (name, ``C×H×W``) and on three (name, ``C×``, ``H×W``) for narrow boxes."""
+    text = _shape_text(shape)
+    if len(shape) >= 3:
+        c, hw = text.split("×", 1)
+        return [key, text], [key, f"{c}×", hw]
+    return [key, text], [key, text]
+
+
 def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], edge_labels: Mapping[str, str],
                          input_hw: tuple[int, int], hover: str = "{key}<br>{shape}<br>stride {jump}<br>RF {rf}",
-                         highlight: str | None = None, x_gap: float = 1.25, y_gap: float = 1.15) -> go.Figure:
+                         highlight: str | None = None, x_gap: float = 1.25, y_gap: float = 1.15,
+                         width_px: float = 860, grow: float = 1.0) -> go.Figure:
     """Boxes at the layout positions of the family's graph, each with its measured ``C×H×W``; arrows by kind.
 
     A box's height grows with its resolution (square root of ``H / H_input``), so the shrinking and
     growing of the maps is visible at a glance. ``edge_labels`` names the arrow kinds for the legend;
     ``hover`` is a template with ``key``, ``shape``, ``jump`` and ``rf``.
+
+    The labels are sized to fit their boxes: ``width_px`` is about how wide the figure is drawn, ``grow`` how
+    much :func:`core.figures.common.scale_for_projector` will enlarge its fonts and height afterwards
+    (presentation mode). Each label takes the largest font its box allows (at most 12 px on a laptop); a shape
+    too wide for its box goes on two lines (``C×`` above ``H×W``), and every box is at least as tall as its
+    label.
     """
     fig = go.Figure()
     h_in = max(1, input_hw[0])
-    pos, size = {}, {}
+    grid = {key: (box.node.col * x_gap, -box.node.row * y_gap) for key, box in boxes.items()}
+    xs = [p[0] for p in grid.values()] or [0.0]
+    ys = [p[1] for p in grid.values()] or [0.0]
+    x_range = (min(xs) - 0.7, max(xs) + 0.7)
+    y_range = (min(ys) - 0.6, max(ys) + 0.6)
+    height = int(min(760, max(240, 72 * (y_range[1] - y_range[0]) + 70)))
+    # pixels per layout unit once drawn (the legend under the plot takes about two lines of its font)
+    px_x = (width_px - 10) / (x_range[1] - x_range[0])
+    px_y = (height * min(grow, 1.3) - 15 - 2 * 14 * grow * LINE_EM) / (y_range[1] - y_range[0])
+    hw = 0.54  # half a box's width, in layout units
+    box_px = 2 * hw * px_x
+    # how far each box is from the nearest box above or below it in its column, in layout units
+    near = {k: min((abs(y - grid[j][1]) for j, (x2, _) in grid.items()
+                    if j != k and abs(x - x2) < 2 * hw), default=math.inf) for k, (x, y) in grid.items()}
+    fonts, lines, label_hh = {}, {}, {}
+    for key, box in boxes.items():  # per box: name and C×H×W on two lines, or C× and H×W apart if that is larger
+        def fit(ls, key=key):  # as wide as its box allows, and no taller than the gap to its neighbour
+            tall = (near[key] * px_y - 10) / (len(ls) * LINE_EM)
+            return int(max(8, min(fit_font(ls, 0.9 * box_px, 12 * grow, 8), tall))), ls
+        fonts[key], lines[key] = max((fit(ls) for ls in _label_lines(key, box.shape)),
+                                     key=lambda f: (f[0], -len(f[1])))  # a tie: the fewer lines
+        label_hh[key] = (len(lines[key]) * fonts[key] * LINE_EM + 6) / 2 / px_y  # half its height, in layout units
+
+    pos, half = {}, {}
     for key, box in boxes.items():
-        x, y = box.node.col * x_gap, -box.node.row * y_gap
         rel = box.shape[-2] / h_in if len(box.shape) >= 3 else 0.05  # vectors per box: a thin slab
-        hh = 0.13 + 0.15 * math.sqrt(min(rel, 1.0))
-        pos[key], size[key] = (x, y), (0.54, hh)
+        hh = max(0.13, label_hh[key]) + 0.15 * math.sqrt(min(rel, 1.0))
+        pos[key], half[key] = grid[key], (hw, min(hh, near[key] / 2 - 0.02))  # never over its neighbour
 
     used = []
     for e in edges:
@@ -84,8 +123,8 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
         dx, dy = x1 - x0, y1 - y0
         norm = math.hypot(dx, dy) or 1.0
         dx, dy = dx / norm, dy / norm
-        sx, sy = _exit_point(x0, y0, *size[e.src], dx, dy)
-        ex, ey = _exit_point(x1, y1, *size[e.dst], -dx, -dy)
+        sx, sy = _exit_point(x0, y0, *half[e.src], dx, dy)
+        ex, ey = _exit_point(x1, y1, *half[e.dst], -dx, -dy)
         color, dash, width = EDGE_STYLES.get(e.kind, EDGE_STYLES["flow"])
         fig.add_trace(go.Scatter(x=[sx, ex], y=[sy, ey], mode="lines", hoverinfo="skip", showlegend=False,
                                  line={"color": color, "dash": dash, "width": width}))
@@ -96,12 +135,13 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
             used.append(e.kind)
 
     for key, box in boxes.items():
-        (x, y), (hw, hh) = pos[key], size[key]
+        (x, y), (bw, bh) = pos[key], half[key]
         line = {"color": "#ea580c", "width": 4} if key == highlight else {"color": "#334155", "width": 1}
-        fig.add_shape(type="rect", x0=x - hw, x1=x + hw, y0=y - hh, y1=y + hh, line=line,
+        fig.add_shape(type="rect", x0=x - bw, x1=x + bw, y0=y - bh, y1=y + bh, line=line,
                       fillcolor=KIND_COLORS.get(box.node.kind, "#f1f5f9"), layer="above")
-        fig.add_annotation(x=x, y=y, text=f"<b>{key}</b><br>{_shape_text(box.shape)}", showarrow=False,
-                           font={"size": 10, "color": "#0f172a"})
+        name, *rest = lines[key]
+        fig.add_annotation(x=x, y=y, text="<br>".join([f"<b>{name}</b>", *rest]), showarrow=False,
+                           font={"size": fonts[key] / grow, "color": "#0f172a"})
     keys = list(boxes)
     fig.add_trace(go.Scatter(
         x=[pos[k][0] for k in keys], y=[pos[k][1] for k in keys], mode="markers", showlegend=False,
@@ -114,13 +154,9 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
         color, dash, width = EDGE_STYLES.get(kind, EDGE_STYLES["flow"])
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=edge_labels.get(kind, kind),
                                  line={"color": color, "dash": dash, "width": width}))
-    xs = [p[0] for p in pos.values()]
-    ys = [p[1] for p in pos.values()]
-    height_units = (max(ys) - min(ys)) + 1.2 if ys else 1
-    fig.update_xaxes(visible=False, range=[min(xs) - 0.7, max(xs) + 0.7] if xs else None)
-    fig.update_yaxes(visible=False, range=[min(ys) - 0.6, max(ys) + 0.6] if ys else None)
-    fig.update_layout(height=int(min(760, max(240, 72 * height_units + 70))),
-                      margin={"l": 5, "r": 5, "t": 10, "b": 5}, plot_bgcolor="white",
+    fig.update_xaxes(visible=False, range=list(x_range))
+    fig.update_yaxes(visible=False, range=list(y_range))
+    fig.update_layout(height=height, margin={"l": 5, "r": 5, "t": 10, "b": 5}, plot_bgcolor="white",
                       legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},
                       hoverlabel={"font_size": 13})
     return fig
@@ -191,11 +227,20 @@ def feature_mosaic(maps: np.ndarray, columns: int | None = None,
 
 
 def map_row(maps: Sequence[np.ndarray], titles: Sequence[str], shared_range: bool = False,
-            diverging: bool = False, height: int = 300) -> go.Figure:
-    """A few 2-D maps side by side (each its own colour range unless ``shared_range``), zeros visible."""
+            diverging: bool = False, height: int = 300, width_px: float | None = None,
+            grow: float = 1.0) -> go.Figure:
+    """A few 2-D maps side by side (each its own colour range unless ``shared_range``), zeros visible.
+
+    With ``width_px`` (about how wide the figure is drawn) each title wraps to its map's width, at the size it
+    has after presentation mode enlarges the fonts ``grow`` times; the top margin holds its lines.
+    """
     maps = [np.asarray(m, dtype=float) for m in maps]
+    size = 13
+    if width_px:
+        titles = [wrap_text(t, width_px / len(maps) - 8, size * grow) for t in titles]
+    lines = max((t.count("<br>") + 1 for t in titles), default=1)
     fig = make_subplots(rows=1, cols=len(maps), subplot_titles=list(titles), horizontal_spacing=0.03)
-    fig.update_annotations(font_size=13)
+    fig.update_annotations(font_size=size)
     lo = min(float(m.min()) for m in maps)
     hi = max(float(m.max()) for m in maps)
     for k, m in enumerate(maps, start=1):
@@ -208,7 +253,8 @@ def map_row(maps: Sequence[np.ndarray], titles: Sequence[str], shared_range: boo
                                  hovertemplate="(%{y}, %{x}): %{z:.3g}<extra></extra>"), row=1, col=k)
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{k if k > 1 else ''}", visible=False, row=1, col=k)
         fig.update_xaxes(visible=False, row=1, col=k)
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 56, "b": 0}, plot_bgcolor="white")
+    top = max(56, round(lines * size * grow * LINE_EM + 20))  # the titles' lines, at their final size
+    fig.update_layout(height=height + top - 56, margin={"l": 0, "r": 0, "t": top, "b": 0}, plot_bgcolor="white")
     return fig
 
 

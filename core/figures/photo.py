@@ -12,6 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.figures.common import set_title
+
 __all__ = ["value_map", "distribution_bars", "boxes_figure", "pose_figure", "heatmap_grid", "hex_color", "mark_pixel"]
 
 FONT = {"size": 16}
@@ -45,44 +47,62 @@ def _step(h: int, w: int, max_side: int) -> int:
     return max(1, int(np.ceil(max(h, w) / max_side)))
 
 
-def _photo_layout(fig: go.Figure, h: int, w: int, title: str, height: int) -> go.Figure:
+def _photo_layout(fig: go.Figure, h: int, w: int, title: str, height: int,
+                  title_width: float | None = None) -> go.Figure:
+    """Axes in the photo's pixels, row 0 at the top. With ``title_width`` (the column's width in pixels) the title
+    wraps to it above the plot (:func:`~core.figures.common.set_title`), and wraps again in presentation mode."""
     fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], constrain="domain")
     fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain")
+    fitted = bool(title and title_width)
     fig.update_layout(height=height, margin={"l": 4, "r": 4, "t": 44 if title else 4, "b": 4}, font=FONT,
-                      title={"text": title, "font": {"size": 18}} if title else None, plot_bgcolor="white",
-                      showlegend=False)
+                      title={"text": title, "font": {"size": 18}} if title and not fitted else None,
+                      plot_bgcolor="white", showlegend=False)
+    if fitted:
+        set_title(fig, title, title_width)
     return fig
 
 
 def value_map(values: np.ndarray, title: str = "", zmin: float = 0.0, zmax: float = 1.0,
               colorscale=SEQUENTIAL, colorbar: str = "", height: int = 320, max_side: int = 220,
-              hover: str = "x=%{x}, y=%{y}: %{z:.3f}") -> go.Figure:
-    """An ``(H, W)`` map of numbers over the photo's grid (x, y in the photo's pixels), with a colour bar."""
+              hover: str = "x=%{x}, y=%{y}: %{z:.3f}", title_width: float | None = None) -> go.Figure:
+    """An ``(H, W)`` map of numbers over the photo's grid (x, y in the photo's pixels), with a colour bar
+    (titled ``colorbar``, none when empty: a title that says what the map holds may be enough).
+    ``title_width``: see :func:`_photo_layout`."""
     h, w = values.shape
     k = _step(h, w, max_side)
     sub = values[::k, ::k]  # (⌈H/k⌉, ⌈W/k⌉): every k-th pixel
     fig = go.Figure(go.Heatmap(z=sub, x=np.arange(0, w, k), y=np.arange(0, h, k), zmin=zmin, zmax=zmax,
                                colorscale=colorscale, hovertemplate=hover + "<extra></extra>",
-                               colorbar={"title": {"text": colorbar}, "thickness": 14}))
-    return _photo_layout(fig, h, w, title, height)
+                               colorbar={"title": {"text": colorbar} if colorbar else None, "thickness": 14}))
+    return _photo_layout(fig, h, w, title, height, title_width)
 
 
 def distribution_bars(names: Sequence[str], probs: Sequence[float], colors: Sequence, title: str = "",
-                      height: int | None = None) -> go.Figure:
-    """A pixel's most probable classes as horizontal bars, the winner on top, each in its class colour."""
+                      height: int | None = None, title_width: float | None = None) -> go.Figure:
+    """A pixel's most probable classes as horizontal bars, the winner on top, each in its class colour.
+
+    A probability is written inside a long bar (in ink that reads on its colour) and after a short one, so no
+    number runs past the chart's edge. With ``title_width`` the title wraps to it (``<br>`` in it is a space
+    then); without, a ``<br>`` in the title breaks it there."""
     n = len(probs)
+    inside = [p >= 0.5 for p in probs]
     fig = go.Figure(go.Bar(
-        y=list(range(n)), x=list(probs), orientation="h", text=[f"{p:.3f}" for p in probs], textposition="outside",
-        cliponaxis=False, marker={"color": [hex_color(c) for c in colors], "line": {"color": INK, "width": 1}},
+        y=list(range(n)), x=list(probs), orientation="h", text=[f"{p:.3f}" for p in probs],
+        textposition=["inside" if i else "outside" for i in inside], insidetextanchor="end", cliponaxis=False,
+        textfont={"color": [_text_color(c) if i else INK for c, i in zip(colors, inside)]},
+        marker={"color": [hex_color(c) for c in colors], "line": {"color": INK, "width": 1}},
         customdata=list(names), hovertemplate="%{customdata}: %{x:.4f}<extra></extra>", showlegend=False))
-    fig.update_xaxes(range=[0, 1.2], tickvals=[0, 0.25, 0.5, 0.75, 1], title={"text": "p"}, gridcolor="#e2e8f0",
+    fig.update_xaxes(range=[0, 1.05], tickvals=[0, 0.25, 0.5, 0.75, 1], title={"text": "p"}, gridcolor="#e2e8f0",
                      tickfont={"size": 15})
     fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(n)), ticktext=list(names),
                      tickfont={"size": 15})
     top = 70 if "<br>" in title else 44 if title else 10
+    fitted = bool(title and title_width)
     fig.update_layout(height=(height or 70 + 36 * n) + top - 44, margin={"l": 10, "r": 10, "t": top, "b": 40},
-                      font=FONT, title={"text": title, "font": {"size": 18}} if title else None,
+                      font=FONT, title={"text": title, "font": {"size": 18}} if title and not fitted else None,
                       plot_bgcolor="white", bargap=0.25)
+    if fitted:
+        set_title(fig, title.replace("<br>", " "), title_width)
     return fig
 
 

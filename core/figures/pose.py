@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from plotly.subplots import make_subplots
 
 from core.data.poses import EDGES, JOINT_COLOURS
-from core.figures.common import add_loss_curve
+from core.figures.common import add_loss_curve, set_title
 from core.figures.training import set_log_axis
 
 POINT_COLOURS = ["#ea580c", "#2563eb", "#16a34a", "#db2777", "#7c3aed", "#0891b2", "#ca8a04", "#dc2626",
@@ -104,11 +104,13 @@ def heat_overlay(image: np.ndarray, heat, stride: int, scale: int = 4, alpha: fl
 
 
 def heatmap_figure(heat, stride: int, true_xy=None, decoded: dict | None = None, labels: dict | None = None,
-                   title: str = "", x_title: str = "", y_title: str = "", height: int = 440) -> go.Figure:
+                   title: str = "", x_title: str = "", y_title: str = "", height: int = 440,
+                   title_width: float | None = None) -> go.Figure:
     """One heatmap ``(h, w)`` on axes in input pixels, with the true point and the decoded ones marked.
 
     ``decoded`` maps a method name to its (x, y); ``labels`` maps "truth" and the method names to the
-    legend's words.
+    legend's words. With ``title_width`` (the column's width in pixels) the title wraps to it above the plot,
+    and again at presentation mode's larger font.
     """
     heat = np.asarray(heat, np.float32)
     h, w = heat.shape
@@ -126,8 +128,11 @@ def heatmap_figure(heat, stride: int, true_xy=None, decoded: dict | None = None,
                                 "line": {"width": 1.5, "color": "white"}})
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title_text=y_title)
     fig.update_xaxes(constrain="domain", title_text=x_title)
-    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    fitted = bool(title and title_width)
+    fig.update_layout(title=None if fitted else title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       legend={"orientation": "h", "y": -0.08})
+    if fitted:
+        set_title(fig, title, title_width)
     return fig
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.figures.common import CHAR_EM, LINE_EM, wrap_text
+from core.figures.training import log_ticks
 from core.promptable.anatomy import Anatomy, Block
 
 __all__ = ["PART_COLORS", "shape_text", "anatomy_diagram", "cost_bars", "clicks_timeline"]
@@ -31,10 +33,66 @@ def _params(n: int) -> str:
     return f"{n / 1e6:.1f} M" if n >= 1e5 else f"{n / 1e3:.1f} k" if n >= 1e3 else str(n)
 
 
+_TAGS = (("<b>", "</b>"), ("<i>", "</i>"))
+
+
+def _lines(text: str) -> list[str]:
+    """``text``'s lines (split at ``<br>``), each closed in the bold or italic that spans it."""
+    out, open_tag = [], None
+    for line in text.split("<br>"):
+        if open_tag:
+            line = open_tag[0] + line
+        open_tag = next((t for t in _TAGS if t[0] in line and not line.endswith(t[1])), None)
+        out.append(line + open_tag[1] if open_tag else line)
+    return out
+
+
+def _wrap_line(line: str, chars: int) -> list[str] | None:
+    """One line of a box's label broken into lines of at most ``chars`` characters: at spaces, and a shape
+    (``1×256×64×64``) after a ``×``; ``None`` when a word is longer than a line."""
+    tag = next((t for t in _TAGS if line.startswith(t[0]) and line.endswith(t[1])), ("", ""))
+    plain = line[len(tag[0]):len(line) - len(tag[1])]
+    words = plain.split(" ")
+    if "×" in plain and " " not in plain:
+        words = [p + "×" for p in plain.split("×")[:-1]] + [plain.split("×")[-1]]
+    if max(len(p) for p in words) > chars:
+        return None
+    out: list[str] = []
+    for p in words:
+        joiner = "" if out and out[-1].endswith("×") else " "
+        if out and len(out[-1]) + len(joiner) + len(p) <= chars:
+            out[-1] += joiner + p
+        else:
+            out.append(p)
+    return [tag[0] + o + tag[1] for o in out]
+
+
+def _fit_labels(labels: list[str], box_w: float, box_h: float, largest: float,
+                smallest: int = 9) -> tuple[int, list[str]]:
+    """One font size for every box's label (lines apart at ``<br>``) and the labels broken to fit: the
+    largest size at which every label, wrapped to its box's width, is no taller than the box."""
+    for size in range(int(largest), smallest - 1, -1):
+        chars = int(0.92 * box_w / (CHAR_EM * size))
+        texts = []
+        for label in labels:
+            wrapped = [_wrap_line(line, chars) for line in _lines(label)]
+            flat = [x for ws in wrapped if ws is not None for x in ws]
+            if None in wrapped or len(flat) * size * LINE_EM + 8 > box_h:
+                break
+            texts.append("<br>".join(flat))
+        else:
+            return size, texts
+    return smallest, labels
+
+
 def anatomy_diagram(anatomy: Anatomy, step_labels: Mapping[str, str], io_labels: Mapping[str, str],
-                    params_label: str = "params") -> go.Figure:
+                    params_label: str = "params", width_px: float = 860, grow: float = 1.0) -> go.Figure:
     """Three lanes, read left to right: the image through the image encoder (top), the prompts through the
-    prompt encoder (bottom), both into the mask decoder (middle). Every box shows the real output shape."""
+    prompt encoder (bottom), both into the mask decoder (middle). Every box shows the real output shape.
+
+    The labels are sized to fit their boxes: ``width_px`` is about how wide the figure is drawn, ``grow`` how
+    much :func:`core.figures.common.scale_for_projector` enlarges its fonts afterwards (presentation mode). One
+    font for every box; a title wraps at its spaces and a shape after a ``×`` where a box is narrow."""
     image_row = [b for b in anatomy.blocks if b.part == "image_encoder"]
     decoder_row = [b for b in anatomy.blocks if b.part == "mask_decoder" and b.step not in ("decoder_out",)]
     prompt_row = [b for b in anatomy.blocks if b.part == "prompt_encoder"]
@@ -68,12 +126,17 @@ def anatomy_diagram(anatomy: Anatomy, step_labels: Mapping[str, str], io_labels:
                   shape_text(anatomy.masks_shape) + "<br>IoU " + shape_text(anatomy.iou_shape)))
 
     fig = go.Figure()
-    w, h = 0.9, 0.8
-    for nx, ny, part, title, detail in nodes:
+    w, h = 0.92, 0.8
+    right = max(n[0] for n in nodes)
+    # pixels of a box once drawn (presentation mode makes the figure 1.3 times taller, its fonts `grow` larger)
+    box_w = w * (width_px - 10) / (right + 1.1)
+    box_h = h * (470 * min(grow, 1.3) - 15) / 3.0
+    size, texts = _fit_labels([f"<b>{title}</b><br>{detail}" for *_, title, detail in nodes], box_w, box_h,
+                              largest=12 * grow)
+    for (nx, ny, part, *_), text in zip(nodes, texts):
         fig.add_shape(type="rect", x0=nx - w / 2, x1=nx + w / 2, y0=ny - h / 2, y1=ny + h / 2,
                       fillcolor=PART_COLORS[part], line=dict(color=_BORDER[part], width=2), layer="below")
-        fig.add_annotation(x=nx, y=ny, text=f"<b>{title}</b><br>{detail}", showarrow=False,
-                           font=dict(size=12, color="#111827"))
+        fig.add_annotation(x=nx, y=ny, text=text, showarrow=False, font=dict(size=size / grow, color="#111827"))
 
     def arrow(x0, y0, x1, y1):
         fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", text="",
@@ -93,29 +156,36 @@ def anatomy_diagram(anatomy: Anatomy, step_labels: Mapping[str, str], io_labels:
                        font=dict(size=12, color=_BORDER["image_encoder"]))
     fig.add_annotation(x=embed_x + 0.5, y=0.45, text=io_labels["per_click"], showarrow=False, xanchor="left",
                        font=dict(size=12, color=_BORDER["prompt_encoder"]))
-    right = max(n[0] for n in nodes)
     fig.update_xaxes(visible=False, range=[-0.55, right + 0.55])
     fig.update_yaxes(visible=False, range=[-0.5, 2.5], scaleanchor=None)
     fig.update_layout(height=470, margin=dict(l=5, r=5, t=10, b=5), plot_bgcolor="white", showlegend=False)
     return fig
 
 
-def cost_bars(anatomy: Anatomy, labels: Mapping[str, str]) -> go.Figure:
+def cost_bars(anatomy: Anatomy, labels: Mapping[str, str], width_px: float = 860, grow: float = 1.0) -> go.Figure:
     """Parameters and GFLOPs of the image encoder against the prompt encoder + mask decoder (log scale when
-    they differ by more than 20 times, as in the published models)."""
+    they differ by more than 20 times, as in the published models).
+
+    Each panel's title wraps to half of ``width_px`` at the size it has once presentation mode has enlarged the
+    fonts ``grow`` times."""
     names = [labels["image_encoder"], labels["prompt_and_decoder"]]
     params = [anatomy.params["image_encoder"] / 1e6,
               (anatomy.params["prompt_encoder"] + anatomy.params["mask_decoder"]) / 1e6]
     flops = [anatomy.flops["image_encoder"] / 1e9, anatomy.flops["prompt_and_decoder"] / 1e9]
     colors = [_BORDER["image_encoder"], _BORDER["mask_decoder"]]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=[labels["params_title"], labels["flops_title"]],
-                        horizontal_spacing=0.2)
+    # one row of names at the left, both panels beside it; a log axis ticks at 1, 2, 5 × 10ⁿ only
+    titles = [wrap_text(labels[k], width_px / 2 - 40, 16 * grow) for k in ("params_title", "flops_title")]
+    lines = max(t.count("<br>") + 1 for t in titles)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, shared_yaxes=True, horizontal_spacing=0.06)
     for col, values, unit in ((1, params, "M"), (2, flops, "GFLOPs")):
-        fig.add_trace(go.Bar(y=names, x=values, orientation="h", marker_color=colors,
+        fig.add_trace(go.Bar(y=names, x=values, orientation="h", marker_color=colors, cliponaxis=False,
                              text=[f"{v:,.3g} {unit}" for v in values], textposition="auto"), row=1, col=col)
         if max(values) > 20 * max(min(values), 1e-12):  # very unequal: a log axis keeps the small bar visible
-            fig.update_xaxes(type="log", row=1, col=col)
-    fig.update_layout(height=240, margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
+            ticks, span = log_ticks([v for v in values if v > 0])
+            fig.update_xaxes(type="log", tickmode="array", tickvals=ticks, tickformat="~g", range=span,
+                             row=1, col=col)
+    top = round(lines * 16 * grow * LINE_EM + 14)  # the titles' lines at their final size
+    fig.update_layout(height=200 + top, margin=dict(l=10, r=10, t=top, b=10), showlegend=False)
     return fig
 
 
