@@ -315,24 +315,26 @@ def probability_bars(probs: Sequence[float], class_names: Sequence[str], class_c
     values = [format_number(p, 3) for p in probs]
     label_font = fit_font(names, (width_px - 20) / PROJECTOR, 15, smallest=8)
     value_font = fit_font(["0.000"], 0.22 * (width_px - 20) / PROJECTOR, 15, smallest=8)
+    bar = 0.5  # of a row; the other half, above the bar, holds the class's name
     fig = go.Figure(go.Bar(
         y=list(range(len(probs))), x=probs, orientation="h", text=values, cliponaxis=False, showlegend=False,
         # a long bar holds its number, a short one has it just after its end: never past the axis' end
         textposition=["inside" if p >= 0.6 else "outside" for p in probs], insidetextanchor="end",
-        textfont={"size": value_font}, constraintext="none", width=0.45,
+        textfont={"size": value_font}, constraintext="none", width=bar,
         marker={"color": list(class_colors), "line": {"color": INK, "width": widths}},
         customdata=list(class_names), hovertemplate="%{customdata}: %{x:.4f}<extra></extra>",
     ))
     for c, name in enumerate(names):
-        fig.add_annotation(x=0, y=c - 0.25, xref="x", yref="y", xanchor="left", yanchor="bottom", showarrow=False,
+        fig.add_annotation(x=0, y=c - bar / 2, xref="x", yref="y", xanchor="left", yanchor="bottom", showarrow=False,
                            text=f"<b>{name}</b>" if c == true_label else name, yshift=1,
                            font={"size": label_font, "color": INK})
     fig.update_xaxes(range=[0, 1], tickvals=[0, 0.5, 1], title={"text": "p"}, gridcolor="#e2e8f0")
     fig.update_yaxes(autorange=False, range=[len(probs) - 0.6, -0.85], showticklabels=False, showgrid=False,
                      zeroline=False)
-    # a row per class: the gap of half a row above each bar holds its name at the projector's size, where
-    # the plot grows only HEIGHT_GROWTH times
-    unit = label_font * PROJECTOR * LINE_EM / 0.5 / HEIGHT_GROWTH + 4
+    # a row per class: the gap of half a row above each bar holds its name and the half of a number that
+    # may stand out of the bar above, at the projector's size, where the plot grows only HEIGHT_GROWTH times
+    need = (label_font * LINE_EM + value_font * LINE_EM / 2) * PROJECTOR + 6
+    unit = need / (1 - bar) / HEIGHT_GROWTH
     fig.update_layout(margin={"l": 10, "r": 10, "b": 40}, font=FONT, plot_bgcolor="white", meta={"top_extra": 4})
     _readable_axes(fig)
     set_title(fig, title, width_px - 20)
@@ -369,7 +371,9 @@ def matrix_heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Se
     top_extra = 15 * LINE_EM + 12 + (16 * LINE_EM + 12 if x_title else 0)
     fig.update_layout(margin={"l": 10, "r": 10, "b": 10}, font=FONT, plot_bgcolor="white",
                       meta={"top_extra": top_extra})
-    set_title(fig, title, width_px - 20)
+    # the title starts where the cells do, right of the row labels and the axis title
+    left = max((len(str(t)) for t in row_labels), default=1) * CHAR_EM * 15 + (16 * LINE_EM + 10 if y_title else 0)
+    set_title(fig, title, width_px - 20 - left)
     fig.update_layout(height=max(220, round(52 * h + fig.layout.margin.t + 20)))
     return fig
 
@@ -411,7 +415,7 @@ def growth_curves(x: Sequence[float], series: dict[str, Sequence[float]], title:
         fig.add_vline(x=mark_x, line={"color": HIGHLIGHT, "width": 3, "dash": "dash"})
     for y, label in hlines:  # a reference level as a dotted line trace (shapes misplace labels on log axes)
         fig.add_trace(go.Scatter(x=[min(x), max(x)], y=[y, y], mode="lines+text", name=label,
-                                 text=[f"  {label}", ""], textposition="top right", textfont={"size": 15},
+                                 text=[f"  {label}", ""], textposition="bottom right", textfont={"size": 15},
                                  line={"color": "#64748b", "width": 2, "dash": "dot"}, hoverinfo="skip",
                                  showlegend=False))
     fig.update_xaxes(title={"text": x_title})

@@ -113,9 +113,11 @@ def fitted_grid(values, title: str = "", width_px: float = 400, **kwargs) -> go.
     fig = grid_heatmap(a, title, max_width_px=width_px, **kwargs)
     drawn = (fig, scale_for_projector(fig))
     labels = fig.layout.meta["labels"]
-    longest = max((len(t) for t in labels), default=0)
+    # a colour range (one scale for every step of a step-through) bounds the numbers any step shows
+    bounds = [format_number(v) for v in kwargs.get("zrange") or ()]
+    longest = max((len(t) for t in [*labels, *bounds]), default=0)
     numbers = bool(labels) and all(f.data[0].textfont.size * longest * 0.6 <= 0.88 * _drawn_cell(f) + 0.5
-                                   for f in drawn)
+                                   and f.data[0].textfont.size * LINE_EM <= _drawn_cell(f) + 1 for f in drawn)
     if labels and not numbers:
         fig = grid_heatmap(a, title, max_width_px=width_px, show_numbers=False, **kwargs)
     h, w = a.shape
@@ -359,8 +361,10 @@ def metric_bars(names: Sequence[str], values: Sequence[float], title: str, best:
     colors = [HIGHLIGHT if n == best else "#1d4ed8" for n in names]
     fig = go.Figure(go.Bar(x=list(names), y=vals, marker_color=colors, text=[format_number(v, 1) for v in vals],
                            textposition="outside", textfont={"size": 15}))
-    fig.update_yaxes(range=[0, max(vals + [1.0]) * 1.18])
-    fig.update_layout(margin={"l": 40, "r": 10, "b": 40}, plot_bgcolor="#f8fafc", showlegend=False)
+    fig.update_yaxes(range=[0, max(vals + [1.0]) * 1.25])
+    # room above the plot for the number over the tallest bar, under the title
+    fig.update_layout(margin={"l": 40, "r": 10, "b": 40}, plot_bgcolor="#f8fafc", showlegend=False,
+                      meta={"top_extra": 15 * LINE_EM + 6})
     set_title(fig, title, width_px - 20)
     fig.update_layout(height=270 + fig.layout.margin.t)
     return fig
