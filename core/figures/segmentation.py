@@ -161,7 +161,7 @@ def _grid_layout(fig: go.Figure, h: int, w: int, title: str, cell: int, highligh
     if width_px:
         cell = max(4, min(cell, (width_px - 50) / w))
     fig.update_layout(
-        margin={"l": 30, "r": 10, "b": 10}, plot_bgcolor="white", font=FONT, meta={"top_extra": 13 * LINE_EM + 8},
+        margin={"l": 30, "r": 10, "b": 10}, plot_bgcolor="white", font=FONT, meta={"top_extra": 13 * LINE_EM + 20},
         legend={"orientation": "h", "y": -0.02, "yanchor": "top", "font": {"size": 15}},
     )
     set_title(fig, title, width_px or 600)

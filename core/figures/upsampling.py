@@ -356,17 +356,24 @@ def metric_bars(names: Sequence[str], values: Sequence[float], title: str, best:
                 width_px: float = 400) -> go.Figure:
     """One bar per method (e.g. PSNR in dB); the best one in the accent colour, numbers on the bars.
 
-    The title is wrapped to ``width_px``, the width of its column."""
+    Horizontal bars, the methods' names beside them wrapped to 40 % of ``width_px`` (the width of its column),
+    so long names never run into each other; the title is wrapped to the width right of them."""
     vals = [v if np.isfinite(v) else 0.0 for v in values]
     colors = [HIGHLIGHT if n == best else "#1d4ed8" for n in names]
-    fig = go.Figure(go.Bar(x=list(names), y=vals, marker_color=colors, text=[format_number(v, 1) for v in vals],
-                           textposition="outside", textfont={"size": 15}))
-    fig.update_yaxes(range=[0, max(vals + [1.0]) * 1.25])
-    # room above the plot for the number over the tallest bar, under the title
-    fig.update_layout(margin={"l": 40, "r": 10, "b": 40}, plot_bgcolor="#f8fafc", showlegend=False,
-                      meta={"top_extra": 15 * LINE_EM + 6})
-    set_title(fig, title, width_px - 20)
-    fig.update_layout(height=270 + fig.layout.margin.t)
+    labels = [wrap_text(n, 0.4 * width_px, 13) for n in names]
+    lines = max((t.count("<br>") + 1 for t in labels), default=1)
+    fig = go.Figure(go.Bar(y=list(range(len(vals))), x=vals, orientation="h", marker_color=colors,
+                           text=[format_number(v, 1) for v in vals], textposition="outside", textfont={"size": 15},
+                           cliponaxis=False))
+    fig.update_xaxes(range=[0, max(vals + [1.0]) * 1.4])  # room after the longest bar for its number
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(len(vals))), ticktext=labels,
+                     tickfont={"size": 13})
+    fig.update_layout(margin={"l": 10, "r": 10, "b": 30}, plot_bgcolor="#f8fafc", showlegend=False,
+                      meta={"top_extra": 6})
+    set_title(fig, title, 0.6 * width_px - 30)  # it starts where the bars do, right of the names
+    # a row holds the longest name's lines; in presentation mode the bars' numbers grow, the names do not
+    row = max(lines * 13 * LINE_EM + 10, 15 * PROJECTOR * LINE_EM / HEIGHT_GROWTH + 10)
+    fig.update_layout(height=round(row * len(vals) + fig.layout.margin.t + 30))
     return fig
 
 
