@@ -30,9 +30,10 @@ losses = cls.cross_entropy(logits, onehot)  # (3,)
 a, b = st.columns(2)
 with a:
     common.show_figure(matrix_heatmap(onehot.numpy(), samples, names, title=T("onehot_fig"), digits=0,
-                                      zmax=1.0), key="cr_fig_onehot")
+                                      zmax=1.0, width_px=common.column_px(0.5)), key="cr_fig_onehot")
 with b:
-    common.show_figure(matrix_heatmap(probs.numpy(), samples, names, title=T("probs_fig"), digits=3, zmax=1.0),
+    common.show_figure(matrix_heatmap(probs.numpy(), samples, names, title=T("probs_fig"), digits=3, zmax=1.0,
+                                      width_px=common.column_px(0.5)),
                        key="cr_fig_probs")
 for k in range(3):
     p = float(probs[k, labels[k]])
@@ -66,7 +67,7 @@ common.show_figure(growth_curves(
     sizes, {T("head_flatten"): [cls.head_parameters("flatten", channels, s, num_classes) for s in sizes],
             T("head_gap"): [cls.head_parameters("gap", channels, s, num_classes) for s in sizes]},
     T("params_fig"), T("side_axis"), T("params_axis"), mark_x=side,
-    colors={"a": NET_COLORS["flatten"], "b": NET_COLORS["gap"]}), key="cr_fig_params")
+    colors={"a": NET_COLORS["flatten"], "b": NET_COLORS["gap"]}, width_px=common.column_px(1.0)), key="cr_fig_params")
 
 # --- a real network, fed another size ---------------------------------------------------------------
 st.subheader(T("try_title"))

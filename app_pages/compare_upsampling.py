@@ -46,14 +46,15 @@ st.markdown(T.md("setup"))
 common.show_figure(image_panels(
     [result.truth.permute(1, 2, 0).numpy(), result.low.permute(1, 2, 0).numpy()],
     [T("truth_title", h=h, w=w), T("low_title", h=lh, w=lw, s=scale, how=T(f"down_{how}").lower())],
-    cols=2, panel_px=300), key="cu_inputs")
+    cols=2, panel_px=300, width_px=common.column_px(1.0)), key="cu_inputs")
 
 st.subheader(T("results_title", s=scale))
 ERROR_MAX = 0.5  # error maps saturate at half the range, so small errors stay visible
 panels = [r.image.permute(1, 2, 0).numpy() for r in result.results] + [r.error_map.numpy() for r in result.results]
 titles = [f"{names[r.method]}<br>PSNR {r.psnr:.1f} dB" for r in result.results] + \
          [T("error_title", mae=f"{r.mae:.3f}") for r in result.results]
-common.show_figure(image_panels(panels, titles, cols=len(result.results), panel_px=230, error_max=ERROR_MAX),
+common.show_figure(image_panels(panels, titles, cols=len(result.results), panel_px=230, error_max=ERROR_MAX,
+                                width_px=common.column_px(1.0)),
                    key="cu_results")
 st.caption(T("panels_caption", emax=ERROR_MAX))
 
@@ -78,7 +79,8 @@ with left:
                        torch.stack([r.reference for r in result.results]), what=T("torch_all"))
 with right:
     common.show_figure(metric_bars([names[r.method] for r in result.results], [r.psnr for r in result.results],
-                                   T("psnr_chart"), best=names[best_psnr]), key="cu_bars")
+                                   T("psnr_chart"), best=names[best_psnr], width_px=common.column_px(0.4)),
+                       key="cu_bars")
 
 st.markdown(T.md("reading"))
 widgets.quiz(T, compare_questions, key="cu_quiz")

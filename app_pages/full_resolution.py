@@ -135,12 +135,13 @@ g1, g2 = st.columns(2)
 with g1:
     common.show_figure(growth_curves(
         SIZES, {net_names[k]: [f / 1e9 for f in cur[k]["flops"]] for k in KINDS}, T("flops_fig"),
-        T("size_axis"), T("gflops_axis"), mark_x=size, colors={k: NET_COLORS[k] for k in KINDS}), key="fr_fig_flops")
+        T("size_axis"), T("gflops_axis"), mark_x=size, colors={k: NET_COLORS[k] for k in KINDS},
+        width_px=common.column_px(0.5)), key="fr_fig_flops")
 with g2:
     common.show_figure(growth_curves(
         SIZES, {net_names[k]: [b / 2**30 for b in cur[k]["activation_bytes"]] for k in KINDS}, T("memory_fig"),
         T("size_axis"), T("gib_axis"), mark_x=size, colors={k: NET_COLORS[k] for k in KINDS},
-        hlines=[(16.0, T("gpu_line"))]), key="fr_fig_memory")
+        hlines=[(16.0, T("gpu_line"))], width_px=common.column_px(0.5)), key="fr_fig_memory")
 st.markdown(T.md("growth"))
 
 # --- layer by layer ---------------------------------------------------------------------------------
@@ -150,14 +151,17 @@ log_scale = st.toggle(T("log_scale"), value=True, key="fr_log", bind="query-para
 l1, l2 = st.columns(2)
 with l1:
     common.show_figure(layer_bars(names, {net_names[k]: [c.flops / 1e9 for c in layers[k]] for k in KINDS},
-                                  T("layer_flops_fig"), T("gflops_axis"), log_y=log_scale), key="fr_fig_lflops")
+                                  T("layer_flops_fig"), T("gflops_axis"), log_y=log_scale,
+                                  width_px=common.column_px(0.5)), key="fr_fig_lflops")
 with l2:
     common.show_figure(layer_bars(names, {net_names[k]: [c.activation_bytes / 2**20 for c in layers[k]]
                                           for k in KINDS},
-                                  T("layer_memory_fig"), T("mib_axis"), log_y=log_scale), key="fr_fig_lmem")
+                                  T("layer_memory_fig"), T("mib_axis"), log_y=log_scale,
+                                  width_px=common.column_px(0.5)), key="fr_fig_lmem")
 common.show_figure(layer_lines(
     names, {net_names[k]: [c.receptive_field for c in layers[k]] for k in KINDS}, T("rf_fig"), T("rf_axis"),
-    bands={net_names["hourglass"]: [c.receptive_field_min for c in layers["hourglass"]]}), key="fr_fig_rf")
+    bands={net_names["hourglass"]: [c.receptive_field_min for c in layers["hourglass"]]},
+    width_px=common.column_px(1.0)), key="fr_fig_rf")
 st.markdown(T.md("receptive_field"))
 
 with st.expander(T("table_title")):

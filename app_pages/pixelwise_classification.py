@@ -23,7 +23,8 @@ names = [T.table("classes")[k] for k in scenes.STREET_CLASSES]
 colors = scenes.STREET_COLORS
 
 st.subheader(T("grid_title"))
-common.show_figure(label_grid(grid, names, colors, title=T("grid_fig", h=h, w=w)), key="pw_fig_grid")
+common.show_figure(label_grid(grid, names, colors, title=T("grid_fig", h=h, w=w), width_px=common.column_px(1.0)),
+                   key="pw_fig_grid")
 st.markdown(T.md("grid"))
 
 # --- the logits of an imaginary network -------------------------------------------------------------
@@ -64,13 +65,13 @@ with panel:
 report = pixelwise.pixel_report(logits, grid, int(row), int(col), temperature)
 with map_col:
     common.show_figure(label_grid(pred, names, colors, title=T("pred_fig"), highlight=(row, col), clickable=True,
-                                  cell=20, legend=False),
+                                  cell=20, legend=False, width_px=common.column_px(0.6)),
                        key="pw_click_pred", on_select=lambda: pick("pw_click_pred"), selection_mode="points",
                        config={"displayModeBar": False})
 with panel:
     common.show_figure(probability_bars(report.probs, names, colors, report.label, report.argmax,
                                         title=T("probs_fig", row=row, col=col), true_text=T("true_mark"),
-                                        argmax_text=T("argmax_mark")),
+                                        argmax_text=T("argmax_mark"), width_px=common.column_px(0.4)),
                        key="pw_fig_probs")
     st.markdown(T("pixel_summary", row=row, col=col, label=names[report.label], argmax=names[report.argmax],
                   p=f"{report.probs[report.label]:.4f}", loss=f"{report.loss:.4f}"))
@@ -92,7 +93,7 @@ m2.metric(T("pixel_accuracy"), common.localized(f"{float((pred == grid).mean()):
 m3.metric(T("wrong_pixels"), f"{int((pred != grid).sum())} / {grid.size}")
 common.show_figure(value_grid(loss.numpy(), title=T("loss_fig"), zmin=0, zmax=max(2.0, float(loss.max())),
                               colorscale="Reds", numbers=True, digits=1, highlight=(row, col), clickable=True,
-                              cell=34, colorbar="ℓ"),
+                              cell=34, colorbar="ℓ", width_px=common.column_px(1.0)),
                    key="pw_click_loss", on_select=lambda: pick("pw_click_loss"), selection_mode="points",
                    config={"displayModeBar": False})
 st.markdown(T.md("loss"))
@@ -114,7 +115,7 @@ if view == "3d":
     fig = volume_3d(volume, names, title=title, highlight=(row, col), **scale)
 else:
     fig = volume_slices(volume, [f"{c}: {n}" for c, n in enumerate(names)], title=title, highlight=(row, col),
-                        **scale)
+                        width_px=common.column_px(1.0), **scale)
 common.show_figure(fig, key="pw_fig_volume")
 st.markdown(T.md("volume"))
 

@@ -93,9 +93,11 @@ cell = 24 if source == "street" else 7
 g1, g2 = st.columns(2)
 with g1:
     common.show_figure(label_grid(target, names, colors, title=T("gt_fig"), numbers=False, ignore_index=IGNORE,
-                                  cell=cell, ignore_name=T("ignored_name")), key="sm_fig_gt")
+                                  cell=cell, ignore_name=T("ignored_name"), width_px=common.column_px(0.5)),
+                       key="sm_fig_gt")
 with g2:
-    common.show_figure(label_grid(pred, names, colors, title=T("pred_fig"), numbers=False, cell=cell),
+    common.show_figure(label_grid(pred, names, colors, title=T("pred_fig"), numbers=False, cell=cell,
+                                  width_px=common.column_px(0.5)),
                        key="sm_fig_pred")
 
 m = st.columns(4)
@@ -114,13 +116,15 @@ e1, e2 = st.columns([3, 2])
 with e1:
     common.show_figure(matrix_heatmap(cm.numpy(), labels, [str(c) for c in range(C)], title=T("cm_fig"),
                                       x_title=T("predicted"), y_title=T("true"), digits=0,
-                                      color_values=(cm.double() / rows).numpy(), zmax=1.0), key="sm_fig_cm")
+                                      color_values=(cm.double() / rows).numpy(), zmax=1.0,
+                                      width_px=common.column_px(0.6)), key="sm_fig_cm")
     st.caption(T("cm_caption"))
 with e2:
     wrong = np.where(target == IGNORE, 2, (pred != target).astype(np.int64))
     common.show_figure(label_grid(wrong, [T("right"), T("wrong"), T("ignored_name")],
                                   ("#e2e8f0", "#dc2626", "#ffffff"), title=T("errors_fig"), numbers=False,
-                                  cell=cell // 2 + 6 if source == "street" else 5, legend_all=True),
+                                  cell=cell // 2 + 6 if source == "street" else 5, legend_all=True,
+                                  width_px=common.column_px(0.4)),
                        key="sm_fig_errors")
 common.show_figure(class_score_bars(labels, {"IoU": scores["iou"], "Dice": scores["dice"]}, title=T("scores_fig"),
                                     absent_text=T("absent")), key="sm_fig_scores")

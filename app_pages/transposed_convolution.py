@@ -3,9 +3,10 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import common, widgets
-from core.figures.common import format_number, grid_heatmap
+from core.figures.common import format_number
 from core.figures.upsampling import (
     ORIGINAL,
+    fitted_grid,
     mark_cells,
     matrix_figure,
     outline,
@@ -104,19 +105,31 @@ if data is not None:
             # One colour scale for all steps, so a cell's colour changes only when its number does.
             lo, hi = scatter.value_range()
             zrange = scatter_zrange(lo, hi)
-            c1, c2, c3 = st.columns([max(n, 2), max(k, 2), max(cw, 4)])
+            # Three grids in a row while the canvas is small; a wide canvas gets a row of its own under the
+            # input and the copy, so that every grid keeps cells large enough to read.
+            if cw <= 8:
+                shares = [max(n, 2), max(k, 2), max(cw, 4)]
+                c1, c2, c3 = st.columns(shares)
+                widths = [common.column_px(v / sum(shares)) for v in shares]
+            else:
+                shares = [max(n, 2), max(k, 2)]
+                c1, c2 = st.columns(shares)
+                c3 = st.container()
+                widths = [common.column_px(v / sum(shares)) for v in shares] + [common.column_px(1.0)]
             with c1:
-                common.show_figure(grid_heatmap(x, T("fig_input"), highlight=[(step.i, step.j)]))
+                common.show_figure(fitted_grid(x, T("fig_input"), widths[0], highlight=[(step.i, step.j)]))
             with c2:
                 copy = step.value * np.asarray(kernel)
-                common.show_figure(grid_heatmap(copy, T("fig_copy", v=format_number(step.value))))
+                common.show_figure(fitted_grid(copy, T("fig_copy", v=format_number(step.value)), widths[1]))
             with c3:
-                fig = grid_heatmap(step.running, T("fig_running", t=step_i + 1, total=len(scatter.steps)),
-                                   zrange=zrange)
+                fig = fitted_grid(step.running, T("fig_running", t=step_i + 1, total=len(scatter.steps)), widths[2],
+                                  zrange=zrange)
                 mark_cells(fig, [(t.row, t.col) for t in step.touches])
                 if (top, lft, oh, ow) != (0, 0, ch, cw):
                     outline(fig, top, lft, oh, ow)
                 common.show_figure(fig)
+                if not fig.layout.meta["numbers"]:
+                    st.caption(T("numbers_hidden"))
             if (top, lft, oh, ow) != (0, 0, ch, cw):
                 st.caption(T("crop_note", p=p, op=op))
             st.markdown(T("arith_title", v=format_number(step.value), i=step.i, j=step.j))
@@ -136,14 +149,18 @@ if data is not None:
                 st.caption(T("arith_cropped_note"))
 
             st.markdown(T("final_title"))
-            common.beside_torch(scatter.output, data.theirs, T("fig_ours"), T("fig_torch"), what=T("torch_name"))
+            f1, f2 = st.columns(2)
+            for place, grid, name in ((f1, scatter.output, T("fig_ours")), (f2, data.theirs, T("fig_torch"))):
+                with place:
+                    common.show_figure(fitted_grid(grid, name, common.column_px(0.5)))
+            common.torch_check(scatter.output, data.theirs, what=T("torch_name"))
 
     # --- 2. overlaps and the checkerboard ---------------------------------------------------------
     with tabs[1]:
         if tabs[1].open is not False:
             st.markdown(T.md("overlaps"))
             counts, cmp = data.counts, data.compare
-            common.show_figure(grid_heatmap(counts, T("fig_counts")))
+            common.show_figure(fitted_grid(counts, T("fig_counts"), common.column_px(1.0)))
             common.torch_check(counts, data.theirs_counts, what=T("torch_ones_name"))
             pattern = cmp.pattern[0]
             if len(set(pattern)) > 1:
@@ -153,11 +170,13 @@ if data is not None:
             st.markdown(T.md("resize"))
             g1, g2 = st.columns(2)
             with g1:
-                common.show_figure(grid_heatmap(cmp.transposed, T("fig_flat_transposed", m=max(n, 4))))
+                common.show_figure(fitted_grid(cmp.transposed, T("fig_flat_transposed", m=max(n, 4)),
+                                               common.column_px(0.5)))
                 lo, hi = cmp.transposed_range
                 st.caption(T("range_note", lo=format_number(lo), hi=format_number(hi)))
             with g2:
-                common.show_figure(grid_heatmap(cmp.resized, T("fig_flat_resized", s=s, m=max(n, 4))))
+                common.show_figure(fitted_grid(cmp.resized, T("fig_flat_resized", s=s, m=max(n, 4)),
+                                               common.column_px(0.5)))
                 lo, hi = cmp.resized_range
                 st.caption(T("range_note", lo=format_number(lo), hi=format_number(hi)))
 
@@ -174,9 +193,11 @@ if data is not None:
             c = z2.slider(T("out_col"), 0, max(ow - 1, 1), key="tc_zc", disabled=ow == 1)
             r, c = min(r, oh - 1), min(c, ow - 1)
             ph, pw = zero.padded.shape
-            y1, y2, y3 = st.columns([max(pw, 4), max(k, 4), max(ow, 4)])
+            shares = [max(pw, 4), max(k, 4), max(ow, 4)]
+            y1, y2, y3 = st.columns(shares)
+            widths = [common.column_px(v / sum(shares)) for v in shares]
             with y1:
-                fig = grid_heatmap(zero.padded, T("fig_padded"))
+                fig = fitted_grid(zero.padded, T("fig_padded"), widths[0])
                 mark_cells(fig, zero.input_cells(), ORIGINAL, width=2, dash="dot")
                 mark_cells(fig, zero.window_cells(r, c))
                 si, sj = (int(v) for v in zero.positions[step.i, step.j])
@@ -184,9 +205,9 @@ if data is not None:
                     mark_cells(fig, [(si, sj)], "#16a34a", width=5)
                 common.show_figure(fig)
             with y2:
-                common.show_figure(grid_heatmap(zero.flipped, T("fig_flipped")))
+                common.show_figure(fitted_grid(zero.flipped, T("fig_flipped"), widths[1]))
             with y3:
-                common.show_figure(grid_heatmap(zero.output, T("fig_zero_result"), highlight=[(r, c)]))
+                common.show_figure(fitted_grid(zero.output, T("fig_zero_result"), widths[2], highlight=[(r, c)]))
             st.caption(T("zero_legend"))
             if np.array_equal(kernel, kernel[::-1, ::-1]):
                 st.caption(T("flip_symmetric"))

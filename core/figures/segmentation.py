@@ -11,8 +11,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.figures.common import HIGHLIGHT, format_number
+from core.figures.common import CHAR_EM, HIGHLIGHT, LINE_EM, fit_font, format_number, scale_for_projector, set_title
 
+# How much larger presentation mode draws every font (scale_for_projector's factor). A builder that places
+# text by hand (a label above a bar, a legend row above the plot) makes room for it at this size, so the
+# figure holds it on a laptop and on the projector alike.
+PROJECTOR = scale_for_projector.__defaults__[0]
+HEIGHT_GROWTH = 1.3  # and heights at most this much (the fonts grow more than the space for them)
+LEGEND_ROW = 34  # px of a one-row legend above the plot, at the legend's font of 16 (not grown on a projector)
 INK = "#0f172a"
 INSTANCE_COLORS = ("#2563eb", "#db2777", "#f59e0b", "#0d9488", "#7c3aed")  # one per object, not per class
 NET_COLORS = {"full_resolution": "#b91c1c", "hourglass": "#1d4ed8", "flatten": "#b91c1c", "gap": "#1d4ed8"}
@@ -27,6 +33,17 @@ def _readable_axes(fig: go.Figure, log_y: bool = False) -> go.Figure:
     fig.update_layout(legend_font_size=16)
     if log_y:
         fig.update_yaxes(dtick=1, exponentformat="SI")
+    return fig
+
+
+def _title_over_legend(fig: go.Figure, title: str, width_px: float, height: int) -> go.Figure:
+    """The legend in a row just above the plot, the title wrapped to ``width_px`` above the legend.
+
+    ``height`` is the plot's own; the title's lines come on top of it (and grow with presentation mode)."""
+    fig.update_layout(legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom", "xanchor": "left"},
+                      meta={"top_extra": LEGEND_ROW})
+    set_title(fig, title, width_px - 20)
+    fig.update_layout(height=height + fig.layout.margin.t)
     return fig
 
 
@@ -124,7 +141,14 @@ def _add_click_layer(fig: go.Figure, h: int, w: int, hover: np.ndarray | None = 
     fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
 
 
-def _grid_layout(fig: go.Figure, h: int, w: int, title: str, cell: int, highlight, legend: bool = False) -> go.Figure:
+def _grid_layout(fig: go.Figure, h: int, w: int, title: str, cell: int, highlight, legend: bool = False,
+                 width_px: float | None = None) -> go.Figure:
+    """Ticks every few cells, the title wrapped above the column numbers, a height that holds the cells.
+
+    The numbers in the cells have no fixed size: plotly fits them to the cells it draws (at most the
+    figure's font), so they stay inside their cells in a narrow column and on a projector alike.
+    ``width_px``: the width of the column the grid is drawn in; the cells are no wider than it allows.
+    """
     if highlight is not None:
         r, c = highlight
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
@@ -134,23 +158,25 @@ def _grid_layout(fig: go.Figure, h: int, w: int, title: str, cell: int, highligh
                      tickmode="array", tickvals=list(range(0, h, step)), tickfont={"size": 13})
     fig.update_xaxes(side="top", showgrid=False, zeroline=False, tickmode="array",
                      tickvals=list(range(0, w, step)), tickfont={"size": 13})
+    if width_px:
+        cell = max(4, min(cell, (width_px - 50) / w))
     fig.update_layout(
-        height=cell * h + (150 if legend else 100),
-        margin={"l": 30, "r": 10, "t": 80 if title else 30, "b": 10},
-        title={"text": title, "font": {"size": 20}, "y": 0.98} if title else None,
-        plot_bgcolor="white", font=FONT,
+        margin={"l": 30, "r": 10, "b": 10}, plot_bgcolor="white", font=FONT, meta={"top_extra": 13 * LINE_EM + 20},
         legend={"orientation": "h", "y": -0.02, "yanchor": "top", "font": {"size": 15}},
     )
+    set_title(fig, title, width_px or 600)
+    fig.update_layout(height=round(cell * h + fig.layout.margin.t + (70 if legend else 10)))
     return fig
 
 
 def label_grid(labels: np.ndarray, class_names: Sequence[str], class_colors: Sequence[str], title: str = "",
                numbers: bool = True, highlight: tuple[int, int] | None = None, clickable: bool = False,
                ignore_index: int | None = None, cell: int = 30, legend: bool = True,
-               ignore_name: str = "", legend_all: bool = False) -> go.Figure:
+               ignore_name: str = "", legend_all: bool = False, width_px: float | None = None) -> go.Figure:
     """A label map as coloured cells (class numbers written in them), row 0 at the top.
 
-    ``ignore_index`` cells are drawn white with a dot; ``clickable`` adds the click layer.
+    ``ignore_index`` cells are drawn white with a dot; ``clickable`` adds the click layer; ``width_px``: the
+    width of its column (see :func:`_grid_layout`).
     """
     labels = np.asarray(labels)
     h, w = labels.shape
@@ -164,8 +190,7 @@ def label_grid(labels: np.ndarray, class_names: Sequence[str], class_colors: Seq
     fig = go.Figure(go.Heatmap(
         z=z, zmin=-0.5, zmax=n - 0.5, colorscale=_discrete_scale(class_colors), showscale=False,
         xgap=1 if max(h, w) <= 32 else 0, ygap=1 if max(h, w) <= 32 else 0,  # no grid lines on large maps
-        text=text, texttemplate="%{text}" if numbers else None,
-        textfont={"size": 13}, customdata=names,
+        text=text, texttemplate="%{text}" if numbers else None, customdata=names,
         hovertemplate="(%{y}, %{x}): %{customdata}<extra></extra>",
     ))
     if legend:
@@ -176,13 +201,13 @@ def label_grid(labels: np.ndarray, class_names: Sequence[str], class_colors: Seq
                                      marker={"size": 16, "symbol": "square-open", "color": INK}))
     if clickable:
         _add_click_layer(fig, h, w, hover=names)
-    return _grid_layout(fig, h, w, title, cell, highlight, legend)
+    return _grid_layout(fig, h, w, title, cell, highlight, legend, width_px)
 
 
 def value_grid(values: np.ndarray, title: str = "", zmin: float = 0.0, zmax: float | None = None,
                colorscale: str | list = "Viridis", numbers: bool = False, digits: int = 2,
                highlight: tuple[int, int] | None = None, clickable: bool = False, cell: int = 30,
-               colorbar: str = "") -> go.Figure:
+               colorbar: str = "", width_px: float | None = None) -> go.Figure:
     """A real-valued ``(H, W)`` map (a loss map, one channel of a volume) with a colour bar."""
     values = np.asarray(values, dtype=float)
     h, w = values.shape
@@ -190,19 +215,21 @@ def value_grid(values: np.ndarray, title: str = "", zmin: float = 0.0, zmax: flo
     text = [[format_number(v, digits) for v in row] for row in values] if numbers else None
     fig = go.Figure(go.Heatmap(
         z=values, zmin=zmin, zmax=max(zmax, zmin + 1e-9), colorscale=colorscale, xgap=1, ygap=1,
-        text=text, texttemplate="%{text}" if numbers else None, textfont={"size": 11},
+        text=text, texttemplate="%{text}" if numbers else None,
         colorbar={"title": {"text": colorbar}, "thickness": 14},
         hovertemplate="(%{y}, %{x}): %{z:.3f}<extra></extra>",
     ))
     if clickable:
         _add_click_layer(fig, h, w, hover=np.vectorize(lambda v: f"{v:.3f}")(values))
-    return _grid_layout(fig, h, w, title, cell, highlight)
+    return _grid_layout(fig, h, w, title, cell, highlight, width_px=width_px and width_px - 60)  # the colour bar
 
 
 def volume_slices(volume: np.ndarray, channel_titles: Sequence[str], title: str = "", zmax: float = 1.0,
                   highlight: tuple[int, int] | None = None, cols: int = 3, colorscale="Blues",
-                  zmin: float = 0.0) -> go.Figure:
-    """A ``(C, H, W)`` volume cut into its ``C`` sheets, one small heatmap per class, on one colour scale."""
+                  zmin: float = 0.0, width_px: float = 900) -> go.Figure:
+    """A ``(C, H, W)`` volume cut into its ``C`` sheets, one small heatmap per class, on one colour scale.
+
+    The title is wrapped to ``width_px`` (its column's width) above the first row's sheet titles."""
     volume = np.asarray(volume, dtype=float)
     c, h, w = volume.shape
     rows = -(-c // cols)
@@ -221,10 +248,12 @@ def volume_slices(volume: np.ndarray, channel_titles: Sequence[str], title: str 
     fig.update_xaxes(showticklabels=False, showgrid=False)
     for ax in range(2, c + 1):  # each subplot keeps its cells square
         fig.layout[f"yaxis{ax}"].scaleanchor = f"x{ax}"
-    fig.update_annotations(font={"size": 16})
-    fig.update_layout(height=rows * (h * 17 + 60) + 60, margin={"l": 10, "r": 10, "t": 70, "b": 10},
-                      title={"text": title, "font": {"size": 20}} if title else None, font=FONT,
-                      plot_bgcolor="white")
+    sheet_font = fit_font(channel_titles, (width_px - 20) / cols / PROJECTOR, 16, smallest=9)
+    fig.update_annotations(font={"size": sheet_font})
+    fig.update_layout(margin={"l": 10, "r": 10, "b": 10}, font=FONT, plot_bgcolor="white",
+                      meta={"top_extra": sheet_font * LINE_EM + 8})
+    set_title(fig, title, width_px - 20)
+    fig.update_layout(height=rows * (h * 17 + 60) + fig.layout.margin.t)
     return fig
 
 
@@ -270,53 +299,82 @@ def volume_3d(volume: np.ndarray, channel_names: Sequence[str], title: str = "",
 
 def probability_bars(probs: Sequence[float], class_names: Sequence[str], class_colors: Sequence[str],
                      true_label: int, argmax: int, title: str = "", true_text: str = "",
-                     argmax_text: str = "") -> go.Figure:
-    """One pixel's ``C`` probabilities as horizontal bars; the true class outlined and named, the argmax named."""
+                     argmax_text: str = "", width_px: float = 320) -> go.Figure:
+    """One pixel's ``C`` probabilities as horizontal bars; the true class outlined and named, the argmax named.
+
+    Each class's name is written above its bar, not beside the axis, so the bars keep the column's whole
+    width however long the names are (a narrow column beside a map, a projector's larger font); the names'
+    font fits ``width_px``, the width of that column, at the projector's size.
+    """
     probs = list(probs)
-    ticks = []
+    names = []
     for c, name in enumerate(class_names):
         tags = [t for t, on in ((true_text, c == true_label), (argmax_text, c == argmax)) if on and t]
-        ticks.append(f"<b>{name}</b> ({', '.join(tags)})" if c == true_label else
-                     f"{name} ({', '.join(tags)})" if tags else name)
+        names.append(f"{name} ({', '.join(tags)})" if tags else name)
     widths = [4 if c == true_label else 1 for c in range(len(probs))]
+    values = [format_number(p, 3) for p in probs]
+    label_font = fit_font(names, (width_px - 20) / PROJECTOR, 15, smallest=8)
+    value_font = fit_font(["0.000"], 0.22 * (width_px - 20) / PROJECTOR, 15, smallest=8)
+    bar = 0.5  # of a row; the other half, above the bar, holds the class's name
     fig = go.Figure(go.Bar(
-        y=list(range(len(probs))), x=probs, orientation="h", text=[f"{p:.3f}" for p in probs],
-        textposition="outside", textfont={"size": 16}, cliponaxis=False, showlegend=False,
+        y=list(range(len(probs))), x=probs, orientation="h", text=values, cliponaxis=False, showlegend=False,
+        # a long bar holds its number, a short one has it just after its end: never past the axis' end
+        textposition=["inside" if p >= 0.6 else "outside" for p in probs], insidetextanchor="end",
+        textfont={"size": value_font}, constraintext="none", width=bar,
         marker={"color": list(class_colors), "line": {"color": INK, "width": widths}},
         customdata=list(class_names), hovertemplate="%{customdata}: %{x:.4f}<extra></extra>",
     ))
-    fig.update_xaxes(range=[0, 1.25], tickvals=[0, 0.25, 0.5, 0.75, 1], title={"text": "p"}, gridcolor="#e2e8f0")
-    fig.update_layout(height=60 + 48 * len(probs), margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 40},
-                      font=FONT, title={"text": title, "font": {"size": 20}} if title else None,
-                      plot_bgcolor="white", bargap=0.2)
+    for c, name in enumerate(names):
+        fig.add_annotation(x=0, y=c - bar / 2, xref="x", yref="y", xanchor="left", yanchor="bottom", showarrow=False,
+                           text=f"<b>{name}</b>" if c == true_label else name, yshift=1,
+                           font={"size": label_font, "color": INK})
+    fig.update_xaxes(range=[0, 1], tickvals=[0, 0.5, 1], title={"text": "p"}, gridcolor="#e2e8f0")
+    fig.update_yaxes(autorange=False, range=[len(probs) - 0.6, -0.85], showticklabels=False, showgrid=False,
+                     zeroline=False)
+    # a row per class: the gap of half a row above each bar holds its name and the half of a number that
+    # may stand out of the bar above, at the projector's size, where the plot grows only HEIGHT_GROWTH times
+    need = (label_font * LINE_EM + value_font * LINE_EM / 2) * PROJECTOR + 6
+    unit = need / (1 - bar) / HEIGHT_GROWTH
+    fig.update_layout(margin={"l": 10, "r": 10, "b": 40}, font=FONT, plot_bgcolor="white", meta={"top_extra": 4})
     _readable_axes(fig)
-    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(len(probs))), ticktext=ticks)
+    set_title(fig, title, width_px - 20)
+    fig.update_layout(height=round(unit * (len(probs) + 0.25) + fig.layout.margin.t + 40))
     return fig
 
 
 def matrix_heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], title: str = "",
                    x_title: str = "", y_title: str = "", digits: int = 3, colorscale="Blues",
                    zmax: float | None = None, color_values: np.ndarray | None = None,
-                   highlight_row: int | None = None) -> go.Figure:
-    """A small labelled matrix (one-hot labels, probabilities, a confusion matrix) with its numbers."""
+                   highlight_row: int | None = None, width_px: float = 600) -> go.Figure:
+    """A small labelled matrix (one-hot labels, probabilities, a confusion matrix) with its numbers.
+
+    The numbers' size is left to plotly, which fits them to the cells (at most the figure's font); the title
+    is wrapped to ``width_px`` (its column's width) above the column labels and their axis title."""
     values = np.asarray(values, dtype=float)
     colors = values if color_values is None else np.asarray(color_values, dtype=float)
     h, w = values.shape
     text = [[format_number(v, digits) for v in row] for row in values]
     fig = go.Figure(go.Heatmap(
         z=colors, x=list(col_labels), y=list(row_labels), text=text, texttemplate="%{text}",
-        textfont={"size": 17}, colorscale=colorscale, zmin=0,
+        colorscale=colorscale, zmin=0,
         zmax=zmax if zmax is not None else max(float(np.nanmax(colors)) if colors.size else 1.0, 1e-9),
         showscale=False, xgap=2, ygap=2, hovertemplate="%{y} → %{x}: %{text}<extra></extra>",
     ))
     if highlight_row is not None:
         fig.add_shape(type="rect", x0=-0.5, x1=w - 0.5, y0=highlight_row - 0.5, y1=highlight_row + 0.5,
                       line={"color": HIGHLIGHT, "width": 4})
-    fig.update_yaxes(autorange="reversed", title={"text": y_title}, tickfont={"size": 15}, type="category")
-    fig.update_xaxes(side="top", title={"text": x_title}, tickfont={"size": 15}, type="category")
-    fig.update_layout(height=max(220, 52 * h + 150), margin={"l": 10, "r": 10, "t": 110 if title else 60, "b": 10},
-                      title={"text": title, "font": {"size": 20}, "y": 0.98} if title else None, font=FONT,
-                      plot_bgcolor="white")
+    fig.update_yaxes(autorange="reversed", title={"text": y_title, "font": {"size": 16}}, tickfont={"size": 15},
+                     type="category")
+    fig.update_xaxes(side="top", title={"text": x_title, "font": {"size": 16}}, tickfont={"size": 15},
+                     type="category")
+    # above the cells: the column labels, then the axis title (fonts that presentation mode leaves as they are)
+    top_extra = 15 * LINE_EM + 12 + (16 * LINE_EM + 12 if x_title else 0)
+    fig.update_layout(margin={"l": 10, "r": 10, "b": 10}, font=FONT, plot_bgcolor="white",
+                      meta={"top_extra": top_extra})
+    # the title starts where the cells do, right of the row labels and the axis title
+    left = max((len(str(t)) for t in row_labels), default=1) * CHAR_EM * 15 + (16 * LINE_EM + 10 if y_title else 0)
+    set_title(fig, title, width_px - 20 - left)
+    fig.update_layout(height=max(220, round(52 * h + fig.layout.margin.t + 20)))
     return fig
 
 
@@ -344,8 +402,10 @@ def class_score_bars(class_names: Sequence[str], series: dict[str, Sequence[floa
 
 def growth_curves(x: Sequence[float], series: dict[str, Sequence[float]], title: str, x_title: str, y_title: str,
                   mark_x: float | None = None, log_y: bool = True, colors: dict[str, str] | None = None,
-                  hlines: Sequence[tuple[float, str]] = ()) -> go.Figure:
-    """Quantities against the image size, one line per network/head (log scale by default)."""
+                  hlines: Sequence[tuple[float, str]] = (), width_px: float = 600) -> go.Figure:
+    """Quantities against the image size, one line per network/head (log scale by default).
+
+    ``width_px``: the width of its column, to which the title is wrapped."""
     fig = go.Figure()
     palette = list((colors or {}).values()) or list(NET_COLORS.values())
     for k, (name, ys) in enumerate(series.items()):
@@ -355,35 +415,34 @@ def growth_curves(x: Sequence[float], series: dict[str, Sequence[float]], title:
         fig.add_vline(x=mark_x, line={"color": HIGHLIGHT, "width": 3, "dash": "dash"})
     for y, label in hlines:  # a reference level as a dotted line trace (shapes misplace labels on log axes)
         fig.add_trace(go.Scatter(x=[min(x), max(x)], y=[y, y], mode="lines+text", name=label,
-                                 text=[f"  {label}", ""], textposition="top right", textfont={"size": 15},
+                                 text=[f"  {label}", ""], textposition="bottom right", textfont={"size": 15},
                                  line={"color": "#64748b", "width": 2, "dash": "dot"}, hoverinfo="skip",
                                  showlegend=False))
     fig.update_xaxes(title={"text": x_title})
     fig.update_yaxes(title={"text": y_title}, type="log" if log_y else "linear")
-    fig.update_layout(height=420, margin={"l": 60, "r": 10, "t": 60, "b": 50}, font=FONT,
-                      title={"text": title, "font": {"size": 20}}, plot_bgcolor="white",
-                      legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"})
+    fig.update_layout(margin={"l": 60, "r": 10, "b": 50}, font=FONT, plot_bgcolor="white")
     fig.update_xaxes(showgrid=True, gridcolor="#e2e8f0")
     fig.update_yaxes(showgrid=True, gridcolor="#e2e8f0")
+    _title_over_legend(fig, title, width_px, 360)
     return _readable_axes(fig, log_y)
 
 
 def layer_bars(layers: Sequence[str], series: dict[str, Sequence[float]], title: str, y_title: str,
-               log_y: bool = False) -> go.Figure:
+               log_y: bool = False, width_px: float = 600) -> go.Figure:
     """One value per layer for each network, grouped by layer."""
     fig = go.Figure()
     for name, ys in series.items():
         key = "full_resolution" if len(fig.data) == 0 else "hourglass"
         fig.add_trace(go.Bar(x=list(layers), y=list(ys), name=name, marker={"color": NET_COLORS[key]}))
     fig.update_yaxes(title={"text": y_title}, type="log" if log_y else "linear", gridcolor="#e2e8f0")
-    fig.update_layout(height=400, barmode="group", margin={"l": 60, "r": 10, "t": 60, "b": 40}, font=FONT,
-                      title={"text": title, "font": {"size": 20}}, plot_bgcolor="white",
-                      legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"})
+    fig.update_layout(barmode="group", margin={"l": 60, "r": 10, "b": 40}, font=FONT, plot_bgcolor="white")
+    _title_over_legend(fig, title, width_px, 340)
     return _readable_axes(fig, log_y)
 
 
 def layer_lines(layers: Sequence[str], series: dict[str, Sequence[float]], title: str, y_title: str,
-                bands: dict[str, Sequence[float]] | None = None, hline: tuple[float, str] | None = None) -> go.Figure:
+                bands: dict[str, Sequence[float]] | None = None, hline: tuple[float, str] | None = None,
+                width_px: float = 900) -> go.Figure:
     """One line per network across its layers (receptive field); ``bands`` gives a lower edge to shade."""
     fig = go.Figure()
     for k, (name, ys) in enumerate(series.items()):
@@ -399,7 +458,6 @@ def layer_lines(layers: Sequence[str], series: dict[str, Sequence[float]], title
         fig.add_hline(y=hline[0], line={"color": "#64748b", "width": 2, "dash": "dot"}, annotation_text=hline[1],
                       annotation_position="top left", annotation_font={"size": 14})
     fig.update_yaxes(title={"text": y_title}, rangemode="tozero", gridcolor="#e2e8f0")
-    fig.update_layout(height=400, margin={"l": 60, "r": 10, "t": 60, "b": 40}, font=FONT,
-                      title={"text": title, "font": {"size": 20}}, plot_bgcolor="white",
-                      legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"})
+    fig.update_layout(margin={"l": 60, "r": 10, "b": 40}, font=FONT, plot_bgcolor="white")
+    _title_over_legend(fig, title, width_px, 340)
     return _readable_axes(fig)

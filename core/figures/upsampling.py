@@ -22,7 +22,9 @@ from core.figures.common import (
     fit_font,
     format_number,
     grid_heatmap,
+    scale_for_projector,
     set_title,
+    wrap_text,
 )
 
 # One colour per bilinear tap (top-left, top-right, bottom-left, bottom-right), kept the same in every
@@ -34,6 +36,10 @@ INK = "#0f172a"
 # Error maps: black (no error) to yellow. Inferno starts at "#000004", one of the placeholder colours
 # ("#000001" to "#000010") that Streamlit's chart theme replaces by its own palette, so start at pure black.
 ERROR_SCALE = [[0.0, "#000000"]] + make_colorscale(sequential.Inferno)[1:]
+# How much larger presentation mode draws the fonts (scale_for_projector's factor), and the most it grows a
+# figure's height: text placed by hand is wrapped and given room at the projector's size, so it fits both.
+PROJECTOR = scale_for_projector.__defaults__[0]
+HEIGHT_GROWTH = 1.3
 
 
 def _rect(fig: go.Figure, r0: float, c0: float, r1: float, c1: float, color: str, width: float = 4,
@@ -77,6 +83,49 @@ def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[
         fig.add_trace(go.Scatter(x=[point[1]], y=[point[0]], mode="markers",
                                  marker={"size": 16, "color": INK, "line": {"color": "white", "width": 2}},
                                  hoverinfo="skip", showlegend=False))
+    return fig
+
+
+def _drawn_cell(fig: go.Figure) -> float:
+    """The side in px of a cell of a ``grid_heatmap`` figure as plotly draws it in its column."""
+    m, meta = fig.layout.margin, fig.layout.meta
+    return min((meta["max_width_px"] - m.l - m.r) / meta["cols"], (fig.layout.height - m.t - m.b) / meta["rows"])
+
+
+def _tick_step(cell: float, longest: int, font: float) -> int:
+    """Every how many cells a row or column number fits beside the next one (1, 2, 5, 10, ...)."""
+    need = max(longest * 0.6 * font + 4, font * LINE_EM + 2)  # across: the number's width; down: its height
+    for step in (1, 2, 5, 10, 20, 50):
+        if step * cell >= need:
+            return step
+    return 100
+
+
+def fitted_grid(values, title: str = "", width_px: float = 400, **kwargs) -> go.Figure:
+    """:func:`~core.figures.common.grid_heatmap` for a column ``width_px`` wide, however many cells it holds.
+
+    Its numbers are written in the cells only where a cell holds them at a legible size, and the row and
+    column numbers come every few cells where one cell is narrower than its number; both on a laptop and
+    at the projector's size (:func:`~core.figures.common.scale_for_projector`). ``layout.meta["numbers"]``
+    says whether the numbers are shown (the page then says where to read them otherwise).
+    """
+    a = np.asarray(values, dtype=float)
+    fig = grid_heatmap(a, title, max_width_px=width_px, **kwargs)
+    drawn = (fig, scale_for_projector(fig))
+    labels = fig.layout.meta["labels"]
+    # a colour range (one scale for every step of a step-through) bounds the numbers any step shows
+    bounds = [format_number(v) for v in kwargs.get("zrange") or ()]
+    longest = max((len(t) for t in [*labels, *bounds]), default=0)
+    numbers = bool(labels) and all(f.data[0].textfont.size * longest * 0.6 <= 0.88 * _drawn_cell(f) + 0.5
+                                   and f.data[0].textfont.size * LINE_EM <= _drawn_cell(f) + 1 for f in drawn)
+    if labels and not numbers:
+        fig = grid_heatmap(a, title, max_width_px=width_px, show_numbers=False, **kwargs)
+    h, w = a.shape
+    for axis, n in (("x", w), ("y", h)):
+        step = max(_tick_step(_drawn_cell(f), len(str(n - 1)), f.layout[f"{axis}axis"].tickfont.size)
+                   for f in drawn)
+        fig.layout[f"{axis}axis"].update(tickvals=list(range(0, n, step)), ticktext=[str(i) for i in range(0, n, step)])
+    fig.layout.meta = {**fig.layout.meta, "numbers": numbers or not labels}
     return fig
 
 
@@ -324,16 +373,27 @@ def routing(small, big, routes: Sequence[tuple[tuple[int, int], tuple[int, int]]
 
 
 def image_panels(images: Sequence[np.ndarray], titles: Sequence[str], cols: int = 3,
-                 panel_px: int = 240, error_max: float = 1.0) -> go.Figure:
+                 panel_px: int = 240, error_max: float = 1.0, width_px: float = 900) -> go.Figure:
     """Images side by side, one per subplot, same display size whatever their resolution.
 
     ``images`` are ``(H, W, 3)`` floats in [0, 1] (colour) or ``(H, W)`` (drawn with a heat scale,
     for error maps, 0 to ``error_max``). A low-resolution image is stretched to the panel so its pixels
-    show as blocks.
+    show as blocks. ``width_px`` is the width of the figure's column: each title is wrapped to its panel's
+    width (at the projector's font, so it fits there too; ``<br>`` starts a line of its own), and each row of
+    panels is as tall as its images drawn that wide (at most ``panel_px``), with room for its titles above.
     """
     rows = (len(images) + cols - 1) // cols
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles),
-                        horizontal_spacing=0.02, vertical_spacing=0.08 if rows > 1 else 0.0)
+    font = 15
+    panel_w = (width_px - 10) / cols * 0.96  # 2 % of the width between panels
+    wrapped = ["<br>".join(wrap_text(part, panel_w, font * PROJECTOR) for part in t.split("<br>")) for t in titles]
+    lines = [max((t.count("<br>") + 1 for t in wrapped[r * cols:(r + 1) * cols]), default=1) for r in range(rows)]
+    aspect = max(np.asarray(a).shape[0] / np.asarray(a).shape[1] for a in images)  # the tallest image: H / W
+    panel_h = min(panel_px, panel_w * aspect)
+    # the gap above a row holds its titles at the projector's font, in a height that grows less than that font
+    gaps = [n * font * LINE_EM * PROJECTOR / HEIGHT_GROWTH + 8 for n in lines]
+    plot_h = rows * panel_h + sum(gaps[1:])
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=wrapped, horizontal_spacing=0.02,
+                        vertical_spacing=max(gaps[1:], default=0) / plot_h if rows > 1 else 0.0)
     for k, img in enumerate(images):
         r, c = k // cols + 1, k % cols + 1
         a = np.asarray(img, dtype=float)
@@ -348,22 +408,37 @@ def image_panels(images: Sequence[np.ndarray], titles: Sequence[str], cols: int 
         fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor=f"x{k + 1 if k else ''}",
                          row=r, col=c)
     for ann in fig.layout.annotations:
-        ann.font.size = 15
+        ann.font.size = font
         ann.font.color = INK
-    fig.update_layout(height=rows * panel_px + 50, margin={"l": 5, "r": 5, "t": 40, "b": 5},
-                      plot_bgcolor="white")
+    fig.update_layout(margin={"l": 5, "r": 5, "b": 5}, plot_bgcolor="white",
+                      meta={"top_extra": lines[0] * font * LINE_EM + 6})
+    set_title(fig, "", width_px)
+    fig.update_layout(height=round(plot_h + fig.layout.margin.t + 5))
     return fig
 
 
-def metric_bars(names: Sequence[str], values: Sequence[float], title: str, best: str | None = None) -> go.Figure:
-    """One bar per method (e.g. PSNR in dB); the best one in the accent colour, numbers on the bars."""
+def metric_bars(names: Sequence[str], values: Sequence[float], title: str, best: str | None = None,
+                width_px: float = 400) -> go.Figure:
+    """One bar per method (e.g. PSNR in dB); the best one in the accent colour, numbers on the bars.
+
+    Horizontal bars, the methods' names beside them wrapped to 40 % of ``width_px`` (the width of its column),
+    so long names never run into each other; the title is wrapped to the width right of them."""
     vals = [v if np.isfinite(v) else 0.0 for v in values]
     colors = [HIGHLIGHT if n == best else "#1d4ed8" for n in names]
-    fig = go.Figure(go.Bar(x=list(names), y=vals, marker_color=colors, text=[format_number(v, 1) for v in vals],
-                           textposition="outside", textfont={"size": 15}))
-    fig.update_yaxes(range=[0, max(vals + [1.0]) * 1.18])
-    fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 50, "b": 40}, title={"text": title},
-                      plot_bgcolor="#f8fafc", showlegend=False)
+    labels = [wrap_text(n, 0.4 * width_px, 13) for n in names]
+    lines = max((t.count("<br>") + 1 for t in labels), default=1)
+    fig = go.Figure(go.Bar(y=list(range(len(vals))), x=vals, orientation="h", marker_color=colors,
+                           text=[format_number(v, 1) for v in vals], textposition="outside", textfont={"size": 15},
+                           cliponaxis=False))
+    fig.update_xaxes(range=[0, max(vals + [1.0]) * 1.4])  # room after the longest bar for its number
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(len(vals))), ticktext=labels,
+                     tickfont={"size": 13})
+    fig.update_layout(margin={"l": 10, "r": 10, "b": 30}, plot_bgcolor="#f8fafc", showlegend=False,
+                      meta={"top_extra": 6})
+    set_title(fig, title, 0.6 * width_px - 30)  # it starts where the bars do, right of the names
+    # a row holds the longest name's lines; in presentation mode the bars' numbers grow, the names do not
+    row = max(lines * 13 * LINE_EM + 10, 15 * PROJECTOR * LINE_EM / HEIGHT_GROWTH + 10)
+    fig.update_layout(height=round(row * len(vals) + fig.layout.margin.t + 30))
     return fig
 
 
