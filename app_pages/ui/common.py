@@ -79,9 +79,9 @@ def device() -> torch.device:
 
 def show_figure(fig, key: str | None = None, **kwargs):
     """Draw a plotly figure in the page's language (Romanian decimal commas); larger in presentation mode."""
-    fig = localize_figure(fig, lang())
-    if presentation():
+    if presentation():  # first: it lays titles out again from their raw words
         fig = scale_for_projector(fig)
+    fig = localize_figure(fig, lang())
     config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
     config.update(kwargs.pop("config", {}))
     return st.plotly_chart(fig, key=key, config=config, **kwargs)
