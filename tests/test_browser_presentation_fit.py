@@ -19,7 +19,8 @@ from tests.conftest import page_url, screenshot, wait_for_app
 pytestmark = pytest.mark.browser
 
 SMALL, LARGE = (1280, 720), (1920, 1080)
-# Pages whose step-throughs another part of the work rewrites; their figures are not this module's to fix.
+# Pages whose step-through figures still overlap in presentation mode (their arrows and "?" cells were
+# redrawn for predict-then-reveal; their fit is still open in issue 15): expected to fail until fixed.
 REWRITTEN_ELSEWHERE = {"nearest_bed_of_nails", "max_unpooling"}
 # The densest pages, also at 1920×1080; with the address of their most crowded state where the default is not.
 DENSE = {
@@ -145,7 +146,7 @@ def _cases(slugs, dense: bool):
         for lang in lessons.LANGUAGES:
             marks = ()
             if slug in REWRITTEN_ELSEWHERE:
-                marks = pytest.mark.xfail(reason=f"{slug}'s figures are being rewritten with its step-through",
+                marks = pytest.mark.xfail(reason=f"{slug}'s step-through figures do not fit 1280×720 yet",
                                           strict=False)
             yield pytest.param(slug, lang, marks=marks, id=f"{slug}-{lang}" + ("-1080p" if dense else ""))
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app_pages.ui import common
 from core import lessons
-from core.figures.common import grid_heatmap
+from core.figures.upsampling import fitted_grid
 from core.ops import transposed_learned as tl
 
 KEY = "tcx"  # prefix of this section's session and address keys
@@ -61,24 +61,25 @@ def channels(T) -> None:
     seed = c[4].number_input(T("ch_seed"), 0, 999, value=0, step=1, key=f"{KEY}_seed", bind="query-params")
     v = _channels(int(c_in), int(c_out), int(k), int(s), int(seed))
     st.markdown(T("ch_shapes", c_in=c_in, c_out=c_out, k=k, o=v.theirs.shape[-1]))
-    cells = 30 if v.theirs.shape[-1] > 3 else 40
+    width = common.column_px(1 / (1 + 2 * v.weight.shape[1]))  # every grid is laid out for its column
     for i in range(v.x.shape[0]):
         row = st.columns(1 + 2 * v.weight.shape[1])
         with row[0]:
-            common.show_figure(grid_heatmap(v.x[i], T("fig_x", i=i + 1), digits=0, cell_px=40), key=f"{KEY}_x{i}")
+            common.show_figure(fitted_grid(v.x[i], T("fig_x", i=i + 1), width, digits=0), key=f"{KEY}_x{i}")
         for o in range(v.weight.shape[1]):
             with row[1 + 2 * o]:
-                common.show_figure(grid_heatmap(v.weight[i, o], T("fig_k", i=i + 1, o=o + 1), digits=0, cell_px=40),
+                common.show_figure(fitted_grid(v.weight[i, o], T("fig_k", i=i + 1, o=o + 1), width, digits=0),
                                    key=f"{KEY}_k{i}{o}")
             with row[2 + 2 * o]:
-                common.show_figure(grid_heatmap(v.parts[i, o], T("fig_part", i=i + 1, o=o + 1), digits=0,
-                                                cell_px=cells), key=f"{KEY}_p{i}{o}")
+                common.show_figure(fitted_grid(v.parts[i, o], T("fig_part", i=i + 1, o=o + 1), width, digits=0),
+                                   key=f"{KEY}_p{i}{o}")
     st.markdown(T("ch_sum_line"))
     row = st.columns(max(2, v.weight.shape[1]))
     for o in range(v.weight.shape[1]):
         with row[o]:
-            common.show_figure(grid_heatmap(v.summed[o], T("fig_sum", o=o + 1, b=float(v.bias[o])), digits=0,
-                                            cell_px=cells), key=f"{KEY}_y{o}")
+            common.show_figure(fitted_grid(v.summed[o], T("fig_sum", o=o + 1, b=float(v.bias[o])),
+                                           common.column_px(1 / max(2, v.weight.shape[1])), digits=0),
+                               key=f"{KEY}_y{o}")
     common.torch_check(v.summed, v.theirs, what=T("ch_check_sum", c_in=c_in, c_out=c_out))
     common.torch_check(v.ours, v.theirs, what=T("ch_check_ours"))
 
@@ -124,11 +125,11 @@ def learned(T) -> None:
     m[2].metric(T("ln_trained"), label)
     a, b, c = st.columns([3, 4, 3])
     with a:
-        common.show_figure(grid_heatmap(snap.kernel, T("fig_kernel", label=label), digits=2, cell_px=44),
+        common.show_figure(fitted_grid(snap.kernel, T("fig_kernel", label=label), common.column_px(0.3), digits=2),
                            key=f"{KEY}_lkern")
     with b:
-        common.show_figure(grid_heatmap(snap.flat, T("fig_flat", label=label), digits=2, cell_px=22,
-                                        show_numbers=False), key=f"{KEY}_lflat")
+        common.show_figure(fitted_grid(snap.flat, T("fig_flat", label=label), common.column_px(0.4), digits=2,
+                                       show_numbers=False), key=f"{KEY}_lflat")
     with c:
         st.image([_probe(), snap.reconstruction.clip(0, 1)], caption=[T("img_original"), T("img_back", label=label)],
                  width=150, clamp=True)
