@@ -117,9 +117,12 @@ def one_thread():
     torch.set_num_threads(old)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_server():
-    """Base URL of one Streamlit server shared by the browser tests of a run."""
+    """Base URL of a Streamlit server shared by the browser tests of one module.
+
+    A fresh server per module: what earlier modules left running on it (background training runs, dozens
+    of sessions and their memory) never slows the next module's pages past its waits."""
     require_browser()
     proc, base = start_server()
     yield base
