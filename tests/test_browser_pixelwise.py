@@ -55,8 +55,11 @@ def _wait_for_pixel(page, lang: str, row: int, col: int) -> pixelwise.PixelRepor
     bars = page.locator('.st-key-pw_fig_probs:not([data-stale="true"])')
     bars.get_by_text(T("probs_fig", row=row, col=col)).wait_for(timeout=30_000)
     shown = bars.first.inner_text()
-    for p in report.probs:  # every one of the C probabilities is written on its bar
-        assert f"{p:.3f}" in shown
+    from core.figures.common import format_number
+
+    for p in report.probs:  # every one of the C probabilities is written on its bar, the language's way
+        written = format_number(p, 3)
+        assert (written.replace(".", ",") if lang == "ro" else written) in shown.split("\n")
     assert page.locator(".st-key-pw_row input").input_value() == str(row)
     assert page.locator(".st-key-pw_col input").input_value() == str(col)
     return report
