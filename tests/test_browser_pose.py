@@ -31,7 +31,12 @@ def test_click_places_a_keypoint_and_shows_its_heatmap(app_server, browser_page,
     (x, y), = json.loads(parse_qs(urlparse(page.url).query)["ph_pts"][0])
     assert x == pytest.approx(31.5, abs=1.0) and y == pytest.approx(63.5, abs=1.0)
     title = T("heat_title", i=1, h=16, w=16)  # 128 px at stride 8
-    page.locator(".gtitle", has_text=title).wait_for(timeout=60_000)  # the keypoint's heatmap is drawn
+    # the keypoint's heatmap is drawn: a chart titled so (a layout title, or the wrapped title annotation)
+    page.wait_for_function(
+        """t => [...document.querySelectorAll('.js-plotly-plot')].some(gd =>
+             [gd.layout?.title?.text, ...(gd.layout?.annotations || []).map(a => a.text)].some(s =>
+               (s || '').replace(/<[^>]+>/g, ' ').replace(/\\s+/g, ' ').trim() === t))""",
+        arg=title, timeout=60_000)
     assert T("no_points") not in _text(page)
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)  # a second one
     page.wait_for_function("() => decodeURIComponent(location.search).includes('],[')", timeout=60_000)
