@@ -45,8 +45,13 @@ def test_upload_a_photo_and_click_the_overlay(app_server, browser_page, photo_fi
     assert box["width"] > W  # shown larger than the photo, so one click lands on one pixel
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
     x, y = int(0.75 * W), int(0.25 * H)
-    title = T("pixel_fig", x=x, y=y).split("<br>")[0]  # plotly draws the title's second line separately
-    page.locator(".st-key-sp_fig_pixel").get_by_text(title).wait_for(timeout=60_000)
+    title = T("pixel_fig", x=x, y=y).split("<br>")[0]  # the title's first line names the pixel
+    # the pixel's chart is drawn with that title (a layout title, or the wrapped title annotation)
+    page.wait_for_function(
+        """t => [...document.querySelectorAll('.st-key-sp_fig_pixel .js-plotly-plot')].some(gd =>
+             [gd.layout?.title?.text, ...(gd.layout?.annotations || []).map(a => a.text)].some(s =>
+               (s || '').replace(/<[^>]+>/g, ' ').replace(/\\s+/g, ' ').includes(t)))""",
+        arg=title, timeout=60_000)
     assert page.locator(".st-key-sp_x input").input_value() == str(x)
     assert page.locator(".st-key-sp_y input").input_value() == str(y)
     wait_for_app(page)
