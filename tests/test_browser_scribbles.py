@@ -23,7 +23,7 @@ def test_paint_train_and_see_the_result(app_server, browser_page):
     canvas.wait_for()
     box = canvas.bounding_box()
     _drag(page, box, box["width"] * 0.3, box["height"] * 0.8, box["width"] * 0.5, box["height"] * 0.85)
-    page.wait_for_function("() => /in 1 strokes/.test(document.body.innerText)", timeout=60_000)
+    page.wait_for_function("() => /in 1 stroke\\./.test(document.body.innerText)", timeout=60_000)
     page.get_by_text(T("class_1"), exact=True).click()
     hint = T("paint_hint", name=T("class_1"))
     page.get_by_text(hint).wait_for(timeout=60_000)  # the rerun with the new class has reached the page
