@@ -52,6 +52,9 @@ def test_upload_a_photo_and_click_the_overlay(app_server, browser_page, photo_fi
              [gd.layout?.title?.text, ...(gd.layout?.annotations || []).map(a => a.text)].some(s =>
                (s || '').replace(/<[^>]+>/g, ' ').replace(/\\s+/g, ' ').includes(t)))""",
         arg=title, timeout=60_000)
+    wait_for_app(page)  # the rerun the click started has finished: its inputs hold the clicked pixel
+    page.wait_for_function("(x) => document.querySelector('.st-key-sp_x input')?.value === x", arg=str(x),
+                           timeout=30_000)
     assert page.locator(".st-key-sp_x input").input_value() == str(x)
     assert page.locator(".st-key-sp_y input").input_value() == str(y)
     wait_for_app(page)
