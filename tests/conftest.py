@@ -170,6 +170,16 @@ def wait_for_app(page, timeout_ms: int = 60_000) -> None:
         arg=IDLE_POLLS, polling=IDLE_POLL_MS, timeout=timeout_ms)
 
 
+def wait_for_text(page, text: str, timeout_ms: int = 30_000) -> None:
+    """Wait until the page's text holds ``text``."""
+    page.wait_for_function("t => document.body.innerText.includes(t)", arg=text, timeout=timeout_ms)
+
+
+def no_exception(page) -> None:
+    """The page shows no Streamlit exception box."""
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def page_url(base: str, slug: str, lang: str | None = None) -> str:
     """The address of a page: the default page (start) lives at the root."""
     path = "" if slug == "start" else slug

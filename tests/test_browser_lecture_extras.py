@@ -4,17 +4,15 @@ kernel (trained by its button), and the pose pages' check-yourself block. Screen
 import pytest
 
 from core import lessons
-from tests.conftest import page_url, screenshot, wait_for_app
+from tests.conftest import (
+    no_exception,
+    page_url,
+    screenshot,
+    wait_for_app,
+    wait_for_text,
+)
 
 pytestmark = pytest.mark.browser
-
-
-def _wait_for_text(page, text: str, timeout_ms: int = 60_000) -> None:
-    page.wait_for_function("t => document.body.innerText.includes(t)", arg=text, timeout=timeout_ms)
-
-
-def _no_exception(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
@@ -23,16 +21,16 @@ def test_sliding_classifier_and_segnet_densify(app_server, browser_page, lang):
     T = lessons.texts("full_resolution", lang)
     page.goto(page_url(app_server, "full_resolution", lang))
     wait_for_app(page, timeout_ms=120_000)
-    _wait_for_text(page, T("sw_title"))
-    _wait_for_text(page, T("sw_macs_head"))
-    _no_exception(page)
+    wait_for_text(page, T("sw_title"), 60_000)
+    wait_for_text(page, T("sw_macs_head"), 60_000)
+    no_exception(page)
     screenshot(page, f"extras-full_resolution-{lang}")
 
     T = lessons.texts("segnet", lang)
     page.goto(page_url(app_server, "segnet", lang))
     wait_for_app(page)
-    _wait_for_text(page, T("walk_weights_shipped"))
-    _no_exception(page)
+    wait_for_text(page, T("walk_weights_shipped"), 60_000)
+    no_exception(page)
     screenshot(page, f"extras-segnet-{lang}")
 
 
@@ -42,15 +40,15 @@ def test_transposed_channels_and_learned_kernel(app_server, browser_page, lang):
     T = lessons.texts("transposed_extra", lang)
     page.goto(page_url(app_server, "transposed_convolution", lang) + "&tcx_cin=3&tcx_cout=2&tcx_steps=300")
     wait_for_app(page)
-    _wait_for_text(page, T("ch_title"))
-    _wait_for_text(page, T("ln_untrained", steps=300))
+    wait_for_text(page, T("ch_title"), 60_000)
+    wait_for_text(page, T("ln_untrained", steps=300), 60_000)
     button = page.get_by_role("button", name=T("ln_train", steps=300))
     button.scroll_into_view_if_needed()
     button.click()
-    _wait_for_text(page, T.data["ui"]["ln_done"].split("{")[0])
+    wait_for_text(page, T.data["ui"]["ln_done"].split("{")[0], 60_000)
     wait_for_app(page)
-    _wait_for_text(page, T("ln_after_many", step=300))
-    _no_exception(page)
+    wait_for_text(page, T("ln_after_many", step=300), 60_000)
+    no_exception(page)
     screenshot(page, f"extras-transposed-{lang}")
 
 
@@ -60,7 +58,7 @@ def test_pose_pages_check_yourself(app_server, browser_page, lang, slug):
     page = browser_page
     page.goto(page_url(app_server, slug, lang))
     wait_for_app(page)
-    _wait_for_text(page, lessons.texts("common", lang)("quiz_title"))
-    _no_exception(page)
+    wait_for_text(page, lessons.texts("common", lang)("quiz_title"), 60_000)
+    no_exception(page)
     if slug == "pose_heatmaps":
         screenshot(page, f"extras-{slug}-{lang}")

@@ -2,18 +2,16 @@
 import pytest
 
 from core import lessons
-from tests.conftest import page_url, screenshot, wait_for_app
+from tests.conftest import (
+    no_exception,
+    page_url,
+    screenshot,
+    wait_for_app,
+    wait_for_text,
+)
 
 pytestmark = pytest.mark.browser
 SLUG = "transposed_convolution"
-
-
-def _wait_for_text(page, text: str, timeout_ms: int = 30_000) -> None:
-    page.wait_for_function("t => document.body.innerText.includes(t)", arg=text, timeout=timeout_ms)
-
-
-def _no_exception(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
@@ -22,22 +20,22 @@ def test_step_control_and_slider_update_the_page(app_server, browser_page, lang)
     page = browser_page
     page.goto(page_url(app_server, SLUG, lang))
     wait_for_app(page)
-    _no_exception(page)
-    _wait_for_text(page, T("size_summary", n=2, o=5, ratio="2.5"))
+    no_exception(page)
+    wait_for_text(page, T("size_summary", n=2, o=5, ratio="2.5"))
 
     # The step control: "next" moves to the second input cell, x[0, 1] = 2.
     page.locator(".st-key-tc_step__next button").first.click()
-    _wait_for_text(page, T("step_now", i=0, j=1, v="2", r=0, c=2, s=2).split("**")[1])
-    _no_exception(page)
+    wait_for_text(page, T("step_now", i=0, j=1, v="2", r=0, c=2, s=2).split("**")[1])
+    no_exception(page)
 
     # A parameter slider: one step right takes the stride from 2 to 3, and the output from 5 to 6.
     thumb = page.locator('.st-key-tc_s input[type="range"]').first
     thumb.focus()
     page.keyboard.press("ArrowRight")
-    _wait_for_text(page, T("size_summary", n=2, o=6, ratio="3"))
+    wait_for_text(page, T("size_summary", n=2, o=6, ratio="3"))
     wait_for_app(page)
     assert "tc_s=3" in page.url
-    _no_exception(page)
+    no_exception(page)
     screenshot(page, f"{SLUG}-steps-{lang}")
 
 
@@ -50,12 +48,12 @@ def test_every_view_opens_and_the_gallery_plays(app_server, browser_page):
     for tab in ("tab_overlap", "tab_zero", "tab_matrix", "tab_gallery"):
         page.get_by_role("tab", name=T(tab)).click()
         wait_for_app(page)
-        _no_exception(page)
-    _wait_for_text(page, T("case_no_padding_note"))
+        no_exception(page)
+    wait_for_text(page, T("case_no_padding_note"))
     page.get_by_text(T("play")).first.click()
     # the animation is playing: its slider has moved past the first frame
     page.wait_for_function(
         """() => [...document.querySelectorAll('.js-plotly-plot')].some(
                  gd => (gd._fullLayout?.sliders || []).some(s => s.active > 0))""", timeout=30_000)
-    _no_exception(page)
+    no_exception(page)
     screenshot(page, f"{SLUG}-gallery-ro")
