@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import io
+import time
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -26,7 +27,9 @@ ROLE, CODE, SECRET, STUDENT, MODE = "class_role", "class_code", "class_secret", 
 APPLIED, SEEN, SENT, PAGE, NOTE = "class_applied", "class_seen", "class_sent", "class_page", "class_note"
 JOIN_PARAM = "join"
 OWN_PARAMS = {common.LANG_KEY, common.PRESENT_PARAM, JOIN_PARAM}  # never published, never followed
-POLL_SECONDS = 1.0  # a follower looks for a new version this often
+POLL_SECONDS = 1.0  # a follower looks for a new version this often ...
+BEAT_SECONDS = 5.0  # ... and says it is still there this often (core.classroom.SEEN_SECONDS counts it gone)
+BEAT = "class_beat"
 
 
 @st.cache_resource
@@ -52,7 +55,7 @@ def _client() -> str:
 
 
 def _end(note: str | None) -> None:
-    for key in (ROLE, CODE, SECRET, STUDENT, MODE, APPLIED, SEEN, SENT):
+    for key in (ROLE, CODE, SECRET, STUDENT, MODE, APPLIED, SEEN, SENT, BEAT):
         st.session_state.pop(key, None)
     if note:
         st.session_state[NOTE] = note
@@ -161,6 +164,8 @@ def begin(current_path: str, pages: dict) -> None:
     """At the start of every run, before the page: join from ``?join=CODE``; when following, go to the
     teacher's page and take the teacher's state. ``pages`` maps each page's address path to its st.Page."""
     st.session_state[PAGE] = current_path
+    if is_teacher():  # the widget the teacher just moved already holds its value: the class need not wait for the page
+        publish(current_path)
     asked = st.query_params.get(JOIN_PARAM)
     if asked is not None:
         st.query_params.pop(JOIN_PARAM, None)
@@ -210,7 +215,11 @@ def banner() -> None:
             return
         code, following = st.session_state[CODE], st.session_state.get(MODE) == "follow"
         try:
-            store().heartbeat(code, st.session_state[STUDENT], following)
+            now = time.monotonic()
+            if now - st.session_state.get(BEAT, (0.0, None))[0] > BEAT_SECONDS or \
+                    st.session_state[BEAT][1] != following:
+                store().heartbeat(code, st.session_state[STUDENT], following)
+                st.session_state[BEAT] = (now, following)
             snap = store().latest(code)
             asked = store().asked(code)
         except cls.ClassError:
