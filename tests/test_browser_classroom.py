@@ -6,9 +6,18 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from core import lessons
-from tests.conftest import no_exception, page_url, screenshot, start_server, stop_server, wait_for_app, wait_for_text
+from tests.conftest import (
+    no_exception,
+    page_url,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_for_app,
+    wait_for_text,
+)
 
 pytestmark = pytest.mark.browser
 SLUG = "transposed_convolution"
@@ -53,8 +62,8 @@ def until(check, seconds: float) -> float:
         try:
             if check():
                 return time.monotonic() - start
-        except Exception:  # an element mid-redraw
-            pass
+        except (PlaywrightError, ValueError):  # an element mid-redraw, or not drawn yet
+            time.sleep(0.05)
         if time.monotonic() - start > seconds:
             raise AssertionError(f"not within {seconds} s")
         time.sleep(0.05)

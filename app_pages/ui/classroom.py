@@ -355,9 +355,9 @@ def _end_class() -> None:
 
 def sidebar() -> None:
     """The class panel in the sidebar: teach a class or join one; while teaching, the code, link, QR and counts."""
-    with st.expander(common.ui("class_title"), expanded=role() is not None,
+    note = st.session_state.pop(NOTE, None)  # why a join failed, or that the class ended: open, so it is read
+    with st.expander(common.ui("class_title"), expanded=role() is not None or note is not None,
                      icon=":material/cast_for_education:"):
-        note = st.session_state.pop(NOTE, None)
         if note:
             (st.info if note == "class_ended" else st.warning)(common.ui(note))
         if role() is None:
