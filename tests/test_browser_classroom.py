@@ -18,6 +18,7 @@ from tests.conftest import (
     wait_for_app,
     wait_for_text,
 )
+from tests.local_servers import Proxy
 
 pytestmark = pytest.mark.browser
 SLUG = "transposed_convolution"
@@ -141,19 +142,19 @@ def test_five_students_answer_and_the_teacher_sees_a_histogram_of_five(app_serve
         ask.click()
         wait_for_app(teacher)
         for i, page in enumerate(students):
-            wait_for_text(page, C("class_asks"), timeout_ms=15_000)
+            wait_for_text(page, C("class_asks"), timeout_ms=30_000)
             box = page.locator(".st-key-class_question")
             box.locator("input[type='text']").fill(["4", "4", "4", "5", "<b>x</b>"][i])
             box.get_by_role("button", name=C("class_send")).click()
-            wait_for_text(page, "Your answer is in", timeout_ms=15_000)
-        wait_for_text(teacher, "5 answers ·", timeout_ms=15_000)
-        bars = teacher.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd.data || [])
-            .flat().filter(t => t.type === 'bar').map(t => t.y.reduce((a, b) => a + b, 0))""")
-        assert 5 in bars
+            wait_for_text(page, "Your answer is in", timeout_ms=30_000)
+        wait_for_text(teacher, "5 answers ·", timeout_ms=30_000)
+        until(lambda: 5 in teacher.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+            .map(gd => gd.data || []).flat().filter(t => t.type === 'bar')
+            .map(t => Array.from(t.y).reduce((a, b) => a + b, 0))"""), SETTLE_S)  # the chart: five answers
         assert "<b>x</b>" not in teacher.inner_text("body")
         teacher.locator(".st-key-nb_quiz__q0__reveal button").click()
         for page in students:
-            wait_for_text(page, "Your answer, ", timeout_ms=15_000)
+            wait_for_text(page, "Your answer, ", timeout_ms=30_000)
         no_exception(teacher)
         screenshot(teacher, "classroom-answers")
     finally:
@@ -161,24 +162,33 @@ def test_five_students_answer_and_the_teacher_sees_a_histogram_of_five(app_serve
             ctx.close()
 
 
-def test_two_app_servers_sharing_one_redis(redis_url, browser):
+def test_two_app_servers_sharing_one_redis_and_the_deployments_proxy(redis_url, browser, tmp_path):
+    """A teacher on one app server; a student on the other follows through Redis, and so does a student who
+    comes in through deploy/nginx.conf (run by Debian's nginx) in front of both (websockets included)."""
     env = {"CLASS_STORE": redis_url}
     (one, base_one), (two, base_two) = start_server(env=env), start_server(env=env)
-    contexts = []
+    contexts, proxy = [], None
     try:
+        proxy = Proxy([base_one.split("//")[1], base_two.split("//")[1]], tmp_path)
         tctx, teacher = open_tab(browser, page_url(base_one, SLUG))
         contexts.append(tctx)
         code = teach(teacher)
-        sctx, student = open_tab(browser, f"{base_two}/?join={code}")
-        contexts.append(sctx)
-        wait_for_text(student, summary(2, 5, "2.5"))
+        students = []
+        for base in (base_two, proxy.url):
+            ctx, page = open_tab(browser, f"{base}/?join={code}")
+            contexts.append(ctx)
+            students.append(page)
+            wait_for_text(page, summary(2, 5, "2.5"))
+        assert any(c["name"] == "studio_replica" for c in contexts[-1].cookies())
         nudge(teacher, "tc_s")
-        wait_for_app(teacher)
         wait_for_text(teacher, summary(2, 6, "3"))
-        until(lambda: summary(2, 6, "3") in student.inner_text("body"), FOLLOW_S)
-        no_exception(student)
+        for page in students:
+            until(lambda p=page: summary(2, 6, "3") in p.inner_text("body"), FOLLOW_S + 1)
+            no_exception(page)
     finally:
         for ctx in contexts:
             ctx.close()
+        if proxy:
+            proxy.stop()
         stop_server(one)
         stop_server(two)
