@@ -11,7 +11,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-from app_pages.ui import common  # noqa: E402
+from app_pages.ui import classroom, common  # noqa: E402
 from app_pages.ui.manifest import SECTIONS  # noqa: E402
 from core import device as devices  # noqa: E402
 from core import lessons  # noqa: E402
@@ -55,6 +55,9 @@ for section in SECTIONS:
             for p in section.pages if p.slug == "start"
         ]
 current = st.navigation(pages, expanded=True)
+# Classroom mode: join from ?join=CODE, and a following student goes to the teacher's page and state first.
+here = "" if current.url_path == "start" else current.url_path  # /start is the start page too
+classroom.begin(here, {p.url_path: p for group in pages.values() for p in group if p.url_path != "start"})
 
 with st.sidebar:
     present = devices.available()
@@ -67,6 +70,7 @@ with st.sidebar:
     else:
         st.caption(words("device_threads", threads=info.threads) if info.threads else words("device_plain", name=info.name))
     st.toggle(words("presentation"), key=common.PRESENTATION_KEY, help=words("presentation_help"))
+    classroom.sidebar()
 # The toggle writes its state back to the address as a language-free value; off is the default and leaves none.
 if common.presentation():
     st.query_params[common.PRESENT_PARAM] = "1"
@@ -91,4 +95,8 @@ html { font-size: 22px; }
 [data-baseweb="tab-list"] { flex-wrap: wrap; row-gap: 0.25rem; overflow: visible !important; }
 </style>""")
 
-current.run()
+classroom.banner()  # a student's "following the teacher" line and the teacher's question, above the page
+try:
+    current.run()
+finally:  # also when the page stops or reruns itself: the class follows every state the teacher reaches
+    classroom.publish(here)

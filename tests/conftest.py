@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -71,12 +72,13 @@ def require_browser() -> None:
     pytest.skip(f"no Chromium at {CHROMIUM}")
 
 
-def start_server(script: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """A fresh Streamlit server for ``script`` (the app by default) on 127.0.0.1 at a free port.
+def start_server(script: Path | None = None, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """A fresh Streamlit server for ``script`` (the app by default) on 127.0.0.1 at a free port, with ``env``
+    added to its environment (``CLASS_STORE``, say).
 
     Returns (process, base URL)."""
     port = _free_port()
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(env or {}))
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
@@ -98,6 +100,39 @@ def start_server(script: Path | None = None) -> tuple[subprocess.Popen, str]:
 
 
 def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """A Redis server of its own (Debian's ``redis-server``) on 127.0.0.1 at a free port, nothing saved to disk;
+    stopped after the module. Skipped where it is not installed, except on CI, where it must run."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no redis-server: install Debian's redis-server")
+        pytest.skip("no redis-server")
+    port = _free_port()
+    proc = subprocess.Popen([exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                             "--protected-mode", "yes"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.time() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("redis-server did not start within 20 s")
+        time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     try:
         proc.wait(timeout=10)

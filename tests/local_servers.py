@@ -48,10 +48,10 @@ class _Server:
                     owner.connections.discard(self.connection)
                 super().finish()
 
-            def do_GET(self):  # noqa: N802 (the name http.server calls)
+            def do_GET(self):
                 owner.handle(self, body=True)
 
-            def do_HEAD(self):  # noqa: N802
+            def do_HEAD(self):
                 owner.handle(self, body=False)
 
             def log_message(self, *args):  # keep the test output clean
@@ -164,7 +164,7 @@ class Repo:
     revisions: tuple[str, ...] = ("main",)
 
     @classmethod
-    def from_folder(cls, folder: Path, revisions: tuple[str, ...] = ("main",)) -> "Repo":
+    def from_folder(cls, folder: Path, revisions: tuple[str, ...] = ("main",)) -> Repo:
         files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
         digest = hashlib.sha1(b"".join(k.encode() + v for k, v in files.items())).hexdigest()
         return cls(files, digest, revisions)
@@ -276,3 +276,59 @@ def file_server():
     server = FileServer()
     yield server
     server.stop()
+
+
+class Proxy:
+    """Debian's nginx run with the deployment's own ``deploy/nginx.conf``, its upstream pointed at app servers
+    on 127.0.0.1 and its port at a free one; files in ``workdir``; stopped by ``stop()``."""
+
+    def __init__(self, upstreams: list[str], workdir: Path):
+        import shutil
+        import socket
+        import subprocess
+        import time
+
+        exe = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+        if exe is None:
+            raise FileNotFoundError("nginx")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        conf = (Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf").read_text()
+        servers = "\n".join(f"        server {u} max_fails=0;" for u in upstreams)
+        conf = re.sub(r"^\s*server app:8501[^;]*;", servers, conf, flags=re.MULTILINE)
+        conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{self.port};")
+        conf = conf.replace("worker_processes auto;", "worker_processes 1;\npid nginx.pid;\n"
+                            "error_log error.log;")
+        temp = "".join(f"    {k}_temp_path {workdir / k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        conf = conf.replace("http {\n", "http {\n    access_log off;\n" + temp, 1)
+        self.conf = workdir / "nginx.conf"
+        self.conf.write_text(conf)
+        check = subprocess.run([exe, "-t", "-p", str(workdir), "-c", str(self.conf)], check=False,
+                               capture_output=True, text=True)
+        if check.returncode:
+            raise RuntimeError(f"nginx -t refused the deployment's config: {check.stderr}")
+        self.proc = subprocess.Popen([exe, "-p", str(workdir), "-c", str(self.conf), "-g", "daemon off;"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("nginx did not start") from None
+                time.sleep(0.1)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001 (a stuck proxy is killed)
+                self.proc.kill()

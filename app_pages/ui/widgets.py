@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import common
+from app_pages.ui import classroom, common
 from core import lessons
 from core.quiz import Question, is_correct
 
@@ -233,6 +233,7 @@ def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: 
             with st.expander(common.ui("quiz_solution")):
                 shown = T(q.answer) if q.is_choice else q.answer
                 st.markdown(lessons.fill(words["solution"], T.lang, answer=shown, **q.params))
+            classroom.ask_controls(T, q, i + 1, key=f"{key}__q{i}")  # a teacher's class: ask it, see its answers
 
 
 # --- controlling a training run ---------------------------------------------------------------------------
