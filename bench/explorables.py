@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import streamlit.testing.v1.local_script_runner as local_runner
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 from streamlit.testing.v1 import (
@@ -97,6 +98,20 @@ class _Label(str):
 
 _format_value = element_tree._format_value_for_widget
 element_tree._format_value_for_widget = lambda f, v: str(v) if isinstance(v, _Label) else _format_value(f, v)
+_select_slider_state = element_tree.SelectSlider._widget_state
+
+
+def _label_state(self):
+    """A select slider sends the label of its option, as the browser does."""
+    if not isinstance(self._value, _Label):
+        return _select_slider_state.fget(self)
+    state = WidgetState()
+    state.id = self.id
+    state.string_array_value.data[:] = [str(self._value)]
+    return state
+
+
+element_tree.SelectSlider._widget_state = property(_label_state)
 
 
 def _fragments_of_widgets() -> dict[str, str]:

@@ -23,8 +23,8 @@ import torch
 
 from core import device as devices
 from core import lessons
-from core.figures.common import grid_heatmap, scale_for_projector
-from core.figures.localize import localize_figure
+from core.figures.common import figure_of, grid_heatmap, scale_spec, spec_of
+from core.figures.localize import localize_spec
 
 LANG_KEY = "lang"
 DEVICE_KEY = "device"
@@ -79,9 +79,10 @@ def device() -> torch.device:
 
 def show_figure(fig, key: str | None = None, **kwargs):
     """Draw a plotly figure in the page's language (Romanian decimal commas); larger in presentation mode."""
+    spec = spec_of(fig)  # plain data: plotly checks a figure's every property, which costs more than the page
     if presentation():  # first: it lays titles out again from their raw words
-        fig = scale_for_projector(fig)
-    fig = localize_figure(fig, lang())
+        spec = scale_spec(spec)
+    fig = figure_of(localize_spec(spec, lang()))
     config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
     config.update(kwargs.pop("config", {}))
     return st.plotly_chart(fig, key=key, config=config, **kwargs)
