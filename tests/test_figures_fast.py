@@ -81,3 +81,12 @@ def test_spec_steps_leave_the_original_alone():
     assert ro["layout"]["separators"].startswith(",")
     assert ro["layout"]["height"] > before["layout"]["height"]
     assert any("0,5" in a["text"] for a in ro["layout"]["annotations"])
+
+
+@pytest.mark.parametrize("name", ["grid", "upsampling_grid", "titled"])
+def test_what_a_page_sends_is_the_figure(name):
+    from app_pages.ui.common import _Drawn
+
+    spec = localize_spec(scale_spec(spec_of(FIGURES[name])), "ro")
+    sent = json.loads(pio.to_json(_Drawn(spec_of(spec)).to_dict(), validate=False))
+    assert _drop_empty(sent) == _json(go.Figure(spec_of(spec)))

@@ -18,12 +18,14 @@ in the URL: a teacher shares a link that opens the page in that state, a student
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
+from _plotly_utils.utils import convert_to_base64
 
 from core import device as devices
 from core import lessons
-from core.figures.common import figure_of, grid_heatmap, scale_spec, spec_of
+from core.figures.common import grid_heatmap, scale_spec, spec_of
 from core.figures.localize import localize_spec
 
 LANG_KEY = "lang"
@@ -82,10 +84,22 @@ def show_figure(fig, key: str | None = None, **kwargs):
     spec = spec_of(fig)  # plain data: plotly checks a figure's every property, which costs more than the page
     if presentation():  # first: it lays titles out again from their raw words
         spec = scale_spec(spec)
-    fig = figure_of(localize_spec(spec, lang()))
+    fig = _Drawn(localize_spec(spec, lang()))
     config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
     config.update(kwargs.pop("config", {}))
     return st.plotly_chart(fig, key=key, config=config, **kwargs)
+
+
+class _Drawn(go.Figure):
+    """A figure that is its plain data already: ``st.plotly_chart`` reads a figure through ``to_dict()``, and
+    building a plotly figure of the data only to copy it back costs a millisecond or two per chart."""
+
+    def __init__(self, spec: dict):  # no plotly figure is built: nothing but to_dict is ever asked of it
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        convert_to_base64(self._spec)  # numpy arrays as plotly's typed arrays, as Figure.to_dict sends them
+        return self._spec
 
 
 def _tensor(x) -> torch.Tensor:

@@ -55,10 +55,17 @@ def spec_of(fig) -> dict:
 
     Plotly checks every property it is given against its schema, which costs more than a page's own work on a
     small grid; the builders here and the page's last steps (projector, language) work on this plain form and
-    make one figure of it at the end (:func:`figure_of`)."""
+    make one figure of it at the end (:func:`figure_of`). What ``fig.to_dict()`` gives, except that the layout's
+    template (plotly's theme, a few thousand entries no step here changes) is shared, not copied."""
     if isinstance(fig, dict):
-        return copy.deepcopy(fig)
-    return fig.to_dict()
+        data, layout, frames = fig.get("data") or [], fig.get("layout") or {}, fig.get("frames") or []
+    else:
+        data, layout, frames = fig._data, fig._layout, [frame._props for frame in fig._frame_objs]
+    spec = {"data": copy.deepcopy(data),
+            "layout": {k: v if k == "template" else copy.deepcopy(v) for k, v in layout.items()}}
+    if frames:
+        spec["frames"] = copy.deepcopy(frames)
+    return spec
 
 
 def figure_of(spec: dict) -> go.Figure:
