@@ -156,7 +156,7 @@ def _grid_layout(spec: dict, factor: float = 1.0) -> None:
             axis.setdefault("tickfont", {})["size"] = tick_font
 
 
-def grid_heatmap(
+def grid_spec(
     values,
     title: str = "",
     highlight: Iterable[tuple[int, int]] = (),
@@ -168,8 +168,8 @@ def grid_heatmap(
     row_labels: list[str] | None = None,
     col_labels: list[str] | None = None,
     max_width_px: float | None = None,
-) -> go.Figure:
-    """A small 2-D array as a heatmap with its numbers in the cells, row 0 at the top.
+) -> dict:
+    """A small 2-D array as a heatmap with its numbers in the cells, row 0 at the top, as plain data.
 
     ``highlight`` outlines cells ``(row, col)``; ``diverging`` centres the colours on zero (chosen
     automatically when the array has both signs). The numbers' font fits the longest of them in a cell
@@ -214,7 +214,12 @@ def grid_heatmap(
         layout["shapes"] = shapes
     spec = {"data": [heatmap], "layout": layout}
     _grid_layout(spec)
-    return figure_of(spec)
+    return spec
+
+
+def grid_heatmap(values, title: str = "", **kwargs) -> go.Figure:
+    """:func:`grid_spec` as a figure: a small 2-D array as a heatmap with its numbers in the cells."""
+    return figure_of(grid_spec(values, title, **kwargs))
 
 
 def scale_spec(spec: dict, factor: float = 1.45) -> dict:
