@@ -6,9 +6,11 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
+import torch
 
+from core import models
 from core.data.constants import STREET_CLASSES, STREET_COLORS
-from core.figures import segmentation, upsampling
+from core.figures import architectures, segmentation, upsampling
 from core.figures.common import (
     figure_of,
     grid_heatmap,
@@ -18,6 +20,7 @@ from core.figures.common import (
     spec_of,
 )
 from core.figures.localize import localize_figure, localize_spec
+from core.models.inspect import edges_of, graph_trace, stage_boxes
 
 
 def _figures():
@@ -27,7 +30,13 @@ def _figures():
     bars = upsampling.metric_bars(["nearest", "bilinear"], [0.25, 0.5], "Mean IoU 0.5 of 2 methods", best="bilinear")
     titled = set_title(go.Figure(go.Bar(x=["a", "b"], y=[1.5, 2.5], text=["1.5", "2.5"], textfont={"size": 12})),
                        "A long title with 2.5 numbers that wraps over more than one line", 220)
+    graph, tr = graph_trace(models.build("unet", 6).eval(), torch.zeros(1, 3, 64, 64))
+    boxes = stage_boxes(graph, tr)
+    diagram = architectures.architecture_diagram(boxes, edges_of(graph, boxes), {"skip": "skip 1.5"}, (64, 64),
+                                                 hover="%{key} 0.5", highlight=next(iter(boxes)), width_px=700)
     return {
+        "diagram": diagram,
+        "mosaic": architectures.feature_mosaic(rng.normal(size=(5, 6, 6))),
         "grid": grid_heatmap(x, "Input x (4 × 4), values 0.5 apart", highlight=[(1, 2)]),
         "grid_labels": grid_heatmap(x[:2], "", row_labels=["a", "b"], col_labels=list("wxyz"), max_width_px=200),
         "grid_plain": grid_heatmap(np.arange(120.0).reshape(10, 12) / 7, "Many cells", show_numbers=False),
