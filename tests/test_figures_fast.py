@@ -37,6 +37,9 @@ def _figures():
     return {
         "diagram": diagram,
         "mosaic": architectures.feature_mosaic(rng.normal(size=(5, 6, 6))),
+        "map_row": architectures.map_row([x, -x, x * 2.5], ["term 1", "sum 0.5", "a long title of ReLU"], diverging=True,
+                                         width_px=400, grow=1.45),
+        "map_row_shared": architectures.map_row([x, x + 1], ["a", "b"], shared_range=True),
         "grid": grid_heatmap(x, "Input x (4 × 4), values 0.5 apart", highlight=[(1, 2)]),
         "grid_labels": grid_heatmap(x[:2], "", row_labels=["a", "b"], col_labels=list("wxyz"), max_width_px=200),
         "grid_plain": grid_heatmap(np.arange(120.0).reshape(10, 12) / 7, "Many cells", show_numbers=False),

@@ -5,6 +5,7 @@ shown comes in as an argument (the pages take it from the lessons).
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -12,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.figures.common import LINE_EM, figure_of, fit_font, wrap_text
+from core.figures.common import LINE_EM, figure_of, fit_font, spec_of, wrap_text
 from core.models.diagrams import Edge
 from core.models.inspect import LayerRow, StageBox
 
@@ -241,8 +242,8 @@ def map_row(maps: Sequence[np.ndarray], titles: Sequence[str], shared_range: boo
     if width_px:
         titles = [wrap_text(t, width_px / len(maps) - 8, size * grow) for t in titles]
     lines = max((t.count("<br>") + 1 for t in titles), default=1)
-    fig = make_subplots(rows=1, cols=len(maps), subplot_titles=list(titles), horizontal_spacing=0.03)
-    fig.update_annotations(font_size=size)
+    spec = _row_of_subplots(len(maps), tuple(titles), size)
+    layout = spec["layout"]
     lo = min(float(m.min()) for m in maps)
     hi = max(float(m.max()) for m in maps)
     for k, m in enumerate(maps, start=1):
@@ -250,14 +251,33 @@ def map_row(maps: Sequence[np.ndarray], titles: Sequence[str], shared_range: boo
         if diverging:
             b = max(abs(a), abs(b)) or 1.0
             a = -b
-        fig.add_trace(go.Heatmap(z=m, zmin=a, zmax=b if b > a else a + 1, showscale=False,
-                                 colorscale="RdBu_r" if diverging else "Viridis",
-                                 hovertemplate="(%{y}, %{x}): %{z:.3g}<extra></extra>"), row=1, col=k)
-        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{k if k > 1 else ''}", visible=False, row=1, col=k)
-        fig.update_xaxes(visible=False, row=1, col=k)
+        n = k if k > 1 else ""
+        spec["data"].append({"type": "heatmap", "z": m, "zmin": a, "zmax": b if b > a else a + 1, "showscale": False,
+                             "colorscale": _named_scale("RdBu_r" if diverging else "Viridis"),
+                             "hovertemplate": "(%{y}, %{x}): %{z:.3g}<extra></extra>", "xaxis": f"x{n}", "yaxis": f"y{n}"})
+        layout[f"yaxis{n}"].update(autorange="reversed", scaleanchor=f"x{n}", visible=False)
+        layout[f"xaxis{n}"].update(visible=False)
     top = max(56, round(lines * size * grow * LINE_EM + 20))  # the titles' lines, at their final size
-    fig.update_layout(height=height + top - 56, margin={"l": 0, "r": 0, "t": top, "b": 0}, plot_bgcolor="white")
-    return fig
+    layout.update(height=height + top - 56, margin={"l": 0, "r": 0, "t": top, "b": 0}, plot_bgcolor="white")
+    return figure_of(spec)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_layout(cols: int, titles: tuple[str, ...], size: int) -> dict:
+    """The layout of ``make_subplots`` for one row of ``cols`` maps with these titles (it costs tens of ms)."""
+    fig = make_subplots(rows=1, cols=cols, subplot_titles=list(titles), horizontal_spacing=0.03)
+    fig.update_annotations(font_size=size)
+    return spec_of(fig)["layout"]
+
+
+def _row_of_subplots(cols: int, titles: tuple[str, ...], size: int) -> dict:
+    return {"data": [], "layout": spec_of({"layout": _row_layout(cols, titles, size)})["layout"]}
+
+
+@functools.lru_cache(maxsize=16)
+def _named_scale(name: str) -> tuple:
+    """A named colour scale as plotly's validation writes it out (a list of stops)."""
+    return go.Heatmap(colorscale=name).colorscale
 
 
 def label_image(labels: np.ndarray, colors: Sequence[str], scale: int = 1) -> np.ndarray:
