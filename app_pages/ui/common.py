@@ -98,7 +98,13 @@ class _Drawn(go.Figure):
         self._spec = spec
 
     def to_dict(self) -> dict:
-        convert_to_base64(self._spec)  # numpy arrays as plotly's typed arrays, as Figure.to_dict sends them
+        # numpy arrays as plotly's typed arrays, as Figure.to_dict sends them; plotly's template holds none
+        layout = {k: v for k, v in self._spec.get("layout", {}).items() if k != "template"}
+        convert_to_base64(layout)
+        self._spec.setdefault("layout", {}).update(layout)
+        convert_to_base64(self._spec["data"])
+        if self._spec.get("frames"):
+            convert_to_base64(self._spec["frames"])
         return self._spec
 
 
