@@ -117,8 +117,9 @@ def set_title(fig: go.Figure, title: str, width_px: float, factor: float = 1.0) 
     or tick labels above the plot)."""
     layout = {"meta": fig.layout.meta, "margin": {}, "annotations": [a.to_plotly_json() for a in fig.layout.annotations]}
     _set_title(layout, title, width_px, factor)
-    fig.layout.annotations = ()
-    fig.update_layout(meta=layout["meta"], margin=layout["margin"], title=None)
+    fig.update_layout(meta=layout["meta"], margin=layout["margin"])
+    if fig.layout.title.to_plotly_json():  # a layout title gives way to the annotation
+        fig.update_layout(title=None)
     fig.layout.annotations = layout["annotations"]
     return fig
 
