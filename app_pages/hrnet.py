@@ -37,30 +37,36 @@ common.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.caption(T("branches_caption"))
 
 # --- one fusion unit, expanded ---------------------------------------------------------------------------------
-st.subheader(T("fusion_title"))
-st.markdown(T.md("fusion"))
-net = loaders.model("hrnet", arch.NUM_CLASSES)
-cfg = net.config
-a, b, c, d = st.columns(4)
-with a:
-    stage = common.choice(st.selectbox, T("stage"), [2, 3, 4], key="hr_stage", default=3)
-with b:
-    module = common.choice(st.selectbox, T("module"), list(range(cfg.modules[stage - 2])), key="hr_module", default=0)
-with c:
-    branch = common.choice(st.selectbox, T("target"), list(range(stage)), key="hr_branch", default=1)
-aw.clamp_state("hr_channel", 0, cfg.width * 2 ** branch - 1)
-channel = d.slider(T("channel"), 0, cfg.width * 2 ** branch - 1, value=0, key="hr_channel", bind="query-params")
-unit = arch.fusion_unit(net.encoder, loaders.sample_input(h, w), stage, module, branch)
-terms = pd.DataFrame([{
-    T("col_from"): t.j, T("col_kind"): T(f"kind_{t.kind}"), T("col_in"): "×".join(str(s) for s in t.input_shape),
-    T("col_ops"): " → ".join(t.ops) if t.ops else T("no_ops"),
-    T("col_out"): "×".join(str(s) for s in t.term.shape)} for t in unit.terms])
-common.dataframe(terms, hide_index=True, width="stretch")
-maps = [t.term[channel] for t in unit.terms] + [unit.total[channel], unit.output[channel]]
-titles = [T("term_title", j=t.j, kind=T(f"kind_{t.kind}")) for t in unit.terms] + [T("sum_title"), T("relu_title")]
-common.show_figure(map_row(maps, titles, diverging=True, height=260,
-                           width_px=common.column_px(1), grow=aw.grow()), key="hr_terms")
-st.caption(T("fusion_caption", i=branch, stage=stage, module=module, c=channel))
-st.caption(W("random_weights"))
+# A fragment: its selectors and channel slider rerun only this section, not the diagram above.
+@st.fragment
+def fusion(h: int, w: int) -> None:
+    st.subheader(T("fusion_title"))
+    st.markdown(T.md("fusion"))
+    net = loaders.model("hrnet", arch.NUM_CLASSES)
+    cfg = net.config
+    a, b, c, d = st.columns(4)
+    with a:
+        stage = common.choice(st.selectbox, T("stage"), [2, 3, 4], key="hr_stage", default=3)
+    with b:
+        module = common.choice(st.selectbox, T("module"), list(range(cfg.modules[stage - 2])), key="hr_module", default=0)
+    with c:
+        branch = common.choice(st.selectbox, T("target"), list(range(stage)), key="hr_branch", default=1)
+    aw.clamp_state("hr_channel", 0, cfg.width * 2 ** branch - 1)
+    channel = d.slider(T("channel"), 0, cfg.width * 2 ** branch - 1, value=0, key="hr_channel", bind="query-params")
+    unit = arch.fusion_unit(net.encoder, loaders.sample_input(h, w), stage, module, branch)
+    terms = pd.DataFrame([{
+        T("col_from"): t.j, T("col_kind"): T(f"kind_{t.kind}"), T("col_in"): "×".join(str(s) for s in t.input_shape),
+        T("col_ops"): " → ".join(t.ops) if t.ops else T("no_ops"),
+        T("col_out"): "×".join(str(s) for s in t.term.shape)} for t in unit.terms])
+    common.dataframe(terms, hide_index=True, width="stretch")
+    maps = [t.term[channel] for t in unit.terms] + [unit.total[channel], unit.output[channel]]
+    titles = [T("term_title", j=t.j, kind=T(f"kind_{t.kind}")) for t in unit.terms] + [T("sum_title"), T("relu_title")]
+    common.show_figure(map_row(maps, titles, diverging=True, height=260,
+                               width_px=common.column_px(1), grow=aw.grow()), key="hr_terms")
+    st.caption(T("fusion_caption", i=branch, stage=stage, module=module, c=channel))
+    st.caption(W("random_weights"))
+
+
+fusion(h, w)
 
 widgets.quiz(T, arch.hrnet_questions, key="hr_quiz")

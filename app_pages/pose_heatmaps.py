@@ -43,6 +43,13 @@ def quantisation(sigma: float, noise: float):
     return heatmaps.quantisation_errors(STRIDES, sigma=sigma, noise=noise, n=300)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def loss_curves(sigmas: tuple[float, ...], stride: int, cells: int) -> tuple[np.ndarray, dict]:
+    """The MSE against the offset for a few σ (a thousand heatmaps: computed once per setting)."""
+    offsets = np.arange(0, 41, 1.0)
+    return offsets, heatmaps.loss_vs_offset(offsets, list(sigmas), stride=stride, cells=cells)
+
+
 # --- the picture and the settings -------------------------------------------------------------------------
 c = st.columns([1.7, 0.9, 1.3, 1.3])
 kind = common.choice(c[0].segmented_control, T("canvas"), ["figure", "street"], key="ph_canvas",
@@ -133,40 +140,49 @@ else:
         st.caption(T("low_peak"))
 
 # --- quantisation: argmax against subpixel as the stride grows ----------------------------------------------
-st.header(T("quant_title"))
-st.markdown(T.md("quantisation"))
-noise = common.choice(st.select_slider, T("noise"), [0.0, 0.01, 0.02, 0.05, 0.1], key="ph_noise", default=0.0,
-                      format_func=lambda v: common.localized(f"{v:g}"))
-errors = quantisation(sigma, noise)
-common.show_figure(quantisation_figure(STRIDES, errors, methods, T("stride_axis"), T("error_axis"),
-                                       T("worst_case"), current=stride))
-i = STRIDES.index(stride)
-st.markdown(T("quant_at", s=stride, argmax=errors["argmax"][i], quarter=errors["quarter"][i],
-              subpixel=errors["subpixel"][i]))
+# This section and the next are fragments: their own widgets rerun only them (the settings above are
+# passed in; changing those reruns the whole page).
+@st.fragment
+def quantisation_section(sigma: float, stride: int) -> None:
+    st.header(T("quant_title"))
+    st.markdown(T.md("quantisation"))
+    noise = common.choice(st.select_slider, T("noise"), [0.0, 0.01, 0.02, 0.05, 0.1], key="ph_noise", default=0.0,
+                          format_func=lambda v: common.localized(f"{v:g}"))
+    errors = quantisation(sigma, noise)
+    common.show_figure(quantisation_figure(STRIDES, errors, methods, T("stride_axis"), T("error_axis"),
+                                           T("worst_case"), current=stride))
+    i = STRIDES.index(stride)
+    st.markdown(T("quant_at", s=stride, argmax=errors["argmax"][i], quarter=errors["quarter"][i],
+                  subpixel=errors["subpixel"][i]))
+
+
+quantisation_section(sigma, stride)
 
 # --- the loss: per-pixel MSE between a predicted and a target heatmap ------------------------------------------
-st.header(T("loss_title"))
-st.markdown(T.md("loss"))
-centre = points[chosen] if chosen is not None else [SIZE / 2, SIZE / 2]
-c = st.columns(4)
-dx = c[0].slider(T("dx"), -24, 24, value=6, key="ph_dx", bind="query-params")
-dy = c[1].slider(T("dy"), -24, 24, value=0, key="ph_dy", bind="query-params")
-pred_sigma = c[2].slider(T("pred_sigma"), 0.5, 4.0, value=float(sigma), step=0.25, key="ph_psigma",
-                         bind="query-params")
-amplitude = c[3].slider(T("amplitude"), 0.0, 1.5, value=1.0, step=0.05, key="ph_amp", bind="query-params")
-pred, target = heatmaps.shifted_pair(centre, (dx, dy), hm_size, stride, sigma, pred_sigma, amplitude)  # (1, h, w)
-common.show_figure(mse_figure(pred[0].numpy(), target[0].numpy(), (T("pred"), T("target"), T("sq_diff")), stride))
-ours = heatmaps.mse_loss(pred, target)
-m = st.columns([1, 3])
-m[0].metric(T("mse"), common.localized(f"{float(ours):.5f}"))
-with m[1]:
-    common.torch_check(ours, F.mse_loss(pred, target), what="torch.nn.functional.mse_loss")
-offsets = np.arange(0, 41, 1.0)
-sigmas = sorted({1.0, 2.0, 4.0, float(sigma)})
-curves = heatmaps.loss_vs_offset(offsets, sigmas, stride=stride, cells=hm_size[0])
-common.show_figure(loss_offset_figure(offsets, curves, T("curve_name"), T("offset_axis"), T("mse"),
-                                      current=float(np.hypot(dx, dy))))
-st.caption(T("curve_caption"))
+@st.fragment
+def loss_section(centre: list, hm_size: tuple, stride: int, sigma: float) -> None:
+    st.header(T("loss_title"))
+    st.markdown(T.md("loss"))
+    c = st.columns(4)
+    dx = c[0].slider(T("dx"), -24, 24, value=6, key="ph_dx", bind="query-params")
+    dy = c[1].slider(T("dy"), -24, 24, value=0, key="ph_dy", bind="query-params")
+    pred_sigma = c[2].slider(T("pred_sigma"), 0.5, 4.0, value=float(sigma), step=0.25, key="ph_psigma",
+                             bind="query-params")
+    amplitude = c[3].slider(T("amplitude"), 0.0, 1.5, value=1.0, step=0.05, key="ph_amp", bind="query-params")
+    pred, target = heatmaps.shifted_pair(centre, (dx, dy), hm_size, stride, sigma, pred_sigma, amplitude)  # (1, h, w)
+    common.show_figure(mse_figure(pred[0].numpy(), target[0].numpy(), (T("pred"), T("target"), T("sq_diff")), stride))
+    ours = heatmaps.mse_loss(pred, target)
+    m = st.columns([1, 3])
+    m[0].metric(T("mse"), common.localized(f"{float(ours):.5f}"))
+    with m[1]:
+        common.torch_check(ours, F.mse_loss(pred, target), what="torch.nn.functional.mse_loss")
+    offsets, curves = loss_curves(tuple(sorted({1.0, 2.0, 4.0, float(sigma)})), stride, hm_size[0])
+    common.show_figure(loss_offset_figure(offsets, curves, T("curve_name"), T("offset_axis"), T("mse"),
+                                          current=float(np.hypot(dx, dy))))
+    st.caption(T("curve_caption"))
+
+
+loss_section(points[chosen] if chosen is not None else [SIZE / 2, SIZE / 2], tuple(hm_size), stride, sigma)
 
 # --- why not regress (x, y)? -----------------------------------------------------------------------------------
 st.header(T("why_title"))

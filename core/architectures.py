@@ -287,13 +287,12 @@ def pyramid_check(model, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torc
 def busiest_window(a: np.ndarray, size: int = 8, step: int = 2) -> tuple[int, int]:
     """Top-left corner (multiples of ``step``) of the ``size × size`` window with the most variation."""
     a = np.asarray(a, dtype=float)
-    best, corner = -1.0, (0, 0)
-    for r in range(0, max(1, a.shape[0] - size + 1), step):
-        for c in range(0, max(1, a.shape[1] - size + 1), step):
-            v = float(a[r:r + size, c:c + size].std())
-            if v > best:
-                best, corner = v, (r, c)
-    return corner
+    if a.ndim != 2 or min(a.shape) < size:  # a map smaller than a window: its one (partial) window
+        return (0, 0)
+    windows = np.lib.stride_tricks.sliding_window_view(a, (size, size))[::step, ::step]  # (R, C, size, size)
+    spread = windows.std(axis=(-2, -1))  # (R, C): every window's standard deviation
+    r, c = np.unravel_index(int(np.argmax(spread)), spread.shape)  # the first of the largest, row by row
+    return int(r) * step, int(c) * step
 
 
 @dataclass(frozen=True)

@@ -213,3 +213,16 @@ def test_quiz_answers_follow_the_models():
     with torch.no_grad():
         maps = model.encoder(torch.zeros(1, 3, h, 40))
     assert maps[-1].shape[-2] == side.answer  # the bottom of the U has ⌈h / 2^p⌉ rows
+
+
+def test_busiest_window_is_the_first_window_of_largest_spread():
+    from core.architectures import busiest_window
+
+    a = np.zeros((20, 24))
+    a[10:14, 6:9] = np.arange(12.0).reshape(4, 3)  # the only varied patch
+    r, c = busiest_window(a)
+    assert (r % 2, c % 2) == (0, 0)
+    spread = {(i, j): a[i:i + 8, j:j + 8].std() for i in range(0, 13, 2) for j in range(0, 17, 2)}
+    assert a[r:r + 8, c:c + 8].std() == max(spread.values())
+    assert (r, c) == min(k for k, v in spread.items() if v == max(spread.values()))  # the first, row by row
+    assert busiest_window(np.zeros((5, 5))) == (0, 0)  # smaller than a window

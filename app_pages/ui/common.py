@@ -18,13 +18,15 @@ in the URL: a teacher shares a link that opens the page in that state, a student
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
+from _plotly_utils.utils import convert_to_base64
 
 from core import device as devices
 from core import lessons
-from core.figures.common import grid_heatmap, scale_for_projector
-from core.figures.localize import localize_figure
+from core.figures.common import grid_heatmap, scale_spec, spec_of
+from core.figures.localize import localize_spec
 
 LANG_KEY = "lang"
 DEVICE_KEY = "device"
@@ -79,12 +81,31 @@ def device() -> torch.device:
 
 def show_figure(fig, key: str | None = None, **kwargs):
     """Draw a plotly figure in the page's language (Romanian decimal commas); larger in presentation mode."""
+    spec = spec_of(fig)  # plain data: plotly checks a figure's every property, which costs more than the page
     if presentation():  # first: it lays titles out again from their raw words
-        fig = scale_for_projector(fig)
-    fig = localize_figure(fig, lang())
+        spec = scale_spec(spec)
+    fig = _Drawn(localize_spec(spec, lang()))
     config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
     config.update(kwargs.pop("config", {}))
     return st.plotly_chart(fig, key=key, config=config, **kwargs)
+
+
+class _Drawn(go.Figure):
+    """A figure that is its plain data already: ``st.plotly_chart`` reads a figure through ``to_dict()``, and
+    building a plotly figure of the data only to copy it back costs a millisecond or two per chart."""
+
+    def __init__(self, spec: dict):  # no plotly figure is built: nothing but to_dict is ever asked of it
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        # numpy arrays as plotly's typed arrays, as Figure.to_dict sends them; plotly's template holds none
+        layout = {k: v for k, v in self._spec.get("layout", {}).items() if k != "template"}
+        convert_to_base64(layout)
+        self._spec.setdefault("layout", {}).update(layout)
+        convert_to_base64(self._spec["data"])
+        if self._spec.get("frames"):
+            convert_to_base64(self._spec["frames"])
+        return self._spec
 
 
 def _tensor(x) -> torch.Tensor:

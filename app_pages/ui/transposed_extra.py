@@ -50,6 +50,7 @@ def show() -> None:
     learned(T)
 
 
+@st.fragment  # its own widgets rerun only this section, not the rest of the page
 def channels(T) -> None:
     st.subheader(T("ch_title"))
     st.markdown(T.md("channels"))
@@ -84,6 +85,7 @@ def channels(T) -> None:
     common.torch_check(v.ours, v.theirs, what=T("ch_check_ours"))
 
 
+@st.fragment
 def learned(T) -> None:
     st.subheader(T("ln_title"))
     st.markdown(T.md("learned"))

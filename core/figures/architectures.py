@@ -5,6 +5,7 @@ shown comes in as an argument (the pages take it from the lessons).
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -12,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.figures.common import LINE_EM, fit_font, wrap_text
+from core.figures.common import LINE_EM, figure_of, fit_font, spec_of, wrap_text
 from core.models.diagrams import Edge
 from core.models.inspect import LayerRow, StageBox
 
@@ -84,7 +85,6 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
     too wide for its box goes on two lines (``C×`` above ``H×W``), and every box is at least as tall as its
     label.
     """
-    fig = go.Figure()
     h_in = max(1, input_hw[0])
     grid = {key: (box.node.col * x_gap, -box.node.row * y_gap) for key, box in boxes.items()}
     xs = [p[0] for p in grid.values()] or [0.0]
@@ -115,7 +115,9 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
         hh = max(0.13, label_hh[key]) + 0.15 * math.sqrt(min(rel, 1.0))
         pos[key], half[key] = grid[key], (hw, min(hh, near[key] / 2 - 0.02))  # never over its neighbour
 
-    used = []
+    # traces, arrows, boxes and labels are collected as plain data and become one figure at the end: added one
+    # at a time, each annotation copies the ones before it (quadratic in the boxes) and is checked by plotly
+    data, annotations, shapes, used = [], [], [], []
     for e in edges:
         if e.src not in pos or e.dst not in pos:
             continue
@@ -126,40 +128,42 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
         sx, sy = _exit_point(x0, y0, *half[e.src], dx, dy)
         ex, ey = _exit_point(x1, y1, *half[e.dst], -dx, -dy)
         color, dash, width = EDGE_STYLES.get(e.kind, EDGE_STYLES["flow"])
-        fig.add_trace(go.Scatter(x=[sx, ex], y=[sy, ey], mode="lines", hoverinfo="skip", showlegend=False,
-                                 line={"color": color, "dash": dash, "width": width}))
-        fig.add_annotation(x=ex, y=ey, ax=ex - 0.12 * dx, ay=ey - 0.12 * dy, xref="x", yref="y", axref="x",
-                           ayref="y", showarrow=True, arrowhead=2, arrowsize=1.1, arrowwidth=max(width, 1.5),
-                           arrowcolor=color, text="")
+        data.append({"type": "scatter", "x": [sx, ex], "y": [sy, ey], "mode": "lines", "hoverinfo": "skip",
+                     "showlegend": False, "line": {"color": color, "dash": dash, "width": width}})
+        annotations.append({"x": ex, "y": ey, "ax": ex - 0.12 * dx, "ay": ey - 0.12 * dy, "xref": "x", "yref": "y",
+                            "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 2, "arrowsize": 1.1,
+                            "arrowwidth": max(width, 1.5), "arrowcolor": color, "text": ""})
         if e.kind not in used:
             used.append(e.kind)
 
     for key, box in boxes.items():
         (x, y), (bw, bh) = pos[key], half[key]
         line = {"color": "#ea580c", "width": 4} if key == highlight else {"color": "#334155", "width": 1}
-        fig.add_shape(type="rect", x0=x - bw, x1=x + bw, y0=y - bh, y1=y + bh, line=line,
-                      fillcolor=KIND_COLORS.get(box.node.kind, "#f1f5f9"), layer="above")
+        shapes.append({"type": "rect", "x0": x - bw, "x1": x + bw, "y0": y - bh, "y1": y + bh, "line": line,
+                       "fillcolor": KIND_COLORS.get(box.node.kind, "#f1f5f9"), "layer": "above"})
         name, *rest = lines[key]
-        fig.add_annotation(x=x, y=y, text="<br>".join([f"<b>{name}</b>", *rest]), showarrow=False,
-                           font={"size": fonts[key] / grow, "color": "#0f172a"})
+        annotations.append({"x": x, "y": y, "text": "<br>".join([f"<b>{name}</b>", *rest]), "showarrow": False,
+                            "font": {"size": fonts[key] / grow, "color": "#0f172a"}})
     keys = list(boxes)
-    fig.add_trace(go.Scatter(
-        x=[pos[k][0] for k in keys], y=[pos[k][1] for k in keys], mode="markers", showlegend=False,
-        marker={"size": 38, "opacity": 0, "symbol": "square"},
-        hovertext=[hover.format(key=k, shape=_shape_text(boxes[k].shape), jump=f"{boxes[k].jump:.3g}",
-                                rf=f"{boxes[k].rf:.0f}") for k in keys],
-        hoverinfo="text",
-    ))
+    data.append({
+        "type": "scatter", "x": [pos[k][0] for k in keys], "y": [pos[k][1] for k in keys], "mode": "markers",
+        "showlegend": False, "marker": {"size": 38, "opacity": 0, "symbol": "square"},
+        "hovertext": [hover.format(key=k, shape=_shape_text(boxes[k].shape), jump=f"{boxes[k].jump:.3g}",
+                                   rf=f"{boxes[k].rf:.0f}") for k in keys],
+        "hoverinfo": "text",
+    })
     for kind in used:  # legend entries for the arrow kinds that appear
         color, dash, width = EDGE_STYLES.get(kind, EDGE_STYLES["flow"])
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=edge_labels.get(kind, kind),
-                                 line={"color": color, "dash": dash, "width": width}))
-    fig.update_xaxes(visible=False, range=list(x_range))
-    fig.update_yaxes(visible=False, range=list(y_range))
-    fig.update_layout(height=height, margin={"l": 5, "r": 5, "t": 10, "b": 5}, plot_bgcolor="white",
-                      legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},
-                      hoverlabel={"font_size": 13})
-    return fig
+        data.append({"type": "scatter", "x": [None], "y": [None], "mode": "lines", "name": edge_labels.get(kind, kind),
+                     "line": {"color": color, "dash": dash, "width": width}})
+    layout = {"xaxis": {"visible": False, "range": list(x_range)}, "yaxis": {"visible": False, "range": list(y_range)},
+              "height": height, "margin": {"l": 5, "r": 5, "t": 10, "b": 5}, "plot_bgcolor": "white",
+              "legend": {"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0}, "hoverlabel": {"font": {"size": 13}}}
+    if annotations:
+        layout["annotations"] = annotations
+    if shapes:
+        layout["shapes"] = shapes
+    return figure_of({"data": data, "layout": layout})
 
 
 def shape_curves(rows: Sequence[LayerRow], labels: Mapping[str, str]) -> go.Figure:
@@ -214,11 +218,10 @@ def feature_mosaic(maps: np.ndarray, columns: int | None = None,
         custom[y0:y0 + h, x0:x0 + w, 1] = maps[k]
     fig = go.Figure(go.Heatmap(z=big, customdata=custom, hovertemplate=hover + "<extra></extra>",
                                colorscale="Viridis", showscale=False, hoverongaps=False))
-    for k in range(c):
-        r, q = divmod(k, columns)
-        fig.add_annotation(x=q * (w + gap) - 0.5, y=r * (h + gap) - 0.5, text=str(k), showarrow=False,
-                           xanchor="left", yanchor="top", font={"size": 10, "color": "white"},
-                           bgcolor="rgba(15,23,42,0.6)")
+    corners = [divmod(k, columns) for k in range(c)]  # one list: added one by one, each copies those before it
+    fig.layout.annotations = [{"x": q * (w + gap) - 0.5, "y": r * (h + gap) - 0.5, "text": str(k), "showarrow": False,
+                               "xanchor": "left", "yanchor": "top", "font": {"size": 10, "color": "white"},
+                               "bgcolor": "rgba(15,23,42,0.6)"} for k, (r, q) in enumerate(corners)]
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
     fig.update_xaxes(visible=False)
     fig.update_layout(height=int(min(900, max(200, 720 * shape[0] / max(shape[1], 1)))),
@@ -239,8 +242,8 @@ def map_row(maps: Sequence[np.ndarray], titles: Sequence[str], shared_range: boo
     if width_px:
         titles = [wrap_text(t, width_px / len(maps) - 8, size * grow) for t in titles]
     lines = max((t.count("<br>") + 1 for t in titles), default=1)
-    fig = make_subplots(rows=1, cols=len(maps), subplot_titles=list(titles), horizontal_spacing=0.03)
-    fig.update_annotations(font_size=size)
+    spec = _row_of_subplots(len(maps), tuple(titles), size)
+    layout = spec["layout"]
     lo = min(float(m.min()) for m in maps)
     hi = max(float(m.max()) for m in maps)
     for k, m in enumerate(maps, start=1):
@@ -248,14 +251,33 @@ def map_row(maps: Sequence[np.ndarray], titles: Sequence[str], shared_range: boo
         if diverging:
             b = max(abs(a), abs(b)) or 1.0
             a = -b
-        fig.add_trace(go.Heatmap(z=m, zmin=a, zmax=b if b > a else a + 1, showscale=False,
-                                 colorscale="RdBu_r" if diverging else "Viridis",
-                                 hovertemplate="(%{y}, %{x}): %{z:.3g}<extra></extra>"), row=1, col=k)
-        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{k if k > 1 else ''}", visible=False, row=1, col=k)
-        fig.update_xaxes(visible=False, row=1, col=k)
+        n = k if k > 1 else ""
+        spec["data"].append({"type": "heatmap", "z": m, "zmin": a, "zmax": b if b > a else a + 1, "showscale": False,
+                             "colorscale": _named_scale("RdBu_r" if diverging else "Viridis"),
+                             "hovertemplate": "(%{y}, %{x}): %{z:.3g}<extra></extra>", "xaxis": f"x{n}", "yaxis": f"y{n}"})
+        layout[f"yaxis{n}"].update(autorange="reversed", scaleanchor=f"x{n}", visible=False)
+        layout[f"xaxis{n}"].update(visible=False)
     top = max(56, round(lines * size * grow * LINE_EM + 20))  # the titles' lines, at their final size
-    fig.update_layout(height=height + top - 56, margin={"l": 0, "r": 0, "t": top, "b": 0}, plot_bgcolor="white")
-    return fig
+    layout.update(height=height + top - 56, margin={"l": 0, "r": 0, "t": top, "b": 0}, plot_bgcolor="white")
+    return figure_of(spec)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_layout(cols: int, titles: tuple[str, ...], size: int) -> dict:
+    """The layout of ``make_subplots`` for one row of ``cols`` maps with these titles (it costs tens of ms)."""
+    fig = make_subplots(rows=1, cols=cols, subplot_titles=list(titles), horizontal_spacing=0.03)
+    fig.update_annotations(font_size=size)
+    return spec_of(fig)["layout"]
+
+
+def _row_of_subplots(cols: int, titles: tuple[str, ...], size: int) -> dict:
+    return {"data": [], "layout": spec_of({"layout": _row_layout(cols, titles, size)})["layout"]}
+
+
+@functools.lru_cache(maxsize=16)
+def _named_scale(name: str) -> tuple:
+    """A named colour scale as plotly's validation writes it out (a list of stops)."""
+    return go.Heatmap(colorscale=name).colorscale
 
 
 def label_image(labels: np.ndarray, colors: Sequence[str], scale: int = 1) -> np.ndarray:

@@ -1,6 +1,8 @@
 """Plotly figure builders shared by the pages. Pure functions: data in, ``go.Figure`` out."""
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -48,17 +50,63 @@ def wrap_text(text: str, width_px: float, size: float) -> str:
     return "<br>".join(lines)
 
 
-def _put_title(fig: go.Figure, text: str, size: float, above_px: float) -> None:
+def spec_of(fig) -> dict:
+    """The figure as plain data, ``{"data": [...], "layout": {...}}``: a copy that later steps may change.
+
+    Plotly checks every property it is given against its schema, which costs more than a page's own work on a
+    small grid; the builders here and the page's last steps (projector, language) work on this plain form and
+    make one figure of it at the end (:func:`figure_of`). What ``fig.to_dict()`` gives, except that the layout's
+    template (plotly's theme, a few thousand entries no step here changes) is shared, not copied."""
+    if isinstance(fig, dict):
+        data, layout, frames = fig.get("data") or [], fig.get("layout") or {}, fig.get("frames") or []
+    else:
+        data, layout, frames = fig._data, fig._layout, [frame._props for frame in fig._frame_objs]
+    spec = {"data": copy.deepcopy(data),
+            "layout": {k: v if k == "template" else copy.deepcopy(v) for k, v in layout.items()}}
+    if frames:
+        spec["frames"] = copy.deepcopy(frames)
+    return spec
+
+
+def figure_of(spec: dict) -> go.Figure:
+    """A figure of plain data without checking it again (it came from :func:`spec_of` or a builder here,
+    whose output ``tests/test_figures_fast.py`` checks against plotly's own validation)."""
+    return go.Figure(spec, _validate=False)
+
+
+_AXIS_KEY = re.compile(r"^[xy]axis\d*$")
+
+
+def axes_of(layout: dict, letter: str = "") -> list[dict]:
+    """The axes of a layout (``xaxis``, ``yaxis2``, …), those of one ``letter`` when given."""
+    return [v for k, v in layout.items() if _AXIS_KEY.match(k) and k.startswith(letter) and isinstance(v, dict)]
+
+
+def _put_title(layout: dict, text: str, size: float, above_px: float) -> None:
     """The figure's title as an annotation left-aligned over the plot, ``above_px`` above its top edge.
 
     An annotation anchored at its bottom keeps every line of a wrapped title inside the figure (a layout
     title anchored at the top lets its first line leave it); the margin above must hold its lines."""
-    fig.layout.annotations = [a for a in fig.layout.annotations or () if a.name != "title"]
-    fig.update_layout(title=None)
+    annotations = [a for a in layout.get("annotations") or () if a.get("name") != "title"]
+    layout.pop("title", None)
     if text:
-        fig.add_annotation(name="title", text=f"<b>{text}</b>", showarrow=False, xref="paper", yref="paper",
-                           x=0, y=1, xanchor="left", yanchor="bottom", yshift=round(above_px), align="left",
-                           font={"size": size, "color": "#0f172a"})
+        annotations.append({"name": "title", "text": f"<b>{text}</b>", "showarrow": False, "xref": "paper",
+                            "yref": "paper", "x": 0, "y": 1, "xanchor": "left", "yanchor": "bottom",
+                            "yshift": round(above_px), "align": "left", "font": {"size": size, "color": "#0f172a"}})
+    if annotations or "annotations" in layout:
+        layout["annotations"] = annotations
+
+
+def _set_title(layout: dict, title: str, width_px: float, factor: float = 1.0) -> None:
+    meta = dict(layout["meta"]) if isinstance(layout.get("meta"), dict) else {}
+    meta.setdefault("top_extra", 10)
+    meta.update(title=title, title_width=width_px)
+    size = round(TITLE_FONT * factor)
+    text = wrap_text(title, width_px, size) if title else ""
+    lines = text.count("<br>") + 1 if text else 0
+    layout["meta"] = meta
+    layout.setdefault("margin", {})["t"] = round(meta["top_extra"] * factor + (lines * size * LINE_EM + 10 if lines else 0))
+    _put_title(layout, text, size, meta["top_extra"] * factor)
 
 
 def set_title(fig: go.Figure, title: str, width_px: float, factor: float = 1.0) -> go.Figure:
@@ -67,25 +115,23 @@ def set_title(fig: go.Figure, title: str, width_px: float, factor: float = 1.0) 
     The raw title and width go in ``layout.meta``, so :func:`scale_for_projector` wraps it again at its
     larger font. The top margin is what the title needs plus ``meta["top_extra"]`` (room kept for a legend
     or tick labels above the plot)."""
-    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
-    meta.setdefault("top_extra", 10)
-    meta.update(title=title, title_width=width_px)
-    size = round(TITLE_FONT * factor)
-    text = wrap_text(title, width_px, size) if title else ""
-    lines = text.count("<br>") + 1 if text else 0
-    fig.update_layout(meta=meta,
-                      margin={"t": round(meta["top_extra"] * factor + (lines * size * LINE_EM + 10 if lines else 0))})
-    _put_title(fig, text, size, meta["top_extra"] * factor)
+    layout = {"meta": fig.layout.meta, "margin": {}, "annotations": [a.to_plotly_json() for a in fig.layout.annotations]}
+    _set_title(layout, title, width_px, factor)
+    fig.update_layout(meta=layout["meta"], margin=layout["margin"])
+    if fig.layout.title.to_plotly_json():  # a layout title gives way to the annotation
+        fig.update_layout(title=None)
+    fig.layout.annotations = layout["annotations"]
     return fig
 
 
-def _grid_layout(fig: go.Figure, factor: float = 1.0) -> None:
+def _grid_layout(spec: dict, factor: float = 1.0) -> None:
     """Height, top margin, title lines and the font of the cells' numbers of a grid, from its ``meta``.
 
     ``grid_heatmap`` records what it holds (rows, columns, cell size, its labels, its title); this lays it out
     for a given scale (1 on a laptop, larger in presentation mode), so a bigger font never leaves its cell.
     """
-    meta = fig.layout.meta
+    layout = spec["layout"]
+    meta = layout["meta"]
     h, w = meta["rows"], meta["cols"]
     title_font = round(TITLE_FONT * factor)
     tick_font = round(TICK_FONT * factor)
@@ -100,16 +146,18 @@ def _grid_layout(fig: go.Figure, factor: float = 1.0) -> None:
     bottom = 10
     height = min(round(640 * min(factor, 1.3)), max(round(180 * min(factor, 1.3)), round(cell * h + top + bottom)))
     cell = min(cell, (height - top - bottom) / h)  # a tall grid is capped: its cells shrink to fit
-    if fig.data and meta.get("labels"):
+    if spec.get("data") and meta.get("labels"):
         largest = (16 if max(h, w) <= 8 else 12) * factor
-        fig.data[0].textfont.size = fit_font(meta["labels"], 0.88 * cell, largest)
-    fig.update_layout(height=height, margin={"l": 30 + round(tick_font), "r": 10, "t": top, "b": bottom})
-    _put_title(fig, title, title_font, tick_font * LINE_EM + 24)  # above the column numbers and their gap
-    fig.update_xaxes(tickfont={"size": tick_font})
-    fig.update_yaxes(tickfont={"size": tick_font})
+        spec["data"][0].setdefault("textfont", {})["size"] = fit_font(meta["labels"], 0.88 * cell, largest)
+    layout["height"] = height
+    layout.setdefault("margin", {}).update({"l": 30 + round(tick_font), "r": 10, "t": top, "b": bottom})
+    _put_title(layout, title, title_font, tick_font * LINE_EM + 24)  # above the column numbers and their gap
+    for letter in "xy":
+        for axis in axes_of(layout, letter) or [layout.setdefault(f"{letter}axis", {})]:
+            axis.setdefault("tickfont", {})["size"] = tick_font
 
 
-def grid_heatmap(
+def grid_spec(
     values,
     title: str = "",
     highlight: Iterable[tuple[int, int]] = (),
@@ -121,8 +169,8 @@ def grid_heatmap(
     row_labels: list[str] | None = None,
     col_labels: list[str] | None = None,
     max_width_px: float | None = None,
-) -> go.Figure:
-    """A small 2-D array as a heatmap with its numbers in the cells, row 0 at the top.
+) -> dict:
+    """A small 2-D array as a heatmap with its numbers in the cells, row 0 at the top, as plain data.
 
     ``highlight`` outlines cells ``(row, col)``; ``diverging`` centres the colours on zero (chosen
     automatically when the array has both signs). The numbers' font fits the longest of them in a cell
@@ -145,37 +193,64 @@ def grid_heatmap(
         else:
             zrange = (min(lo, 0.0), hi if hi > min(lo, 0.0) else min(lo, 0.0) + 1.0)
     text = [[format_number(v, digits) for v in row] for row in a] if show_numbers else None
-    fig = go.Figure(
-        go.Heatmap(
-            z=a,
-            x=list(range(w)),
-            y=list(range(h)),
-            text=text,
-            texttemplate="%{text}" if show_numbers else None,
-            textfont={"size": 16 if max(h, w) <= 8 else 11},
-            colorscale=DIVERGING_SCALE if diverging else GRID_SCALE,
-            zmin=zrange[0],
-            zmax=zrange[1],
-            showscale=False,
-            xgap=2,
-            ygap=2,
-            hovertemplate="(%{y}, %{x}): %{z}<extra></extra>",
-        )
-    )
-    for r, c in highlight:
-        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
-                      line={"color": HIGHLIGHT, "width": 4})
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False,
-                     tickmode="array", tickvals=list(range(h)),
-                     ticktext=row_labels if row_labels else [str(i) for i in range(h)])
-    fig.update_xaxes(side="top", constrain="domain", showgrid=False, tickmode="array",
-                     tickvals=list(range(w)),
-                     ticktext=col_labels if col_labels else [str(j) for j in range(w)])
-    fig.update_layout(plot_bgcolor="white", meta={
-        "rows": h, "cols": w, "cell_px": cell_px, "title": title, "max_width_px": max_width_px,
-        "labels": sorted({t for row in text for t in row}, key=len)[-1:] if text else []})
-    _grid_layout(fig)
-    return fig
+    heatmap = {"type": "heatmap", "z": a, "x": list(range(w)), "y": list(range(h)),
+               "textfont": {"size": 16 if max(h, w) <= 8 else 11},
+               "colorscale": DIVERGING_SCALE if diverging else GRID_SCALE, "zmin": zrange[0], "zmax": zrange[1],
+               "showscale": False, "xgap": 2, "ygap": 2, "hovertemplate": "(%{y}, %{x}): %{z}<extra></extra>"}
+    if show_numbers:
+        heatmap.update(text=text, texttemplate="%{text}")
+    shapes = [{"type": "rect", "x0": c - 0.5, "x1": c + 0.5, "y0": r - 0.5, "y1": r + 0.5,
+               "line": {"color": HIGHLIGHT, "width": 4}} for r, c in highlight]
+    layout = {
+        "yaxis": {"autorange": "reversed", "scaleanchor": "x", "constrain": "domain", "showgrid": False,
+                  "tickmode": "array", "tickvals": list(range(h)),
+                  "ticktext": row_labels if row_labels else [str(i) for i in range(h)]},
+        "xaxis": {"side": "top", "constrain": "domain", "showgrid": False, "tickmode": "array",
+                  "tickvals": list(range(w)), "ticktext": col_labels if col_labels else [str(j) for j in range(w)]},
+        "plot_bgcolor": "white",
+        "meta": {"rows": h, "cols": w, "cell_px": cell_px, "title": title, "max_width_px": max_width_px,
+                 "labels": sorted({t for row in text for t in row}, key=lambda t: (len(t), t))[-1:] if text else []},
+    }
+    if shapes:
+        layout["shapes"] = shapes
+    spec = {"data": [heatmap], "layout": layout}
+    _grid_layout(spec)
+    return spec
+
+
+def grid_heatmap(values, title: str = "", **kwargs) -> go.Figure:
+    """:func:`grid_spec` as a figure: a small 2-D array as a heatmap with its numbers in the cells."""
+    return figure_of(grid_spec(values, title, **kwargs))
+
+
+def scale_spec(spec: dict, factor: float = 1.45) -> dict:
+    """:func:`scale_for_projector` on a figure's plain data (:func:`spec_of`), changed in place and returned."""
+    layout = spec.setdefault("layout", {})
+    base = layout.get("font", {}).get("size") or 14
+    layout.setdefault("font", {})["size"] = round(base * factor)
+    meta = layout.get("meta")
+    if isinstance(meta, dict) and "cell_px" in meta:
+        for ann in layout.get("annotations") or ():
+            font = ann.setdefault("font", {})
+            font["size"] = round((font.get("size") or base) * factor)
+        _grid_layout(spec, factor)
+        return spec
+    if layout.get("height"):
+        layout["height"] = round(layout["height"] * min(factor, 1.3))
+    if isinstance(meta, dict) and "title_width" in meta:  # a title from set_title: wrapped again, larger
+        grown = layout.get("height") and layout.get("margin", {}).get("t")
+        _set_title(layout, meta["title"], meta["title_width"], factor)
+        if grown and layout.get("height"):  # the plot keeps its own height; the title's lines come on top
+            layout["height"] += max(0, layout["margin"]["t"] - round(grown * min(factor, 1.3)))
+    for trace in spec.get("data") or ():
+        tf = trace.get("textfont")
+        if tf and tf.get("size"):
+            tf["size"] = round(tf["size"] * factor)
+    for ann in layout.get("annotations") or ():
+        if ann.get("name") != "title":
+            font = ann.setdefault("font", {})
+            font["size"] = round((font.get("size") or base) * factor)
+    return spec
 
 
 def scale_for_projector(fig: go.Figure, factor: float = 1.45) -> go.Figure:
@@ -183,30 +258,7 @@ def scale_for_projector(fig: go.Figure, factor: float = 1.45) -> go.Figure:
 
     A grid of :func:`grid_heatmap` is laid out again at the larger scale (its cells grow, the numbers fit
     them, the title wraps anew); any other figure has its fonts, text and annotations scaled."""
-    fig = go.Figure(fig)
-    base = fig.layout.font.size or 14
-    fig.update_layout(font={"size": round(base * factor)})
-    meta = fig.layout.meta
-    if isinstance(meta, dict) and "cell_px" in meta:
-        for ann in fig.layout.annotations or ():
-            ann.font.size = round((ann.font.size or base) * factor)
-        _grid_layout(fig, factor)
-        return fig
-    if fig.layout.height:
-        fig.update_layout(height=round(fig.layout.height * min(factor, 1.3)))
-    if isinstance(meta, dict) and "title_width" in meta:  # a title from set_title: wrapped again, larger
-        grown = fig.layout.height and fig.layout.margin.t
-        set_title(fig, meta["title"], meta["title_width"], factor)
-        if grown and fig.layout.height:  # the plot keeps its own height; the title's lines come on top
-            fig.update_layout(height=fig.layout.height + max(0, fig.layout.margin.t - round(grown * min(factor, 1.3))))
-    for trace in fig.data:
-        tf = getattr(trace, "textfont", None)
-        if tf is not None and tf.size:
-            trace.textfont.size = round(tf.size * factor)
-    for ann in fig.layout.annotations or ():
-        if ann.name != "title":
-            ann.font.size = round((ann.font.size or base) * factor)
-    return fig
+    return figure_of(scale_spec(spec_of(fig), factor))
 
 
 def hourglass_diagram(stage_labels: list[str], input_label: str, output_label: str,

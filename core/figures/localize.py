@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from core.figures.common import axes_of, figure_of, spec_of
 from core.lessons import NBSP, localize_numbers
 
 # Plotly's separators: the decimal mark, then the one between thousands.
@@ -30,43 +31,45 @@ def _localize(value, lang: str):
     return value
 
 
-def _title(obj, lang: str) -> None:
-    title = getattr(obj, "title", None)
-    if title is not None and getattr(title, "text", None):
-        title.text = localize_numbers(title.text, lang)
+def _title(obj: dict | None, lang: str) -> None:
+    title = obj.get("title") if isinstance(obj, dict) else None
+    if isinstance(title, dict) and title.get("text"):
+        title["text"] = localize_numbers(title["text"], lang)
+    elif isinstance(title, str) and title:
+        obj["title"] = localize_numbers(title, lang)
+
+
+def localize_spec(spec: dict, lang: str) -> dict:
+    """:func:`localize_figure` on a figure's plain data (:func:`core.figures.common.spec_of`), changed in place."""
+    if lang not in SEPARATORS:
+        return spec
+    layout = spec.setdefault("layout", {})
+    layout["separators"] = SEPARATORS[lang]
+    _title(layout, lang)
+    for trace in spec.get("data") or ():
+        for prop in _TRACE_TEXT:
+            if trace.get(prop) is not None:
+                trace[prop] = _localize(trace[prop], lang)
+        colorbar = trace.get("colorbar")
+        if colorbar:
+            _title(colorbar, lang)
+            if colorbar.get("ticktext") is not None:
+                colorbar["ticktext"] = _localize(colorbar["ticktext"], lang)
+        _title((trace.get("marker") or {}).get("colorbar"), lang)
+    for ann in layout.get("annotations") or ():
+        if ann.get("text"):
+            ann["text"] = localize_numbers(ann["text"], lang)
+    for axis in axes_of(layout):
+        _title(axis, lang)
+        for prop in _AXIS_TEXT:
+            if axis.get(prop) is not None:
+                axis[prop] = _localize(axis[prop], lang)
+    _title(layout.get("legend"), lang)
+    return spec
 
 
 def localize_figure(fig: go.Figure, lang: str) -> go.Figure:
     """A copy of ``fig`` whose shown numbers are written as ``lang`` writes them (``fig`` itself is kept)."""
     if lang not in SEPARATORS:
         return fig
-    fig = go.Figure(fig)
-    fig.update_layout(separators=SEPARATORS[lang])
-    _title(fig.layout, lang)
-    for trace in fig.data:
-        for prop in _TRACE_TEXT:
-            if prop in trace and trace[prop] is not None:
-                trace[prop] = _localize(trace[prop], lang)
-        colorbar = getattr(trace, "colorbar", None)
-        if colorbar is not None:
-            _title(colorbar, lang)
-            if colorbar.ticktext is not None:
-                colorbar.ticktext = _localize(colorbar.ticktext, lang)
-        marker = getattr(trace, "marker", None)
-        if marker is not None and getattr(marker, "colorbar", None) is not None:
-            _title(marker.colorbar, lang)
-    for ann in fig.layout.annotations or ():
-        if ann.text:
-            ann.text = localize_numbers(ann.text, lang)
-    fig.for_each_xaxis(lambda ax: _axis(ax, lang))
-    fig.for_each_yaxis(lambda ax: _axis(ax, lang))
-    if fig.layout.legend is not None:
-        _title(fig.layout.legend, lang)
-    return fig
-
-
-def _axis(ax, lang: str) -> None:
-    _title(ax, lang)
-    for prop in _AXIS_TEXT:
-        if ax[prop] is not None:
-            ax[prop] = _localize(ax[prop], lang)
+    return figure_of(localize_spec(spec_of(fig), lang))

@@ -187,12 +187,12 @@ def label_grid(labels: np.ndarray, class_names: Sequence[str], class_colors: Seq
     names = np.array([[("·" if ignored[i, j] else class_names[int(labels[i, j])]) for j in range(w)]
                       for i in range(h)])
     text = np.where(ignored, "·", labels.astype(str)) if numbers else None
-    fig = go.Figure(go.Heatmap(
+    fig = go.Figure([go.Heatmap(
         z=z, zmin=-0.5, zmax=n - 0.5, colorscale=_discrete_scale(class_colors), showscale=False,
         xgap=1 if max(h, w) <= 32 else 0, ygap=1 if max(h, w) <= 32 else 0,  # no grid lines on large maps
         text=text, texttemplate="%{text}" if numbers else None, customdata=names,
         hovertemplate="(%{y}, %{x}): %{customdata}<extra></extra>",
-    ))
+    )], _validate=False)  # the heatmap is checked as it is built; the layout steps are ours
     if legend:
         present = list(range(n)) if legend_all else sorted(set(np.unique(labels[~ignored]).tolist()))
         _legend_entries(fig, [class_names[c] for c in present], [class_colors[c] for c in present])
@@ -213,12 +213,12 @@ def value_grid(values: np.ndarray, title: str = "", zmin: float = 0.0, zmax: flo
     h, w = values.shape
     zmax = float(np.nanmax(values)) if zmax is None else zmax
     text = [[format_number(v, digits) for v in row] for row in values] if numbers else None
-    fig = go.Figure(go.Heatmap(
+    fig = go.Figure([go.Heatmap(
         z=values, zmin=zmin, zmax=max(zmax, zmin + 1e-9), colorscale=colorscale, xgap=1, ygap=1,
         text=text, texttemplate="%{text}" if numbers else None,
         colorbar={"title": {"text": colorbar}, "thickness": 14},
         hovertemplate="(%{y}, %{x}): %{z:.3f}<extra></extra>",
-    ))
+    )], _validate=False)  # the heatmap is checked as it is built; the layout steps are ours
     if clickable:
         _add_click_layer(fig, h, w, hover=np.vectorize(lambda v: f"{v:.3f}")(values))
     return _grid_layout(fig, h, w, title, cell, highlight, width_px=width_px and width_px - 60)  # the colour bar

@@ -19,11 +19,14 @@ from core.figures.common import (
     GRID_SCALE,
     HIGHLIGHT,
     LINE_EM,
+    figure_of,
     fit_font,
     format_number,
-    grid_heatmap,
+    grid_spec,
     scale_for_projector,
+    scale_spec,
     set_title,
+    spec_of,
     wrap_text,
 )
 
@@ -42,11 +45,12 @@ PROJECTOR = scale_for_projector.__defaults__[0]
 HEIGHT_GROWTH = 1.3
 
 
-def _rect(fig: go.Figure, r0: float, c0: float, r1: float, c1: float, color: str, width: float = 4,
+def _rect(spec: dict, r0: float, c0: float, r1: float, c1: float, color: str, width: float = 4,
           dash: str | None = None) -> None:
     """Outline cells r0..r1 × c0..c1 (inclusive) of a grid drawn by ``grid_heatmap``."""
-    fig.add_shape(type="rect", x0=c0 - 0.5, x1=c1 + 0.5, y0=r0 - 0.5, y1=r1 + 0.5,
-                  line={"color": color, "width": width, "dash": dash})
+    line = {"color": color, "width": width} | ({"dash": dash} if dash else {})
+    spec["layout"].setdefault("shapes", []).append(
+        {"type": "rect", "x0": c0 - 0.5, "x1": c1 + 0.5, "y0": r0 - 0.5, "y1": r1 + 0.5, "line": line})
 
 
 def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[int, int] | None = None,
@@ -63,33 +67,34 @@ def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[
     its column gets (see :func:`~core.figures.common.grid_heatmap`).
     """
     a = np.asarray(values, dtype=float)
-    fig = grid_heatmap(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px, max_width_px=max_width_px)
+    spec = grid_spec(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px, max_width_px=max_width_px)
     if blocks:
         bh, bw = blocks if isinstance(blocks, tuple) else (blocks, blocks)
         for r in range(0, a.shape[0], bh):
             for c in range(0, a.shape[1], bw):
-                _rect(fig, r, c, min(r + bh, a.shape[0]) - 1, min(c + bw, a.shape[1]) - 1, BLOCK, width=2)
+                _rect(spec, r, c, min(r + bh, a.shape[0]) - 1, min(c + bw, a.shape[1]) - 1, BLOCK, width=2)
     for r, c in marks:
-        _rect(fig, r, c, r, c, INK, width=4)
+        _rect(spec, r, c, r, c, INK, width=4)
     for r, c in sources:
-        _rect(fig, r, c, r, c, SOURCE, width=5, dash="dot")
+        _rect(spec, r, c, r, c, SOURCE, width=5, dash="dot")
     if window is not None:
-        _rect(fig, *window, HIGHLIGHT, width=5)
+        _rect(spec, *window, HIGHLIGHT, width=5)
     for (r, c), color in zip(taps, TAP_COLORS):
-        _rect(fig, r, c, r, c, color, width=5)
+        _rect(spec, r, c, r, c, color, width=5)
     for r, c in highlight:
-        _rect(fig, r, c, r, c, HIGHLIGHT, width=5)
+        _rect(spec, r, c, r, c, HIGHLIGHT, width=5)
     if point is not None:
-        fig.add_trace(go.Scatter(x=[point[1]], y=[point[0]], mode="markers",
-                                 marker={"size": 16, "color": INK, "line": {"color": "white", "width": 2}},
-                                 hoverinfo="skip", showlegend=False))
-    return fig
+        spec["data"].append({"type": "scatter", "x": [point[1]], "y": [point[0]], "mode": "markers",
+                             "marker": {"size": 16, "color": INK, "line": {"color": "white", "width": 2}},
+                             "hoverinfo": "skip", "showlegend": False})
+    return figure_of(spec)
 
 
-def _drawn_cell(fig: go.Figure) -> float:
-    """The side in px of a cell of a ``grid_heatmap`` figure as plotly draws it in its column."""
-    m, meta = fig.layout.margin, fig.layout.meta
-    return min((meta["max_width_px"] - m.l - m.r) / meta["cols"], (fig.layout.height - m.t - m.b) / meta["rows"])
+def _drawn_cell(spec: dict) -> float:
+    """The side in px of a cell of a ``grid_heatmap`` figure (as plain data) as plotly draws it in its column."""
+    layout = spec["layout"]
+    m, meta = layout["margin"], layout["meta"]
+    return min((meta["max_width_px"] - m["l"] - m["r"]) / meta["cols"], (layout["height"] - m["t"] - m["b"]) / meta["rows"])
 
 
 def _tick_step(cell: float, longest: int, font: float) -> int:
@@ -110,23 +115,23 @@ def fitted_grid(values, title: str = "", width_px: float = 400, **kwargs) -> go.
     says whether the numbers are shown (the page then says where to read them otherwise).
     """
     a = np.asarray(values, dtype=float)
-    fig = grid_heatmap(a, title, max_width_px=width_px, **kwargs)
-    drawn = (fig, scale_for_projector(fig))
-    labels = fig.layout.meta["labels"]
+    spec = grid_spec(a, title, max_width_px=width_px, **kwargs)
+    drawn = (spec, scale_spec(spec_of(spec)))
+    labels = spec["layout"]["meta"]["labels"]
     # a colour range (one scale for every step of a step-through) bounds the numbers any step shows
     bounds = [format_number(v) for v in kwargs.get("zrange") or ()]
     longest = max((len(t) for t in [*labels, *bounds]), default=0)
-    numbers = bool(labels) and all(f.data[0].textfont.size * longest * 0.6 <= 0.88 * _drawn_cell(f) + 0.5
-                                   and f.data[0].textfont.size * LINE_EM <= _drawn_cell(f) + 1 for f in drawn)
+    numbers = bool(labels) and all(f["data"][0]["textfont"]["size"] * longest * 0.6 <= 0.88 * _drawn_cell(f) + 0.5
+                                   and f["data"][0]["textfont"]["size"] * LINE_EM <= _drawn_cell(f) + 1 for f in drawn)
     if labels and not numbers:
-        fig = grid_heatmap(a, title, max_width_px=width_px, show_numbers=False, **kwargs)
+        spec = grid_spec(a, title, max_width_px=width_px, show_numbers=False, **kwargs)
     h, w = a.shape
     for axis, n in (("x", w), ("y", h)):
-        step = max(_tick_step(_drawn_cell(f), len(str(n - 1)), f.layout[f"{axis}axis"].tickfont.size)
+        step = max(_tick_step(_drawn_cell(f), len(str(n - 1)), f["layout"][f"{axis}axis"]["tickfont"]["size"])
                    for f in drawn)
-        fig.layout[f"{axis}axis"].update(tickvals=list(range(0, n, step)), ticktext=[str(i) for i in range(0, n, step)])
-    fig.layout.meta = {**fig.layout.meta, "numbers": numbers or not labels}
-    return fig
+        spec["layout"][f"{axis}axis"].update(tickvals=list(range(0, n, step)), ticktext=[str(i) for i in range(0, n, step)])
+    spec["layout"]["meta"] = {**spec["layout"]["meta"], "numbers": numbers or not labels}
+    return figure_of(spec)
 
 
 def clickable(fig: go.Figure, h: int, w: int) -> go.Figure:
