@@ -19,9 +19,6 @@ from tests.conftest import page_url, screenshot, wait_for_app
 pytestmark = pytest.mark.browser
 
 SMALL, LARGE = (1280, 720), (1920, 1080)
-# Pages whose step-through figures still overlap in presentation mode (their arrows and "?" cells were
-# redrawn for predict-then-reveal; their fit is still open in issue 15): expected to fail until fixed.
-REWRITTEN_ELSEWHERE = {"nearest_bed_of_nails", "max_unpooling"}
 # The densest pages, also at 1920×1080; with the address of their most crowded state where the default is not.
 DENSE = {
     "bilinear": "",
@@ -144,11 +141,7 @@ def _check(page, name: str) -> None:
 def _cases(slugs, dense: bool):
     for slug in slugs:
         for lang in lessons.LANGUAGES:
-            marks = ()
-            if slug in REWRITTEN_ELSEWHERE:
-                marks = pytest.mark.xfail(reason=f"{slug}'s step-through figures do not fit 1280×720 yet",
-                                          strict=False)
-            yield pytest.param(slug, lang, marks=marks, id=f"{slug}-{lang}" + ("-1080p" if dense else ""))
+            yield pytest.param(slug, lang, id=f"{slug}-{lang}" + ("-1080p" if dense else ""))
 
 
 @pytest.mark.parametrize(("slug", "lang"), list(_cases([p.slug for p in all_pages()], dense=False)))
@@ -163,6 +156,22 @@ def test_dense_page_fits_1920x1080(app_server, tabs, slug, lang):
     page = tabs(LARGE, lang)
     _open(page, app_server, slug, lang, DENSE[slug])
     _check(page, f"present-1080-{slug}-{lang}")
+
+
+# Step-throughs in their most crowded states: the largest grids (4 × 4 scaled 4 times: 16 × 16 cells in a third
+# of the page), and max unpooling half-way through its routes (the pooled maps complete, the unpooled one not).
+CROWDED_STEPS = {
+    "nearest_bed_of_nails": "nb_rows=4&nb_cols=4&nb_scale=4&nb_step=37",
+    "max_unpooling": "mu_step=6",
+}
+
+
+@pytest.mark.parametrize("slug", CROWDED_STEPS)
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_crowded_step_through_fits_1280x720(app_server, tabs, slug, lang):
+    page = tabs(SMALL, lang)
+    _open(page, app_server, slug, lang, CROWDED_STEPS[slug])
+    _check(page, f"present-720-{slug}-crowded-{lang}")
 
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
