@@ -27,16 +27,19 @@ DENSE = {
     "architecture_explorer": "",
 }
 
+SIDEBAR_LABEL = "sidebar label"
 # Text elements that must not be cut: the selector and what the failure calls it.
 BOXES = [
-    ('[data-testid="stMainBlockContainer"] h1, [data-testid="stMainBlockContainer"] h2, '
-     '[data-testid="stMainBlockContainer"] h3', "heading"),
+    (('[data-testid="stMainBlockContainer"] h1, [data-testid="stMainBlockContainer"] h2, '
+     '[data-testid="stMainBlockContainer"] h3'), "heading"),
     ('[data-testid="stMetricLabel"] *, [data-testid="stMetricValue"], [data-testid="stMetricValue"] *', "metric"),
     ('[data-baseweb="tab-list"]', "tab list"),
-    ('[data-testid="stBaseButton-secondary"], [data-testid="stBaseButton-primary"], '
-     '[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p', "button"),
-    ('[data-testid="stSidebarNavLink"] span, [data-testid="stSidebarNavSeparator"] *, '
-     '[data-testid="stNavSectionHeader"]', "sidebar label"),
+    (('[data-testid="stBaseButton-secondary"], [data-testid="stBaseButton-primary"], '
+     '[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p'), "button"),
+    # the link too: a label that wraps in its own box can still run past the link and the sidebar's edge
+    (('[data-testid="stSidebarNavLink"], [data-testid="stSidebarNavLink"] span, '
+     '[data-testid="stSidebarNavLink"] .stMarkdownEllipsis, [data-testid="stSidebarNavSeparator"] *, '
+     '[data-testid="stNavSectionHeader"]'), SIDEBAR_LABEL),
     ('[data-testid="stWidgetLabel"] p', "widget label"),
 ]
 
@@ -179,6 +182,29 @@ def test_crowded_transposed_convolution_fits_1280x720(app_server, tabs, lang):
     page = tabs(SMALL, lang)
     _open(page, app_server, "transposed_convolution", lang, DENSE["transposed_convolution"])
     _check(page, f"present-720-transposed_convolution-crowded-{lang}")
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_sidebar_labels_fit_a_laptop(app_server, tabs, lang):
+    """Without presentation mode too (1400×900), every label of the navigation is whole inside the sidebar:
+    the long ones wrap ("After the lecture: SegFormer and Mask2Former") instead of ending in an ellipsis."""
+    page = tabs((1400, 900), lang)
+    page.goto(page_url(app_server, "bilinear", lang))
+    wait_for_app(page)
+    # the page's charts come after the app's own styles: once they are laid out, the whole run has been drawn
+    page.wait_for_function("() => { const gds = [...document.querySelectorAll('.js-plotly-plot')];"
+                           " return gds.length > 0 && gds.every(gd => gd._fullLayout); }", timeout=60_000)
+    labels = page.locator('[data-testid="stSidebarNavLink"]')
+    assert labels.count() == len(all_pages())
+    assert page.evaluate(OVERFLOWS, [box for box in BOXES if box[1] == SIDEBAR_LABEL]) == []
+    # and each label's text ends inside the sidebar (the rightmost of its characters, as drawn)
+    past_edge = page.evaluate("""() => {
+      const edge = document.querySelector('[data-testid="stSidebarContent"]').getBoundingClientRect().right;
+      return [...document.querySelectorAll('[data-testid="stSidebarNavLink"]')].filter(a => {
+        const r = document.createRange(); r.selectNodeContents(a);
+        return r.getBoundingClientRect().right > edge - 4; }).map(a => a.innerText); }""")
+    assert past_edge == []
+    screenshot(page, f"laptop-1400-sidebar-{lang}")
 
 
 def test_presentation_mode_is_kept_in_the_address(app_server, browser_page):
