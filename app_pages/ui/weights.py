@@ -265,14 +265,19 @@ def no_weights_repo(prefix: str, spec: weights.ModelSpec, res: weights.Resolutio
 
 
 def folder_problem(res: weights.Resolution, typed: str | None) -> str:
-    """Why the folder the user typed cannot be used: it is a file, it does not exist, or it lacks files."""
+    """Why the folder the user typed cannot be used: it is a file, it does not exist, or it lacks files (named
+    in the page's language: "preprocessor_config.json sau processor_config.json")."""
     W = common.texts("sam_common")
     path = Path(typed.strip()).expanduser() if typed and typed.strip() else None
     if path is not None and path.is_file():
         return W("folder_is_file", path=str(path))
     if path is not None and not path.exists():
         return W("folder_absent", path=str(path))
-    return W("weights_bad_folder", missing=res.detail)
+    if path is None or not path.is_dir():
+        return W("weights_bad_folder", missing=res.detail)
+    either = f" {W('files_or')} "
+    return W("weights_bad_folder", missing=", ".join(either.join(names)
+                                                     for names in weights.missing_files(path, res.spec.family)))
 
 
 def repo_missing(res: weights.Resolution, kind: str, compact: bool = False, prefix: str | None = None) -> None:
