@@ -160,7 +160,7 @@ def load(key: str, prefix: str, avoid: str | None = None):
     try:
         model, seconds = pw.timed(loaders.photo_semantic_model, key, str(dev), ref.key, ref, data)
     except CheckpointError as err:
-        wp.checkpoint_problem(err)
+        wp.checkpoint_problem(err, ref)
         if choice.from_app:
             st.stop()
         ref = weights.random_weights("not_cached")

@@ -99,6 +99,23 @@ def test_a_refused_weights_file_gets_only_the_refusal(tmp_path, lang):
     assert any(W("ckpt_unreadable") in e.value for e in at.error)
 
 
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_a_weights_file_that_does_not_fit_gets_only_the_refusal(tmp_path, lang):
+    """A real state dict, of another network: it reads as weights, so only the model loader finds that its tensors
+    do not fit. The page then says that in red, and no green "from your file" line is left above it."""
+    misfit = tmp_path / "other_net.pth"
+    torch.save(torch.nn.Conv2d(3, 4, 3).state_dict(), misfit)
+    W = lessons.texts("photo_common", lang)
+    what = lessons.texts("segment_photo", lang)("model_lraspp_mobilenet_v3_large")
+    at = run_page("segment_photo", lang, state={**LRASPP, "sp_a_wpath": str(misfit)})
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(W("weights_from_file", what=what, file=misfit.name) == s.value for s in at.success), \
+        [s.value for s in at.success]
+    refusal = W("ckpt_mismatch").split("{")[0]
+    assert sum(e.value.startswith(refusal) for e in at.error) == 1, [e.value for e in at.error]
+
+
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
 def test_a_picture_too_large_is_said_with_its_size_and_the_limit(lang):
     from core.images import MAX_PIXELS
