@@ -77,6 +77,18 @@ if common.presentation():
 else:
     st.query_params.pop(common.PRESENT_PARAM, None)
 
+# The navigation's labels wrap onto a second line inside the sidebar instead of running past its edge or
+# ending in an ellipsis ("Nearest neighbour and bed…"), on a laptop and in presentation mode alike.
+st.html("""<style>
+[data-testid="stSidebarNavLink"] { height: auto !important; min-height: 2rem; }
+[data-testid="stSidebarNavLink"] > span:last-child { flex: 1 1 auto; min-width: 0; }
+[data-testid="stSidebarNavLink"] > span:last-child, [data-testid="stSidebarNavLink"] .stMarkdownEllipsis,
+[data-testid="stSidebarNavLink"] .stMarkdownEllipsis p, [data-testid="stNavSectionHeader"],
+[data-testid="stNavSectionHeader"] :not([data-testid="stIconMaterial"]) {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: break-word; line-height: 1.25; }
+</style>""")
+
 if common.presentation():
     # Streamlit sizes its text in rem: a larger root font scales every page for the back row.
     # Labels that Streamlit cuts with an ellipsis on one line (navigation, tabs, buttons, metrics, widget

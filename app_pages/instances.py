@@ -52,7 +52,7 @@ def run_maskrcnn(ref, data):
     try:
         model, load_s = pw.timed(loaders.photo_instances_model, str(dev), ref.key, ref, data)
     except CheckpointError as err:  # said on the page; nothing untrained is shown in its place
-        wp.checkpoint_problem(err)
+        wp.checkpoint_problem(err, ref)
         return None, None, 0.0
     out = pw.guarded(loaders.photo_instances, ref.key, str(dev), image_id, side, score, max_det, proposals, amp,
                      model, image)

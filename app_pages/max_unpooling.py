@@ -53,17 +53,20 @@ unpooled_done = pending(tuple(unpooled.shape), [(r.src[0] * K + a, r.src[1] * K 
 remembered = [p.argmax for p in pool_steps[:windows]]
 
 a, b, c = st.columns([4, 2.4, 2.4])
+wide, narrow = common.column_px(4 / 8.8), common.column_px(2.4 / 8.8)  # each grid is laid out for its column
 if k < n_pool:
     ps = pool_steps[k]
     (r0, c0), (r1, c1) = ps.cells[0], ps.cells[-1]
     with a:
         common.show_figure(grid(x, T("input_title"), blocks=K, window=(r0, c0, r1, c1), marks=remembered,
-                                zrange=zrange), key="mu_in")
+                                zrange=zrange, max_width_px=wide), key="mu_in")
     with b:
-        common.show_figure(conceal(grid(pooled, T("pooled_title"), highlight=[ps.out], zrange=zrange, cell_px=64),
+        common.show_figure(conceal(grid(pooled, T("pooled_title"), highlight=[ps.out], zrange=zrange, cell_px=64,
+                                        max_width_px=narrow),
                                    pooled_done), key="mu_pooled")
     with c:
-        common.show_figure(conceal(grid(idx, T("indices_title"), highlight=[ps.out], cell_px=64), pooled_done),
+        common.show_figure(conceal(grid(idx, T("indices_title"), highlight=[ps.out], cell_px=64, max_width_px=narrow),
+                                   pooled_done),
                            key="mu_idx")
     values = ", ".join(format_number(v) for v in ps.values)
     st.info(T("pool_step", wi=ps.out[0], wj=ps.out[1], r0=r0, r1=r1, c0=c0, c1=c1, values=values,
@@ -73,11 +76,13 @@ else:
     rs = routes[k - n_pool]
     with a:
         common.show_figure(grid(x, T("input_title"), blocks=K, marks=remembered, sources=[rs.dest],
-                                zrange=zrange), key="mu_in")
+                                zrange=zrange, max_width_px=wide), key="mu_in")
     with b:
-        common.show_figure(grid(pooled, T("pooled_title"), zrange=zrange, cell_px=64), key="mu_pooled")
+        common.show_figure(grid(pooled, T("pooled_title"), zrange=zrange, cell_px=64, max_width_px=narrow),
+                           key="mu_pooled")
     with c:
-        common.show_figure(grid(idx, T("indices_title"), highlight=[rs.src], cell_px=64), key="mu_idx")
+        common.show_figure(grid(idx, T("indices_title"), highlight=[rs.src], cell_px=64, max_width_px=narrow),
+                           key="mu_idx")
     st.info(T("route_step", i=rs.src[0], j=rs.src[1], v=format_number(rs.value), idx=rs.index,
               r=rs.dest[0], c=rs.dest[1]))
     current_route = k - n_pool
@@ -107,14 +112,15 @@ st.subheader(T("compare_title"))
 st.markdown(T.md("compare"))
 zrange = (min(float(rest.min()), 0.0), max(float(rest.max()), 0.0) or 1.0)  # the colours of the small map
 ca, cb, cc = st.columns(3)
+third = common.column_px(1 / 3)
 with ca:
-    common.show_figure(conceal(grid(unpooled, T("unpooled_title"), blocks=K, zrange=zrange), unpooled_done),
+    common.show_figure(conceal(grid(unpooled, T("unpooled_title"), blocks=K, zrange=zrange, max_width_px=third), unpooled_done),
                        key="mu_cmp_unpool")
 with cb:
-    common.show_figure(grid(nearest_upsample(rest, K), T("nearest_title"), blocks=K, zrange=zrange),
+    common.show_figure(grid(nearest_upsample(rest, K), T("nearest_title"), blocks=K, zrange=zrange, max_width_px=third),
                        key="mu_cmp_nearest")
 with cc:
-    common.show_figure(grid(bed_of_nails(rest, K), T("nails_title"), blocks=K, zrange=zrange),
+    common.show_figure(grid(bed_of_nails(rest, K), T("nails_title"), blocks=K, zrange=zrange, max_width_px=third),
                        key="mu_cmp_nails")
 
 # --- 5. why SegNet stores indices ------------------------------------------------------------------------------

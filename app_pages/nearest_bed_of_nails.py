@@ -35,14 +35,16 @@ hidden = pending(tuple(near.shape), None if widgets.shows_all("nb_step") else [t
 
 zrange = (min(float(x.min()), 0.0), max(float(x.max()), 0.0) or 1.0)
 left, mid, right = st.columns([2, 3, 3])
+small, wide = common.column_px(2 / 8), common.column_px(3 / 8)  # each grid is laid out for its column
 with left:
-    common.show_figure(grid(x, T("input_title", h=rows, w=cols), sources=[step.src], zrange=zrange), key="nb_in")
+    common.show_figure(grid(x, T("input_title", h=rows, w=cols), sources=[step.src], zrange=zrange,
+                            max_width_px=small), key="nb_in")
 with mid:
     common.show_figure(conceal(grid(near, T("nearest_title", h=rows * s, w=cols * s), highlight=[step.out],
-                                    blocks=s, zrange=zrange), hidden), key="nb_near")
+                                    blocks=s, zrange=zrange, max_width_px=wide), hidden), key="nb_near")
 with right:
     common.show_figure(conceal(grid(nails, T("nails_title", h=rows * s, w=cols * s), highlight=[step.out],
-                                    blocks=s, zrange=zrange), hidden), key="nb_nails")
+                                    blocks=s, zrange=zrange, max_width_px=wide), hidden), key="nb_nails")
 if hidden.any():
     widgets.pending_note()
 

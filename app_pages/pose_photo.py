@@ -25,7 +25,7 @@ def load(loader, ref, data):
     try:
         return pw.timed(loader, str(dev), ref.key, ref, data)
     except CheckpointError as err:
-        wp.checkpoint_problem(err)
+        wp.checkpoint_problem(err, ref)
         return None, 0.0
 
 

@@ -117,14 +117,15 @@ def say(slot, model) -> None:
     getattr(slot.container(), kind)(text, icon=icon)
 
 
-def hub_missing(res, fallback: str) -> None:
-    """No SegFormer / Mask2Former weights: why, how to get them, and which model is shown instead."""
+def hub_missing(res, fallback: str, prefix: str) -> None:
+    """No SegFormer / Mask2Former weights: why (for a folder typed in ``<prefix>_folder``: a file, no such folder,
+    or the files it lacks), how to get them, and which model is shown instead."""
     spec = res.spec
     WC = common.texts("weights_common")
     if res.reason in ("offline", "gated", "not_found", "disk", "download_failed"):
         st.error(WC(f"fail_{res.reason}", label=spec.label, repo=spec.repo, detail=res.detail[:300]))
     elif res.reason == "bad_folder":
-        st.error(T("hub_bad_folder", missing=res.detail))
+        st.error(wp.folder_problem(res, st.session_state.get(f"{prefix}_folder")))
     st.warning(T("hub_missing", label=spec.label, mb=spec.download_mb, command=weights.download_command(spec),
                  repo=spec.repo) + " " + T("hub_fallback", model=label(fallback)), icon=":material/cloud_off:")
 
@@ -148,7 +149,7 @@ def load(key: str, prefix: str, avoid: str | None = None):
                 fallback = best(avoid, key)
         else:
             fallback = best(avoid, key)
-            hub_missing(res, fallback)
+            hub_missing(res, fallback, prefix)
         return load(fallback, prefix + "f", avoid)
     if choice.from_app:
         data = app_models[choice.name]
@@ -159,7 +160,7 @@ def load(key: str, prefix: str, avoid: str | None = None):
     try:
         model, seconds = pw.timed(loaders.photo_semantic_model, key, str(dev), ref.key, ref, data)
     except CheckpointError as err:
-        wp.checkpoint_problem(err)
+        wp.checkpoint_problem(err, ref)
         if choice.from_app:
             st.stop()
         ref = weights.random_weights("not_cached")

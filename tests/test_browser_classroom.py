@@ -127,41 +127,6 @@ def test_a_student_follows_the_teacher_branches_off_and_rejoins(app_server, brow
             sctx.close()
 
 
-def test_five_students_answer_and_the_teacher_sees_a_histogram_of_five(app_server, browser):
-    tctx, teacher = open_tab(browser, page_url(app_server, "nearest_bed_of_nails"))
-    contexts = [tctx]
-    try:
-        code = teach(teacher)
-        students = []
-        for _ in range(5):
-            ctx, page = open_tab(browser, page_url(app_server, "nearest_bed_of_nails") + f"?join={code}")
-            contexts.append(ctx)
-            students.append(page)
-        ask = teacher.locator(".st-key-nb_quiz__q0__ask button")
-        ask.scroll_into_view_if_needed()
-        ask.click()
-        wait_for_app(teacher)
-        for i, page in enumerate(students):
-            wait_for_text(page, C("class_asks"), timeout_ms=30_000)
-            box = page.locator(".st-key-class_question")
-            box.locator("input[type='text']").fill(["4", "4", "4", "5", "<b>x</b>"][i])
-            box.get_by_role("button", name=C("class_send")).click()
-            wait_for_text(page, "Your answer is in", timeout_ms=30_000)
-        wait_for_text(teacher, "5 answers ·", timeout_ms=30_000)
-        until(lambda: 5 in teacher.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
-            .map(gd => gd.data || []).flat().filter(t => t.type === 'bar')
-            .map(t => Array.from(t.y).reduce((a, b) => a + b, 0))"""), SETTLE_S)  # the chart: five answers
-        assert "<b>x</b>" not in teacher.inner_text("body")
-        teacher.locator(".st-key-nb_quiz__q0__reveal button").click()
-        for page in students:
-            wait_for_text(page, "Your answer, ", timeout_ms=30_000)
-        no_exception(teacher)
-        screenshot(teacher, "classroom-answers")
-    finally:
-        for ctx in contexts:
-            ctx.close()
-
-
 def test_two_app_servers_sharing_one_redis_and_the_deployments_proxy(redis_url, browser, tmp_path):
     """A teacher on one app server; a student on the other follows through Redis, and so does a student who
     comes in through deploy/nginx.conf (run by Debian's nginx) in front of both (websockets included)."""

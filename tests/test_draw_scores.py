@@ -59,3 +59,28 @@ def test_tags_of_boxes_that_share_a_corner_do_not_cover_each_other():
         assert alone > 3 * size * size  # a whole tag, not only a 2-px outline
         assert filled(out, c) >= 0.9 * alone  # (other boxes' edges may cross its outline: a few pixels)
     assert draw.label_size((1024, 768, 3)) > draw.label_size((300, 400, 3)) >= 14
+
+
+def test_the_sam_cost_chart_ticks_its_log_axes_at_one_two_five_times_ten_to_the_n():
+    """SAM ViT-B's published sizes (89.7 M against 4.06 M parameters, 972 against 3.62 GFLOPs): both panels are
+    log axes whose ticks a student reads without a calculator, and which reach past both bars."""
+    from core.figures.sam import cost_bars
+    from core.promptable.anatomy import Anatomy
+
+    vit_b = Anatomy(family="sam", blocks=[], params={"image_encoder": 89_670_912, "prompt_encoder": 6_220,
+                                                     "mask_decoder": 4_058_340},
+                    flops={"image_encoder": 972 * 10**9, "prompt_and_decoder": 3_620_000_000},
+                    input_shape=(1, 3, 1024, 1024), embedding_shapes=((1, 256, 64, 64),),
+                    masks_shape=(1, 1, 3, 256, 256), iou_shape=(1, 1, 3), embedding=None)
+    labels = {"image_encoder": "Image encoder", "prompt_and_decoder": "Prompt encoder + mask decoder",
+              "params_title": "Parameters (millions)", "flops_title": "Work per run (GFLOPs)"}
+    fig = cost_bars(vit_b, labels)
+    for axis, values in ((fig.layout.xaxis, (89.67, 4.06)), (fig.layout.xaxis2, (972.0, 3.62))):
+        assert axis.type == "log"
+        ticks = list(axis.tickvals)
+        assert 2 <= len(ticks) <= 8
+        for t in ticks:
+            mantissa = t / 10 ** math.floor(math.log10(t) + 1e-9)
+            assert min(abs(mantissa - m) for m in (1, 2, 5)) < 1e-6, ticks
+        low, high = axis.range
+        assert 10**low <= min(values) and max(values) <= 10**high

@@ -117,3 +117,29 @@ def test_mask2former_against_segformer_on_one_photo(empty_caches):
     assert T("input_size", h=64, w=96) in text  # Mask2Former's sides are rounded to multiples of 32
     shared = next(m for m in at.metric if m.label == T("agree_shared"))
     assert shared.value == "6"  # the two tiny checkpoints share their six ADE20K class names
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_the_weights_folder_field_says_file_missing_folder_or_missing_files(tmp_path, lang):
+    """What a student types into SegFormer's folder field is judged as what it is: a file is not a folder, a path
+    that does not exist is no folder at all, and an empty folder lacks files named in the page's language."""
+    a_file = tmp_path / "x.pt"
+    a_file.write_bytes(b"\0" * 16)
+    absent = tmp_path / "nonexistent" / "dir"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    W = lessons.texts("sam_common", lang)
+    either = f" {W('files_or')} "
+    expected = {
+        a_file: W("folder_is_file", path=str(a_file)),
+        absent: W("folder_absent", path=str(absent)),
+        empty: W("weights_bad_folder", missing=", ".join(
+            ["config.json", either.join(["preprocessor_config.json", "processor_config.json"]), "*.safetensors"])),
+    }
+    for typed, sentence in expected.items():
+        at = run(lang, state={"sp_model": "hf:segformer_b0", "sp_a_folder": str(typed)})
+        errors = [e.value for e in at.error]
+        assert sentence in errors, errors
+        assert not any(f"{typed}," in e or e.endswith(f"{typed}.") for e in errors if e != sentence)
+        if lang == "ro":
+            assert not any(" or " in e for e in errors), errors  # the Romanian "sau", not the English "or"

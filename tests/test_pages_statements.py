@@ -99,6 +99,23 @@ def test_a_refused_weights_file_gets_only_the_refusal(tmp_path, lang):
     assert any(W("ckpt_unreadable") in e.value for e in at.error)
 
 
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_a_weights_file_that_does_not_fit_gets_only_the_refusal(tmp_path, lang):
+    """A real state dict, of another network: it reads as weights, so only the model loader finds that its tensors
+    do not fit. The page then says that in red, and no green "from your file" line is left above it."""
+    misfit = tmp_path / "other_net.pth"
+    torch.save(torch.nn.Conv2d(3, 4, 3).state_dict(), misfit)
+    W = lessons.texts("photo_common", lang)
+    what = lessons.texts("segment_photo", lang)("model_lraspp_mobilenet_v3_large")
+    at = run_page("segment_photo", lang, state={**LRASPP, "sp_a_wpath": str(misfit)})
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(W("weights_from_file", what=what, file=misfit.name) == s.value for s in at.success), \
+        [s.value for s in at.success]
+    refusal = W("ckpt_mismatch").split("{")[0]
+    assert sum(e.value.startswith(refusal) for e in at.error) == 1, [e.value for e in at.error]
+
+
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
 def test_a_picture_too_large_is_said_with_its_size_and_the_limit(lang):
     from core.images import MAX_PIXELS
@@ -147,10 +164,7 @@ def _box_heights(at, key: str) -> list[float]:
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)
 @pytest.mark.parametrize("slug, prefix, sizes", [
     ("hrnet", "hr", [(128, 96), (256, 192)]),
-    pytest.param("fcn", "fcn", [(96, 128), (192, 256)], marks=pytest.mark.xfail(
-        reason="since the projector fit a box is at least as tall as its label, so FCN's smallest boxes change "
-               "height with the input size and the caption's 'same heights' does not hold for them yet",
-        strict=False))])
+    ("fcn", "fcn", [(96, 128), (192, 256)])])
 def test_diagram_caption_says_what_the_boxes_show(lang, slug, prefix, sizes):
     """The caption says a box is taller for a map with more rows than another, and that the heights do not
     change with the input size: both are checked on the drawn figure."""
@@ -164,9 +178,7 @@ def test_diagram_caption_says_what_the_boxes_show(lang, slug, prefix, sizes):
     assert heights[0] == heights[1] and len(set(heights[0])) > 2
 
 
-@pytest.mark.parametrize("name", [pytest.param("fcn8s", marks=pytest.mark.xfail(
-    reason="FCN-8s's smallest boxes are held at their label's height since the projector fit", strict=False)),
-    "hrnet"])
+@pytest.mark.parametrize("name", ["fcn8s", "hrnet"])
 def test_a_box_is_taller_the_more_rows_its_map_has(name):
     import torch
 
@@ -272,3 +284,19 @@ def test_pose_race_numbers_were_measured_at_the_pages_defaults(lang):
     for budget in ("tiny", "small"):  # every error the paragraph states is one the race measured
         for kind in ("hrnet", "hourglass", "regression"):
             assert lessons.number(measured[budget][kind], ".1f", lang) in T.md("measured", **numbers)
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_hrnets_last_layer_label_is_as_large_as_the_others(present):
+    """A long module name ("last_layer") is broken after its underscore rather than set in a smaller font than
+    every other label of the HRNet diagram, on a laptop and on the projector."""
+    import json
+
+    at = run_page("hrnet", "en", state={"presentation": present})
+    assert not at.exception, [e.value for e in at.exception]
+    chart = next(c for c in at.get("plotly_chart") if "hr_diagram" in c.proto.id)
+    fonts = {a["text"].split("<br>")[0]: a["font"]["size"]
+             for a in json.loads(chart.proto.spec)["layout"]["annotations"] if a.get("text")}
+    last = next(size for name, size in fonts.items() if name.startswith("<b>last_"))
+    stages = [size for name, size in fonts.items() if name.startswith("<b>s") and "m" in name]
+    assert stages and last >= max(stages), fonts

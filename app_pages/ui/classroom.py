@@ -29,7 +29,7 @@ JOIN_PARAM = "join"
 OWN_PARAMS = {common.LANG_KEY, common.PRESENT_PARAM, JOIN_PARAM}  # never published, never followed
 POLL_SECONDS = 1.0  # a follower looks for a new version this often ...
 BEAT_SECONDS = 5.0  # ... and says it is still there this often (core.classroom.SEEN_SECONDS counts it gone)
-BEAT = "class_beat"
+BEAT, ASKED = "class_beat", "class_asked"  # when we last said we are here; the question we last drew
 
 
 @st.cache_resource
@@ -55,7 +55,7 @@ def _client() -> str:
 
 
 def _end(note: str | None) -> None:
-    for key in (ROLE, CODE, SECRET, STUDENT, MODE, APPLIED, SEEN, SENT, BEAT):
+    for key in (ROLE, CODE, SECRET, STUDENT, MODE, APPLIED, SEEN, SENT, BEAT, ASKED):
         st.session_state.pop(key, None)
     if note:
         st.session_state[NOTE] = note
@@ -203,17 +203,31 @@ def _leave() -> None:
     _end(None)
 
 
+def _asked_now(asked: cls.Asked | None) -> tuple | None:
+    return None if asked is None else (asked.id, asked.revealed)
+
+
 def banner() -> None:
-    """Above the page, for a student in a class: following or trying, the teacher's question; checks the
-    class once a second and reruns the app when the teacher moved on."""
+    """Above the page, for a student in a class: following or trying, and the teacher's question.
+
+    A small fragment checks the class once a second and reruns the app when the teacher moved on or asked,
+    or revealed, something. The question's answer box is a fragment of its own that the clock never redraws,
+    so a student typing an answer never loses a keystroke to a refresh."""
     if role() != "student":
         return
+    code = st.session_state[CODE]
+    try:
+        asked = store().asked(code)
+    except cls.ClassError:
+        _end("class_ended")
+        return
+    st.session_state[ASKED] = _asked_now(asked)
 
     @st.fragment(run_every=POLL_SECONDS)
     def watch() -> None:
         if role() != "student":
             return
-        code, following = st.session_state[CODE], st.session_state.get(MODE) == "follow"
+        following = st.session_state.get(MODE) == "follow"
         try:
             now = time.monotonic()
             if now - st.session_state.get(BEAT, (0.0, None))[0] > BEAT_SECONDS or \
@@ -221,11 +235,13 @@ def banner() -> None:
                 store().heartbeat(code, st.session_state[STUDENT], following)
                 st.session_state[BEAT] = (now, following)
             snap = store().latest(code)
-            asked = store().asked(code)
+            latest_question = _asked_now(store().asked(code))
         except cls.ClassError:
             _end("class_ended")
             st.rerun(scope="app")
         if following and snap.page is not None and snap.version > st.session_state.get(APPLIED, -1):
+            st.rerun(scope="app")
+        if latest_question != st.session_state.get(ASKED):
             st.rerun(scope="app")
         left, right = st.columns([5, 1.4], vertical_alignment="center")
         if following:
@@ -235,10 +251,10 @@ def banner() -> None:
             left.caption(":material/edit: " + common.ui("class_trying", code=code))
             right.button(common.ui("class_back"), key="class_back_btn", on_click=_back_to_teacher,
                          type="primary", width="stretch")
-        if asked is not None:
-            _question_card(code, asked)
 
     watch()
+    if asked is not None:
+        st.fragment(_question_card)(code, asked)
 
 
 def _question(data: dict) -> Question:

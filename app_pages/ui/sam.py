@@ -243,7 +243,7 @@ def workbench(loaded: Loaded, image: np.ndarray, prefix: str, first: list[dict] 
             thumb = draw.overlay_masks(image, [pred.masks[k]], [draw.color(0 if k == pred.best else 9)])
             col.image(thumb, width="stretch", caption=U.strip(" —") or None)
             tag = W("kept") if k == pred.best else ""
-            col.markdown(W("candidate_score", k=k + 1, score=shown_score(pred.scores[k]), tag=tag))
+            col.markdown(W("candidate_score", k=k + 1, score=shown_score(pred.scores[k], 2), tag=tag))
         st.caption(U + (W("candidates_caption") if len(pred.scores) > 1 else W("single_caption")))
         share = 100 * pred.mask.mean()
         st.caption(U + W("mask_area", share=share, pixels=int(pred.mask.sum())))

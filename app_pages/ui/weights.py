@@ -29,6 +29,7 @@ from core.zoo.checkpoints import CheckpointError
 WEIGHT_TYPES = ["pth", "pt", "bin", "ckpt", "safetensors", "tar"]
 MB = 2**20
 GET_READY = "get_ready"  # the page that fetches every model at once (present once its engineer has built it)
+ANNOUNCED_KEY = "weights_announced"  # weights key → the slot of its green "from your file" line, this session
 
 
 def get_ready_link() -> None:
@@ -128,8 +129,12 @@ def file_panel(prefix: str, what: str, url: str | None, file_mb: float | None,
     elif ref.kind in ("file", "upload"):
         # Only a file that reads as weights is announced: for a refused one (a pickle that would run code, a
         # file that is no checkpoint) the page's loader says why in red, and nothing green contradicts it.
+        # A file that reads but whose tensors do not fit the network is refused by the model loader later in the
+        # run: the green line goes in a slot that checkpoint_problem(err, ref) empties then.
         if loaders.weights_file_problem(ref.key, ref, data) is None:
-            st.success(W("weights_from_file", what=what, file=ref.name), icon=":material/check_circle:")
+            slot = st.empty()
+            slot.success(W("weights_from_file", what=what, file=ref.name), icon=":material/check_circle:")
+            st.session_state.setdefault(ANNOUNCED_KEY, {})[ref.key] = slot
     elif missing_state:
         no_weights_file(prefix, what, url, file_mb, expected, random_choice=allow_random_choice)
     else:
@@ -189,8 +194,14 @@ def source_line(what: str, ref: weights.WeightsRef, name: str = "") -> str:
     return W("source_line_random", what=what)
 
 
-def checkpoint_problem(err: CheckpointError) -> None:
-    """Say in the user's language why a weights file was not used (the page then runs random weights)."""
+def checkpoint_problem(err: CheckpointError, ref: weights.WeightsRef | None = None) -> None:
+    """Say in the user's language why a weights file was not used (the page then runs random weights).
+
+    ``ref``: the file refused; the green "pretrained weights from your file" that :func:`file_panel` wrote for it
+    earlier in this run is taken back, so only the refusal is left on the page."""
+    slot = st.session_state.get(ANNOUNCED_KEY, {}).pop(ref.key, None) if ref is not None else None
+    if slot is not None:
+        slot.empty()
     W = common.texts("photo_common")
     st.error(W(f"ckpt_{err.code}", **err.params) + " " + W("ckpt_fallback"))
 
@@ -265,14 +276,19 @@ def no_weights_repo(prefix: str, spec: weights.ModelSpec, res: weights.Resolutio
 
 
 def folder_problem(res: weights.Resolution, typed: str | None) -> str:
-    """Why the folder the user typed cannot be used: it is a file, it does not exist, or it lacks files."""
+    """Why the folder the user typed cannot be used: it is a file, it does not exist, or it lacks files (named
+    in the page's language: "preprocessor_config.json sau processor_config.json")."""
     W = common.texts("sam_common")
     path = Path(typed.strip()).expanduser() if typed and typed.strip() else None
     if path is not None and path.is_file():
         return W("folder_is_file", path=str(path))
     if path is not None and not path.exists():
         return W("folder_absent", path=str(path))
-    return W("weights_bad_folder", missing=res.detail)
+    if path is None or not path.is_dir():
+        return W("weights_bad_folder", missing=res.detail)
+    either = f" {W('files_or')} "
+    return W("weights_bad_folder", missing=", ".join(either.join(names)
+                                                     for names in weights.missing_files(path, res.spec.family)))
 
 
 def repo_missing(res: weights.Resolution, kind: str, compact: bool = False, prefix: str | None = None) -> None:

@@ -61,12 +61,18 @@ def _exit_point(cx: float, cy: float, hw: float, hh: float, dx: float, dy: float
 
 
 def _label_lines(key: str, shape: Sequence[int]) -> tuple[list[str], list[str]]:
-    """A box's label on two lines (name, ``C×H×W``) and on three (name, ``C×``, ``H×W``) for narrow boxes."""
+    """A box's label on two lines (name, ``C×H×W``), on three (name, ``C×``, ``H×W``) for narrow boxes, and with
+    a long name broken after its last underscore (``last_`` above ``layer``), so no word sets a tiny font."""
     text = _shape_text(shape)
+    names = [[key]]
+    if "_" in key.strip("_"):
+        head, tail = key.rsplit("_", 1)
+        names.append([f"{head}_", tail])
+    shapes = [[text]]
     if len(shape) >= 3:
         c, hw = text.split("×", 1)
-        return [key, text], [key, f"{c}×", hw]
-    return [key, text], [key, text]
+        shapes.append([f"{c}×", hw])
+    return tuple(name + shape_lines for name in names for shape_lines in shapes)
 
 
 def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], edge_labels: Mapping[str, str],
@@ -82,8 +88,8 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
     The labels are sized to fit their boxes: ``width_px`` is about how wide the figure is drawn, ``grow`` how
     much :func:`core.figures.common.scale_for_projector` will enlarge its fonts and height afterwards
     (presentation mode). Each label takes the largest font its box allows (at most 12 px on a laptop); a shape
-    too wide for its box goes on two lines (``C×`` above ``H×W``), and every box is at least as tall as its
-    label.
+    too wide for its box goes on two lines (``C×`` above ``H×W``), a long name too (``last_`` above ``layer``).
+    Every box is as tall as the tallest label plus what its rows add, so a taller box always has more rows.
     """
     h_in = max(1, input_hw[0])
     grid = {key: (box.node.col * x_gap, -box.node.row * y_gap) for key, box in boxes.items()}
@@ -110,9 +116,10 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
         label_hh[key] = (len(lines[key]) * fonts[key] * LINE_EM + 6) / 2 / px_y  # half its height, in layout units
 
     pos, half = {}, {}
+    base = max([0.13, *label_hh.values()])  # one height for every label, so the rest says the rows alone
     for key, box in boxes.items():
         rel = box.shape[-2] / h_in if len(box.shape) >= 3 else 0.05  # vectors per box: a thin slab
-        hh = max(0.13, label_hh[key]) + 0.15 * math.sqrt(min(rel, 1.0))
+        hh = base + 0.15 * math.sqrt(min(rel, 1.0))
         pos[key], half[key] = grid[key], (hw, min(hh, near[key] / 2 - 0.02))  # never over its neighbour
 
     # traces, arrows, boxes and labels are collected as plain data and become one figure at the end: added one
@@ -141,9 +148,10 @@ def architecture_diagram(boxes: Mapping[str, StageBox], edges: Sequence[Edge], e
         line = {"color": "#ea580c", "width": 4} if key == highlight else {"color": "#334155", "width": 1}
         shapes.append({"type": "rect", "x0": x - bw, "x1": x + bw, "y0": y - bh, "y1": y + bh, "line": line,
                        "fillcolor": KIND_COLORS.get(box.node.kind, "#f1f5f9"), "layer": "above"})
-        name, *rest = lines[key]
-        annotations.append({"x": x, "y": y, "text": "<br>".join([f"<b>{name}</b>", *rest]), "showarrow": False,
-                            "font": {"size": fonts[key] / grow, "color": "#0f172a"}})
+        n = 1 if lines[key][0] == key else 2  # the name's lines: whole, or broken after its last underscore
+        name, rest = lines[key][:n], lines[key][n:]
+        annotations.append({"x": x, "y": y, "text": "<br>".join([*(f"<b>{t}</b>" for t in name), *rest]),
+                            "showarrow": False, "font": {"size": fonts[key] / grow, "color": "#0f172a"}})
     keys = list(boxes)
     data.append({
         "type": "scatter", "x": [pos[k][0] for k in keys], "y": [pos[k][1] for k in keys], "mode": "markers",

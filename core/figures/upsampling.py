@@ -29,6 +29,7 @@ from core.figures.common import (
     spec_of,
     wrap_text,
 )
+from core.figures.training import log_ticks
 
 # One colour per bilinear tap (top-left, top-right, bottom-left, bottom-right), kept the same in every
 # figure of the page so the eye links a neighbour, its weight and its rectangle. Saturated for projectors.
@@ -64,10 +65,14 @@ def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[
     ``taps``: four cells outlined in the tap colours; ``point``: a fractional (row, col) sample
     position drawn as a black dot; ``window``: ``(r0, c0, r1, c1)`` outlined in orange (a pooling
     window); ``marks``: cells outlined in dark ink (remembered maxima); ``max_width_px``: the narrowest
-    its column gets (see :func:`~core.figures.common.grid_heatmap`).
+    its column gets: the grid is then laid out for it by :func:`fitted_grid` (cells, title, numbers and row and
+    column numbers that fit it, on a laptop and on a projector).
     """
     a = np.asarray(values, dtype=float)
-    spec = grid_spec(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px, max_width_px=max_width_px)
+    if max_width_px:  # laid out for its column: cells, title, numbers and row/column numbers that fit it
+        spec = spec_of(fitted_grid(a, title, max_width_px, digits=digits, zrange=zrange, cell_px=cell_px))
+    else:
+        spec = grid_spec(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px)
     if blocks:
         bh, bw = blocks if isinstance(blocks, tuple) else (blocks, blocks)
         for r in range(0, a.shape[0], bh):
@@ -448,13 +453,20 @@ def metric_bars(names: Sequence[str], values: Sequence[float], title: str, best:
 
 
 def memory_bars(blocks: Sequence[str], series: dict[str, Sequence[float]], title: str, unit: str) -> go.Figure:
-    """Grouped bars per encoder block: what each way of remembering costs (e.g. in MiB), log scale."""
+    """Grouped bars per encoder block: what each way of remembering costs (e.g. in MiB), log scale.
+
+    Each bar's number stands upright above it: fifteen bars share the width, so numbers written across would
+    run into their neighbours' ("10.555.27") on a projector."""
     palette = ("#1d4ed8", "#ea580c", "#16a34a")
     fig = go.Figure()
     for (name, vals), color in zip(series.items(), palette):
         fig.add_trace(go.Bar(name=name, x=list(blocks), y=list(vals), marker_color=color,
-                             text=[format_number(v, 2) for v in vals], textposition="outside"))
-    fig.update_yaxes(type="log", title=unit)
+                             text=[format_number(v, 2) for v in vals], textposition="outside", textangle=-90,
+                             cliponaxis=False))
+    # ticks at 1, 2, 5 × 10ⁿ (or the powers of ten), and room above the tallest bar for its upright number
+    ticks, (low, high) = log_ticks([v for vals in series.values() for v in vals])
+    fig.update_yaxes(type="log", title=unit, tickmode="array", tickvals=ticks, tickformat="~g",
+                     range=[low, high + 0.3 * (high - low)])
     fig.update_layout(barmode="group", height=360, title={"text": title}, plot_bgcolor="#f8fafc",
                       margin={"l": 50, "r": 10, "t": 60, "b": 40},
                       legend={"orientation": "h", "y": -0.15})

@@ -75,7 +75,8 @@ __all__ = [
     # a named torchvision model's state dict (cache, else download when asked)
     "WeightsStatus", "WeightsUnavailable", "find", "require",
     # Hugging Face repositories
-    "ModelSpec", "MODELS", "FAMILIES", "Resolution", "specs", "spec", "is_offline", "check_folder", "resolve",
+    "ModelSpec", "MODELS", "FAMILIES", "Resolution", "specs", "spec", "is_offline", "check_folder", "missing_files",
+    "resolve",
     "download_command", "hub_endpoint", "hf_cache_dir", "repo_cache_folder", "hub_cached", "hub_download",
     "hub_error",
 ]
@@ -481,18 +482,27 @@ def is_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def check_folder(folder: str | Path, family: str) -> list[str]:
-    """The files a model of ``family`` needs that ``folder`` lacks (an empty list: the folder will do).
+def missing_files(folder: str | Path, family: str) -> list[tuple[str, ...]]:
+    """The kinds of file a model of ``family`` needs that the folder ``folder`` lacks, each as the names any one of
+    which will do (``("preprocessor_config.json", "processor_config.json")``); an empty list: the folder will do.
 
-    Every family needs the same three kinds of file; ``family`` is kept for the day one needs more.
+    Every family needs the same three kinds of file; ``family`` is kept for the day one needs more. A page
+    writes the alternatives with its own word for "or"; ``folder`` must be a folder (see :func:`check_folder`).
     """
+    folder = Path(folder).expanduser()
+    missing = [names for names in _NEEDED if not any((folder / n).is_file() for n in names)]
+    if not any(folder.glob("*.safetensors")):
+        missing.append(("*.safetensors",))
+    return missing
+
+
+def check_folder(folder: str | Path, family: str) -> list[str]:
+    """The files a model of ``family`` needs that ``folder`` lacks, in English (an empty list: the folder will do);
+    ``[folder]`` itself when it is not a folder."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         return [str(folder)]
-    missing = [" or ".join(names) for names in _NEEDED if not any((folder / n).is_file() for n in names)]
-    if not any(folder.glob("*.safetensors")):
-        missing.append("*.safetensors")
-    return missing
+    return [" or ".join(names) for names in missing_files(folder, family)]
 
 
 def hub_endpoint() -> str | None:
