@@ -165,14 +165,28 @@ def app_server():
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_driver():
     require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        yield b
-        b.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def own_browser(playwright_driver):
+    """A Chromium of the module's own, started fresh: the classroom tests' pages poll the server every second,
+    and in the Chromium that every other browser test has used before them they were seen to stop following."""
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+    yield b
+    b.close()
 
 
 @pytest.fixture
