@@ -182,8 +182,8 @@ def browser(playwright_driver):
 
 @pytest.fixture(scope="module")
 def own_browser(playwright_driver):
-    """A Chromium of the module's own, started fresh: the classroom tests' pages poll the server every second,
-    and in the Chromium that every other browser test has used before them they were seen to stop following."""
+    """A Chromium of the module's own, started fresh, for the classroom tests: they keep six or more tabs
+    polling the server every second, and should not share a browser with what the other tests left open."""
     b = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
     yield b
     b.close()

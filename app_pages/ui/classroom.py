@@ -30,6 +30,7 @@ OWN_PARAMS = {common.LANG_KEY, common.PRESENT_PARAM, JOIN_PARAM}  # never publis
 POLL_SECONDS = 1.0  # a follower looks for a new version this often ...
 BEAT_SECONDS = 5.0  # ... and says it is still there this often (core.classroom.SEEN_SECONDS counts it gone)
 BEAT, ASKED = "class_beat", "class_asked"  # when we last said we are here; the question we last drew
+DRAWN = "class_drawn"  # the question (id, revealed) whose card was drawn to its end; None while one is drawn
 
 
 @st.cache_resource
@@ -222,8 +223,10 @@ def banner() -> None:
         _end("class_ended")
         return
     st.session_state[ASKED] = _asked_now(asked)
+    if asked is None:
+        st.session_state[DRAWN] = None
 
-    @st.fragment(run_every=POLL_SECONDS)
+    @common.timed_fragment(POLL_SECONDS)
     def watch() -> None:
         if role() != "student":
             return
@@ -241,8 +244,8 @@ def banner() -> None:
             st.rerun(scope="app")
         if following and snap.page is not None and snap.version > st.session_state.get(APPLIED, -1):
             st.rerun(scope="app")
-        if latest_question != st.session_state.get(ASKED):
-            st.rerun(scope="app")
+        if latest_question != st.session_state.get(ASKED) or latest_question != st.session_state.get(DRAWN):
+            st.rerun(scope="app")  # a new or revealed question, or a card whose run another rerun cut short
         left, right = st.columns([5, 1.4], vertical_alignment="center")
         if following:
             left.caption(":material/cast_for_education: " + common.ui("class_following", code=code))
@@ -252,9 +255,11 @@ def banner() -> None:
             right.button(common.ui("class_back"), key="class_back_btn", on_click=_back_to_teacher,
                          type="primary", width="stretch")
 
-    watch()
+    line = st.container()  # the banner's line, above the card but drawn after it: the clock compares what the card drew
     if asked is not None:
         st.fragment(_question_card)(code, asked)
+    with line:
+        watch()
 
 
 def _question(data: dict) -> Question:
@@ -288,6 +293,7 @@ def _question_card(code: str, asked: cls.Asked) -> None:
     q = _question(data)
     words = T.quiz(q.key)
     student = st.session_state[STUDENT]
+    st.session_state[DRAWN] = None  # until this run reaches the end: a run cut short is redrawn by the clock
     with st.container(border=True, key="class_question"):
         st.markdown(f"**{common.ui('class_asks')}** " + lessons.fill(words["prompt"], T.lang, **q.params))
         mine = store().my_answer(code, asked.id, student)
@@ -318,6 +324,7 @@ def _question_card(code: str, asked: cls.Asked) -> None:
         if asked.revealed:
             shown = T(q.answer) if q.is_choice else q.answer
             st.markdown(lessons.fill(words["solution"], T.lang, answer=shown, **q.params))
+    st.session_state[DRAWN] = _asked_now(asked)
 
 
 # --- the sidebar ------------------------------------------------------------------------------------
@@ -398,7 +405,7 @@ def sidebar() -> None:
             st.button(common.ui("class_leave"), key="class_leave_btn", on_click=_leave, width="stretch")
 
 
-@st.fragment(run_every=2.0)
+@common.timed_fragment(2.0)
 def _teacher_counts() -> None:
     """The class's counts, every two seconds; also publishes a change made inside a page's own fragment."""
     if not is_teacher():
@@ -435,7 +442,7 @@ def ask_controls(T, q: Question, number: int, key: str) -> None:
             st.rerun()
         return
 
-    @st.fragment(run_every=1.0)
+    @common.timed_fragment(1.0)
     def answers() -> None:
         from core.figures.classroom import answers_chart
 

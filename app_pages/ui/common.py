@@ -17,6 +17,8 @@ in the URL: a teacher shares a link that opens the page in that state, a student
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -186,6 +188,25 @@ def torch_check(ours, theirs, what: str | None = None) -> float:
     else:
         st.error(ui("torch_disagrees", op=op, delta=f"{delta:.3g}"))
     return delta
+
+
+def timed_fragment(every: float | None):
+    """``st.fragment(run_every=every)``, drawn inside a container that the enclosing run draws itself.
+
+    When the clock's rerun of a fragment is queued while a full run is going on, Streamlit can drop that
+    fragment's output from the full run and send it with the queued fragment run instead. A fragment drawn
+    straight into the page then leaves a hole that the browser closes up, and the queued run's output lands
+    on whatever element moved into its place (a student's question card vanished that way, under load). Its
+    own container keeps the fragment's place in the page whatever the fragment sends, and when."""
+    def wrap(func):
+        fragment = st.fragment(run_every=every)(func)
+
+        @functools.wraps(func)
+        def draw(*args, **kwargs):
+            with st.container():
+                return fragment(*args, **kwargs)
+        return draw
+    return wrap
 
 
 def session_alive():

@@ -285,7 +285,7 @@ def until_first_run(T, run, lesson: str) -> None:
 
 def live(status: str | None):
     """A decorator for the part of a page that follows the run: a fragment redrawn every second while it trains."""
-    return st.fragment(run_every=1.0 if status == "running" else None)
+    return common.timed_fragment(1.0 if status == "running" else None)
 
 
 def watch(T, run, status: str | None):
