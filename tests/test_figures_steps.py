@@ -4,6 +4,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.figures.common import scale_for_projector
 from core.figures.upsampling import conceal, grid, pending, routing
 from core.ops.pooling import max_pool2d_with_indices, max_unpool2d, max_unpool_trace
 
@@ -25,6 +26,16 @@ def test_conceal_blanks_numbers_and_keeps_the_colour_scale():
     assert [t for row in unknown.text for t in row] == ["", "", "?", "?", "?", "?"]
     untouched = grid(a)
     assert len(conceal(untouched, pending((2, 3), None)).data) == 1  # nothing pending: the figure as it was
+
+
+def test_the_question_marks_grow_with_the_numbers_in_presentation_mode():
+    a = np.arange(16.0).reshape(4, 4)
+    for fig in (conceal(grid(a, "t"), pending((4, 4), 3)), conceal(grid(a, "t", max_width_px=300), pending((4, 4), 3))):
+        laptop, projector = fig, scale_for_projector(fig)
+        for f in (laptop, projector):
+            numbers, marks = f.data[0].textfont.size, f.data[1].textfont.size
+            assert marks == numbers  # a "?" as large as the numbers beside it
+        assert projector.data[1].textfont.size > laptop.data[1].textfont.size
 
 
 def _arrows(fig):

@@ -124,6 +124,9 @@ def set_title(fig: go.Figure, title: str, width_px: float, factor: float = 1.0) 
     return fig
 
 
+PENDING_LAYER = "pending"  # the name of the layer that covers a step-through's cells not computed yet
+
+
 def _grid_layout(spec: dict, factor: float = 1.0) -> None:
     """Height, top margin, title lines and the font of the cells' numbers of a grid, from its ``meta``.
 
@@ -148,7 +151,10 @@ def _grid_layout(spec: dict, factor: float = 1.0) -> None:
     cell = min(cell, (height - top - bottom) / h)  # a tall grid is capped: its cells shrink to fit
     if spec.get("data") and meta.get("labels"):
         largest = (16 if max(h, w) <= 8 else 12) * factor
-        spec["data"][0].setdefault("textfont", {})["size"] = fit_font(meta["labels"], 0.88 * cell, largest)
+        size = spec["data"][0].setdefault("textfont", {})["size"] = fit_font(meta["labels"], 0.88 * cell, largest)
+        for trace in spec["data"][1:]:  # a step-through's "?" over the cells not computed yet: as large as the numbers
+            if trace.get("name") == PENDING_LAYER:
+                trace.setdefault("textfont", {})["size"] = size
     layout["height"] = height
     layout.setdefault("margin", {}).update({"l": 30 + round(tick_font), "r": 10, "t": top, "b": bottom})
     _put_title(layout, title, title_font, tick_font * LINE_EM + 24)  # above the column numbers and their gap

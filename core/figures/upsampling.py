@@ -19,6 +19,7 @@ from core.figures.common import (
     GRID_SCALE,
     HIGHLIGHT,
     LINE_EM,
+    PENDING_LAYER,
     figure_of,
     fit_font,
     format_number,
@@ -270,7 +271,7 @@ def pending(shape: tuple[int, int], done: Sequence[tuple[int, int]] | int | None
 def _unknown_layer(x, y, hidden: np.ndarray, font_size: float | None) -> go.Heatmap:
     """Grey cells with a "?" where ``hidden``, transparent elsewhere: drawn over a grid's own heatmap."""
     return go.Heatmap(
-        z=[[0.0 if h else None for h in row] for row in hidden], x=x, y=y, zmin=0.0, zmax=1.0,
+        name=PENDING_LAYER, z=[[0.0 if h else None for h in row] for row in hidden], x=x, y=y, zmin=0.0, zmax=1.0,
         colorscale=[[0.0, UNKNOWN], [1.0, UNKNOWN]], showscale=False, xgap=2, ygap=2,
         text=[["?" if h else "" for h in row] for row in hidden], texttemplate="%{text}",
         textfont={"size": font_size or 16, "color": UNKNOWN_INK}, hoverinfo="skip")
