@@ -11,7 +11,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-from app_pages.ui import classroom, common  # noqa: E402
+from app_pages.ui import classroom, common, components  # noqa: E402
 from app_pages.ui.manifest import SECTIONS  # noqa: E402
 from core import device as devices  # noqa: E402
 from core import lessons  # noqa: E402
@@ -71,6 +71,7 @@ with st.sidebar:
         st.caption(words("device_threads", threads=info.threads) if info.threads else words("device_plain", name=info.name))
     st.toggle(words("presentation"), key=common.PRESENTATION_KEY, help=words("presentation_help"))
     classroom.sidebar()
+    components.decimal_comma(common.lang() == "ro")  # sliders' numbers written the page's way
 # The toggle writes its state back to the address as a language-free value; off is the default and leaves none.
 if common.presentation():
     st.query_params[common.PRESENT_PARAM] = "1"

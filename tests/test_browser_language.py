@@ -33,3 +33,42 @@ def test_bilinear_weights_are_written_in_the_page_language(app_server, browser_p
     if lang == "ro":  # KaTeX draws 0{,}1875 without the space it puts after a punctuation comma
         assert "0, 1875" not in drawn["katex"]
     screenshot(page, f"language-{SLUG}-{lang}")
+
+
+def _slider_text(page, key: str) -> dict[str, str]:
+    return page.evaluate("""key => {
+        const box = document.querySelector('.st-key-' + key);
+        const text = sel => [...box.querySelectorAll(sel)].map(e => e.textContent).join(' ');
+        return {thumb: text('[data-testid="stSliderThumbValue"]'),
+                ends: text('[data-testid="stSliderTickBar"] [data-testid="stMarkdownContainer"]')};
+    }""", key)
+
+
+def test_sliders_write_their_numbers_with_the_page_language_decimal_mark(app_server, browser_page):
+    """Streamlit writes a slider's value with a decimal point; a Romanian page shows it with a comma, through
+    every move and a language switch, while the address keeps the language-free value."""
+    page = browser_page
+    page.goto(page_url(app_server, "pixelwise_classification", "ro"))
+    wait_for_app(page)
+    key = "pw_noise"
+    page.wait_for_function("() => document.querySelector('.st-key-pw_noise [data-testid=\"stSliderThumbValue\"]')")
+    page.wait_for_function("""() => document.querySelector('.st-key-pw_noise [data-testid="stSliderThumbValue"]')
+                              .textContent.includes(',')""")
+    assert _slider_text(page, key) == {"thumb": "1,00", "ends": "0,00 4,00"}
+    page.locator(f'.st-key-{key} input[type="range"]').first.focus()
+    page.keyboard.press("ArrowRight")  # one step of 0.25
+    page.wait_for_function("() => new URL(location.href).searchParams.get('pw_noise') === '1.25'")
+    wait_for_app(page)
+    page.wait_for_function("""() => document.querySelector('.st-key-pw_noise [data-testid="stSliderThumbValue"]')
+                              .textContent === '1,25'""")
+    screenshot(page, "language-slider-ro")
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    wait_for_app(page)
+    page.wait_for_function("""() => document.querySelector('.st-key-pw_noise [data-testid="stSliderThumbValue"]')
+                              .textContent === '1.25'""")
+    assert _slider_text(page, key) == {"thumb": "1.25", "ends": "0.00 4.00"}
+    assert new_url_value(page, key) == "1.25"
+
+
+def new_url_value(page, key: str) -> str | None:
+    return page.evaluate("key => new URL(location.href).searchParams.get(key)", key)

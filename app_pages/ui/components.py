@@ -1,6 +1,7 @@
-"""Browser widgets Streamlit lacks: clicking on an image, and painting strokes on it.
+"""Browser widgets Streamlit lacks: clicking on an image, painting strokes on it, and the decimal comma on
+Streamlit's own sliders.
 
-Both are ``st.components.v2`` components with inline JavaScript (no build step, nothing downloaded).
+All are ``st.components.v2`` components with inline JavaScript (no build step, nothing downloaded).
 Coordinates always come back in pixels of the *original* image, whatever size the browser shows it at,
 so the server can use them directly as prompts, keypoints or labels.
 """
@@ -154,6 +155,57 @@ _PAINT_CSS = """
 .ss-paint canvas { position: absolute; left: 0; top: 0; cursor: crosshair; touch-action: none; }
 """
 _PAINT_JS = _PAINT_JS.replace("__OUTLINE__", json.dumps(STROKE_OUTLINE))
+
+
+# Streamlit writes a slider's value with a printf format, which only knows the decimal point. On a Romanian
+# page this rewrites the numbers on every slider (the value over the thumb, the two ends) with a decimal comma,
+# in place, each time Streamlit redraws them: only the text nodes' values change, so Streamlit's own updates
+# keep landing on the same nodes. The widget's value, and the address that keeps it, stay language-free.
+_COMMA_JS = r"""
+export default function (component) {
+  const SEL = '[data-testid="stSliderThumbValue"], [data-testid="stSliderTickBar"]';
+  const on = !!component.data.on;
+  const rewrite = (el, comma) => {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const t = node.nodeValue;
+      const u = comma ? t.replace(/(\d)\.(\d)/g, "$1,$2") : t.replace(/(\d),(\d)/g, "$1.$2");
+      if (u !== t) node.nodeValue = u;
+    }
+  };
+  const all = (comma) => document.querySelectorAll(SEL).forEach((el) => rewrite(el, comma));
+  const was = window.__segstudioComma;
+  window.__segstudioComma = on;
+  if (!window.__segstudioCommaObserver) {
+    window.__segstudioCommaObserver = new MutationObserver((changes) => {
+      if (!window.__segstudioComma) return;
+      for (const change of changes) {
+        const target = change.target.nodeType === Node.TEXT_NODE ? change.target.parentElement : change.target;
+        const slider = target && target.closest ? target.closest(SEL) : null;
+        if (slider) rewrite(slider, true);
+        for (const added of change.addedNodes || []) {
+          if (added.nodeType !== Node.ELEMENT_NODE) continue;
+          if (added.matches(SEL)) rewrite(added, true);
+          added.querySelectorAll(SEL).forEach((el) => rewrite(el, true));
+        }
+      }
+    });
+    window.__segstudioCommaObserver.observe(document.body, { subtree: true, childList: true, characterData: true });
+  }
+  if (on) all(true);
+  else if (was) all(false);
+}
+"""
+
+
+@st.cache_resource
+def _comma_component():
+    return st.components.v2.component("segstudio_decimal_comma", html="", js=_COMMA_JS)
+
+
+def decimal_comma(on: bool) -> None:
+    """Once per run: the numbers of every slider on the page with a decimal comma (``on``) or a point."""
+    _comma_component()(key="segstudio_decimal_comma", data={"on": bool(on)})
 
 
 @st.cache_resource
