@@ -113,6 +113,41 @@ def parse_number(text: str, lang: str = "en") -> float | None:
     return options[0][0]
 
 
+def cell_text(value: float, lang: str) -> str:
+    """A grid cell's number as a student edits it in ``lang``: six significant digits, the language's decimal mark."""
+    text = f"{float(value):.6g}"
+    return text.replace(".", ",") if lang == "ro" else text
+
+
+def read_cells(typed, shown, base, lang: str):
+    """The numbers of an edited grid of texts: ``(values, empty, unreadable)``.
+
+    ``typed`` is what the editor holds, ``shown`` the texts it was given (from :func:`cell_text` of ``base``).
+    A cell left as shown keeps its exact value in ``base``; an emptied one is NaN (``empty`` counts them); one
+    that holds no number keeps its value in ``base`` (``unreadable`` counts them), so a typo loses nothing.
+    """
+    base = [[float(v) for v in row] for row in base]
+    values, empty, unreadable = [], 0, 0
+    for r, row in enumerate(typed):
+        out = []
+        for c, cell in enumerate(row):
+            text = "" if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell).strip()
+            if text == shown[r][c]:
+                out.append(base[r][c])
+            elif not text:
+                out.append(math.nan)
+                empty += 1
+            else:
+                number = parse_number(text, lang)
+                if number is None or not math.isfinite(number):
+                    out.append(base[r][c])
+                    unreadable += 1
+                else:
+                    out.append(number)
+        values.append(out)
+    return values, empty, unreadable
+
+
 def is_correct(question: Question, given) -> bool:
     """Mark one answer: exact for choices, within ``tolerance`` (or 0.5 % relative) for numbers, the number
     written with either decimal mark and with or without grouped thousands (:func:`readings`)."""

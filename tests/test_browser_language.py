@@ -72,3 +72,29 @@ def test_sliders_write_their_numbers_with_the_page_language_decimal_mark(app_ser
 
 def new_url_value(page, key: str) -> str | None:
     return page.evaluate("key => new URL(location.href).searchParams.get(key)", key)
+
+
+def _type_in_cell(page, row: int, col: int, text: str) -> None:
+    """Type ``text`` into a cell of the page's first editable grid (its index column is the first third)."""
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    width = box["width"] / 3  # the index and two columns, equally wide
+    page.mouse.click(box["x"] + width * (col + 1.5), box["y"] + 35 * (row + 1.5))
+    page.keyboard.type(text, delay=80)
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+
+
+def test_a_romanian_grid_takes_a_decimal_comma_and_a_typo_loses_nothing(app_server, browser_page):
+    page = browser_page
+    page.goto(page_url(app_server, "nearest_bed_of_nails", "ro"))
+    wait_for_app(page)
+    _type_in_cell(page, 0, 1, "2,5")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('nb_grid') === '[[1.0,2.5],[3.0,4.0]]'")
+    _type_in_cell(page, 1, 0, "trei")
+    warning = lessons.texts("common", "ro")("grid_unreadable_cells", n=1)
+    page.wait_for_function("t => document.body.innerText.includes(t)", arg=warning)
+    assert new_url_value(page, "nb_grid") == "[[1.0,2.5],[3.0,4.0]]"  # the typo changed nothing
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "language-grid-ro")

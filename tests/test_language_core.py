@@ -10,7 +10,7 @@ from core import lessons
 from core.figures.common import format_number, grid_heatmap
 from core.figures.localize import localize_figure
 from core.lessons import NBSP, article, fill, localize_frame, localize_numbers, number, plural
-from core.quiz import Question, is_correct, parse_number, readings
+from core.quiz import Question, cell_text, is_correct, parse_number, read_cells, readings
 
 
 # --- numbers in text ---------------------------------------------------------------------------------------
@@ -165,3 +165,17 @@ def test_every_video_error_has_words_in_both_languages():
         for lang in lessons.LANGUAGES:
             assert lessons.texts("sam2_video", lang).has(f"video_{code}"), (lang, code)
     assert lessons.texts("sam2_video", "en")("video_empty") == video.VideoError.MESSAGES["empty"]
+
+
+def test_grid_cells_are_edited_with_the_language_decimal_mark_and_a_typo_loses_nothing():
+    base = [[2.0, 0.1, -1.0], [0.123456789, 2.5, 0.0]]
+    shown = [[cell_text(v, "ro") for v in row] for row in base]
+    assert shown == [["2", "0,1", "-1"], ["0,123457", "2,5", "0"]]
+    assert [[cell_text(v, "en") for v in row] for row in base][1] == ["0.123457", "2.5", "0"]
+    # untouched cells keep their exact value (not the six digits shown); both marks are read in Romanian
+    typed = [["2", "0.25", "-1"], ["0,123457", "3,75", "0"]]
+    assert read_cells(typed, shown, base, "ro") == ([[2.0, 0.25, -1.0], [0.123456789, 3.75, 0.0]], 0, 0)
+    values, empty, unreadable = read_cells([["", "abc", "-1"], ["0,123457", "1/4", None]], shown, base, "ro")
+    assert (empty, unreadable) == (2, 1)
+    assert np.isnan(values[0][0]) and np.isnan(values[1][2])  # emptied: the page counts them as 0 and says so
+    assert values[0][1] == 0.1 and values[1][1] == 0.25  # the typo keeps the cell's last value

@@ -62,6 +62,22 @@ def test_classification_recap_edited_logits_and_big_input(lang):
     assert not at.error
 
 
+def test_classification_recap_grid_is_edited_the_language_way_and_keeps_its_numbers_across_a_switch():
+    logits = [[2.0, 1.0, 0.1, -1.0], [0.5, 2.5, 0.3, 0.0], [1.25, 0.2, 0.4, 2.0]]
+    at = run_page("classification_recap", "en", {"cr_logits": logits})
+    _ok(at, "classification_recap", "en")
+    english = at.dataframe[0].value
+    assert english.to_numpy(dtype=float).tolist() == logits  # English: numbers, with the decimal point
+    at.session_state["lang"] = "ro"
+    at.run()
+    T, _ = _ok(at, "classification_recap", "ro")
+    romanian = at.dataframe[0].value
+    assert romanian.to_numpy().tolist()[2] == ["1,25", "0,2", "0,4", "2"]  # Romanian: texts with the comma
+    expected = cls.cross_entropy(torch.tensor(logits), cls.one_hot([0, 1, 2], 4)).mean()
+    assert _metric(at, T("mean_loss")) == lessons.localize_numbers(f"{float(expected):.4f}", "ro")
+    assert not at.warning
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_classification_recap_flatten_fails_on_other_size(lang):
     at = run_page("classification_recap", lang, {"cr_test_h": 160, "cr_test_w": 480})

@@ -16,7 +16,7 @@ import streamlit as st
 
 from app_pages.ui import classroom, common
 from core import lessons
-from core.quiz import Question, is_correct
+from core.quiz import Question, cell_text, is_correct, read_cells
 
 # --- an editable grid of numbers ------------------------------------------------------------------
 
@@ -51,9 +51,12 @@ def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = N
     """
     default = np.asarray(default, dtype=float)
     shape = tuple(shape) if shape is not None else default.shape
-    rev_key, base_key, seen_key = f"{key}__rev", f"{key}__base", f"{key}__seen"
+    rev_key, base_key, seen_key, lang_key = f"{key}__rev", f"{key}__base", f"{key}__seen", f"{key}__lang"
+    lang = common.lang()
     current = st.session_state.get(key)
-    if current is None or np.asarray(current).shape != shape:
+    if current is not None and np.asarray(current).shape == shape and st.session_state.get(lang_key) != lang:
+        start = np.asarray(current, dtype=float)  # the language changed: the editor is drawn again in its way
+    elif current is None or np.asarray(current).shape != shape:
         start = _grid_from_url(key, shape)
         if start is None:
             start = _as_grid(current if current is not None else default, shape)
@@ -64,15 +67,27 @@ def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = N
     if start is not None:  # a new starting point: the editor is drawn afresh from it
         st.session_state[base_key] = start.tolist()
         st.session_state[rev_key] = st.session_state.get(rev_key, 0) + 1
+    st.session_state[lang_key] = lang
     base = np.asarray(st.session_state[base_key], dtype=float)
     rows, cols = names or ([str(i) for i in range(shape[0])], [str(j) for j in range(shape[1])])  # shown names
-    frame = pd.DataFrame(base, index=rows, columns=[str(j) for j in range(shape[1])])
-    config = {str(j): st.column_config.NumberColumn(cols[j], format=f"%.{digits}g", width="small")
-              for j in range(shape[1])}
+    columns = [str(j) for j in range(shape[1])]
     st.caption(label)
-    edited = st.data_editor(frame, key=f"{key}__editor{st.session_state[rev_key]}", hide_index=False,
-                            column_config=config, num_rows="fixed", width="content")
-    values = edited.to_numpy(dtype=float, na_value=np.nan)
+    editor_key = f"{key}__editor{st.session_state[rev_key]}"
+    if lang == "ro":  # the editor's numbers know only the decimal point: Romanian cells are texts with a comma
+        shown = [[cell_text(v, lang) for v in row] for row in base.tolist()]
+        config = {c: st.column_config.TextColumn(cols[j], width="small", alignment="right") for j, c in enumerate(columns)}
+        edited = st.data_editor(pd.DataFrame(shown, index=rows, columns=columns), key=editor_key, hide_index=False,
+                                column_config=config, num_rows="fixed", width="content")
+        read, _, unreadable = read_cells(edited.to_numpy(dtype=object).tolist(), shown, base.tolist(), lang)
+        values = np.asarray(read, dtype=float)
+        if unreadable:
+            st.warning(common.ui("grid_unreadable_cells", n=unreadable))
+    else:
+        config = {c: st.column_config.NumberColumn(cols[j], format=f"%.{digits}g", width="small")
+                  for j, c in enumerate(columns)}
+        edited = st.data_editor(pd.DataFrame(base, index=rows, columns=columns), key=editor_key, hide_index=False,
+                                column_config=config, num_rows="fixed", width="content")
+        values = edited.to_numpy(dtype=float, na_value=np.nan)
     if np.isnan(values).any():
         st.warning(common.ui("grid_empty_cells"))
         values = np.nan_to_num(values, nan=0.0)
