@@ -9,9 +9,23 @@ from core import device as devices
 from core import lessons
 from core.figures.common import format_number, grid_heatmap
 from core.figures.localize import localize_figure
-from core.lessons import NBSP, article, fill, localize_frame, localize_numbers, number, plural
-from core.quiz import Question, cell_text, is_correct, parse_number, read_cells, readings
-
+from core.lessons import (
+    NBSP,
+    article,
+    fill,
+    localize_frame,
+    localize_numbers,
+    number,
+    plural,
+)
+from core.quiz import (
+    Question,
+    cell_text,
+    is_correct,
+    parse_number,
+    read_cells,
+    readings,
+)
 
 # --- numbers in text ---------------------------------------------------------------------------------------
 
