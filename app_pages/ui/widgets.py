@@ -41,6 +41,12 @@ def _as_grid(default, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def _column_px(name: str) -> int:
+    """A grid column as wide as its name needs beside the editor's icon (wider with a projector's larger text)."""
+    scale = 1.45 if common.presentation() else 1.0
+    return round(max(75, 8 * len(name) + 40) * scale)  # 75 px: Streamlit's "small"
+
+
 def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = None,
                 digits: int = 2, names: tuple[list[str], list[str]] | None = None) -> np.ndarray:
     """A small matrix the student edits cell by cell; returns it as a float array.
@@ -75,7 +81,8 @@ def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = N
     editor_key = f"{key}__editor{st.session_state[rev_key]}"
     if lang == "ro":  # the editor's numbers know only the decimal point: Romanian cells are texts with a comma
         shown = [[cell_text(v, lang) for v in row] for row in base.tolist()]
-        config = {c: st.column_config.TextColumn(cols[j], width="small", alignment="right") for j, c in enumerate(columns)}
+        config = {c: st.column_config.TextColumn(cols[j], width=_column_px(cols[j]), alignment="right")
+                  for j, c in enumerate(columns)}
         edited = st.data_editor(pd.DataFrame(shown, index=rows, columns=columns), key=editor_key, hide_index=False,
                                 column_config=config, num_rows="fixed", width="content")
         read, _, unreadable = read_cells(edited.to_numpy(dtype=object).tolist(), shown, base.tolist(), lang)
@@ -83,7 +90,7 @@ def number_grid(key: str, default, label: str, shape: tuple[int, int] | None = N
         if unreadable:
             st.warning(common.ui("grid_unreadable_cells", n=unreadable))
     else:
-        config = {c: st.column_config.NumberColumn(cols[j], format=f"%.{digits}g", width="small")
+        config = {c: st.column_config.NumberColumn(cols[j], format=f"%.{digits}g", width=_column_px(cols[j]))
                   for j, c in enumerate(columns)}
         edited = st.data_editor(pd.DataFrame(base, index=rows, columns=columns), key=editor_key, hide_index=False,
                                 column_config=config, num_rows="fixed", width="content")
