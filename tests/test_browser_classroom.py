@@ -129,7 +129,8 @@ def test_a_student_follows_the_teacher_branches_off_and_rejoins(app_server, own_
 
 def test_two_app_servers_sharing_one_redis_and_the_deployments_proxy(redis_url, own_browser, tmp_path):
     """A teacher on one app server; a student on the other follows through Redis, and so does a student who
-    comes in through deploy/nginx.conf (run by Debian's nginx) in front of both (websockets included)."""
+    comes in through deploy/nginx.conf (run by Debian's nginx) in front of both (websockets included); both
+    answer a question the teacher asks, and the teacher's page counts the two answers."""
     env = {"CLASS_STORE": redis_url}
     (one, base_one), (two, base_two) = start_server(env=env), start_server(env=env)
     contexts, proxy = [], None
@@ -150,6 +151,19 @@ def test_two_app_servers_sharing_one_redis_and_the_deployments_proxy(redis_url, 
         for page in students:
             until(lambda p=page: summary(2, 6, "3") in p.inner_text("body"), FOLLOW_S + 1)
             no_exception(page)
+        # a question asked on the first server reaches both students, and both answers come back to it
+        ask = teacher.locator(".st-key-tc_quiz__q0__ask button")
+        ask.scroll_into_view_if_needed()
+        ask.click()
+        wait_for_app(teacher)
+        for page in students:
+            wait_for_text(page, C("class_asks"), timeout_ms=30_000)
+            box = page.locator(".st-key-class_question")
+            box.locator("input[type='text']").fill("7")
+            box.get_by_role("button", name=C("class_send")).click()
+            wait_for_text(page, "Your answer is in", timeout_ms=30_000)
+        wait_for_text(teacher, "2 answers ·", timeout_ms=30_000)
+        no_exception(teacher)
     finally:
         for ctx in contexts:
             ctx.close()
