@@ -14,7 +14,7 @@ import streamlit as st  # noqa: E402
 from app_pages.ui import classroom, common, components  # noqa: E402
 from app_pages.ui.manifest import SECTIONS  # noqa: E402
 from core import device as devices  # noqa: E402
-from core import lessons  # noqa: E402
+from core import lessons, warmup  # noqa: E402
 
 # The tab icon is a file of the app: a ":material/…:" icon here makes the browser fetch it from the internet.
 st.set_page_config(page_title="Segmentation Studio", layout="wide",
@@ -113,3 +113,4 @@ try:
     current.run()
 finally:  # also when the page stops or reruns itself: the class follows every state the teacher reaches
     classroom.publish(here)
+    warmup.start()  # after the first page is drawn: the heavy imports other pages need, in the background

@@ -15,14 +15,14 @@ from core.figures.segmentation import NET_COLORS, growth_curves, layer_bars, lay
 T = common.texts("full_resolution")
 common.header(T)
 
-SW_STEPS, SW_SIDES = 150, [32, 48, 64, 96]  # training steps of the patch classifier; picture sides offered
+SW_STEPS, SW_SIDES = sw.PAGE_STEPS, [32, 48, 64, 96]  # training steps of the patch classifier; picture sides offered
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def patch_classifier(weights: str) -> sw.PatchClassifier:
     """The patch classifier: trained here for SW_STEPS steps (shared by every session), or random weights."""
     if weights == "trained":
-        return sw.train_patch_classifier(SW_STEPS)[0]
+        return sw.trained_classifier(SW_STEPS)  # trained once per server, often already by core/warmup.py
     torch.manual_seed(0)
     return sw.PatchClassifier().eval()
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import random
+import threading
 import time
 from dataclasses import dataclass
 
@@ -228,6 +229,20 @@ def train_patch_classifier(steps: int, cfg: PatchConfig = PatchConfig(), seed: i
         if on_step is not None:
             on_step(step, losses[-1])
     return model.eval(), losses
+
+
+PAGE_STEPS = 150  # the page's patch classifier: trained this many steps, once per server
+_trained: dict[int, PatchClassifier] = {}
+_trained_lock = threading.Lock()
+
+
+def trained_classifier(steps: int = PAGE_STEPS) -> PatchClassifier:
+    """The patch classifier trained ``steps`` steps with the defaults, once per process and shared (read it only:
+    it is every session's). A second caller while it trains waits for the first instead of training again."""
+    with _trained_lock:
+        if steps not in _trained:
+            _trained[steps] = train_patch_classifier(steps)[0]
+        return _trained[steps]
 
 
 class _SharedHead(nn.Module):

@@ -45,3 +45,20 @@ def test_grid_heatmap():
         grid_heatmap(np.zeros((2, 2, 2)))
     big = scale_for_projector(fig)
     assert big.data[0].textfont.size > fig.data[0].textfont.size
+
+
+def test_the_warm_up_imports_once_in_the_background_and_draws_no_random_numbers():
+    import torch
+
+    from core import warmup
+
+    torch.manual_seed(1234)
+    expected = torch.rand(3)
+    torch.manual_seed(1234)
+    first = warmup.start()
+    assert warmup.start() is first  # one thread per process, whoever calls
+    assert warmup.wait(300)
+    assert torch.equal(torch.rand(3), expected)  # the global generator was not touched
+    assert "torchvision" in warmup.took and "pandas" in warmup.took
+    import sys
+    assert "torchvision.models.detection" in sys.modules
