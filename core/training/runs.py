@@ -31,11 +31,13 @@ from core.training.loop import TrainConfig
 class RunSnapshot:
     """A consistent copy of a run's state, safe to read while the thread goes on."""
 
-    status: str  # "running", "paused", "finished", "stopped" or "failed"
+    status: str  # "queued", "running", "paused", "finished", "stopped" or "failed"
     steps: list[dict] = field(default_factory=list)  # every step item (loss, lr, images_per_s, ...)
     vals: list[dict] = field(default_factory=list)  # every validation item, without predictions
     last_val: dict | None = None  # the latest validation, with "pred" and "confusion"
     error: str | None = None
+    queue_position: int | None = None  # queued: 1 when it is the next run to start (core.training.workers)
+    wait_s: float | None = None  # queued: the estimated seconds until it starts, None when not known yet
 
 
 class BackgroundRun:
