@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from core.data.streets import CLASSES
+from core.training import workers
 from core.training.loop import TrainConfig, segmentation_job
 from core.training.runs import BackgroundRun
-from core.training import workers
 
 
 def _tiny(steps=2000, val_every=50):
