@@ -32,6 +32,8 @@ LANG_KEY = "lang"
 DEVICE_KEY = "device"
 PRESENTATION_KEY = "presentation"
 PRESENT_PARAM = "present"  # presentation mode in the address: ?present=1
+RUN_PARAM = "run"  # the browser's training runs in the address: ?run=<token> (core.training.workers.RunRegistry)
+RUN_TOKEN_KEY = "run_token"  # ... and in the session, so a wander to another page keeps it
 
 
 def lang() -> str:
@@ -186,6 +188,43 @@ def torch_check(ours, theirs, what: str | None = None) -> float:
     else:
         st.error(ui("torch_disagrees", op=op, delta=f"{delta:.3g}"))
     return delta
+
+
+def _browser_fingerprint() -> str:
+    """A hash of the cookie Streamlit keeps in this browser (its XSRF cookie), or "" where there is none."""
+    import hashlib
+
+    try:
+        cookie = st.context.cookies.get("_streamlit_xsrf", "")
+    except Exception:  # noqa: BLE001 - no request behind this session (AppTest): nobody to tell apart
+        cookie = ""
+    return hashlib.sha256(cookie.encode()).hexdigest() if isinstance(cookie, str) and cookie else ""
+
+
+def browser_runs(*keys: str) -> dict:
+    """Keep the page's run keys (``"tl_run"``, ``"tl_history"``) for the browser, not only for this session.
+
+    The runs live in the server's registry under a random token kept in the address (``?run=…``) and in the
+    session: after F5, or on coming back from another page, the page finds its runs again. Within a session
+    its own values win (a run just started); a fresh session takes the registry's. Returns the registry's dict.
+    """
+    from core.training import workers
+
+    owner = _browser_fingerprint()
+    token = st.session_state.get(RUN_TOKEN_KEY) or st.query_params.get(RUN_PARAM) or ""
+    store = workers.registry().attach(token, owner) if len(token) == 16 and token.isalnum() else None
+    if store is None:  # no token yet, a malformed one, or another browser's
+        token = workers.new_token()
+        store = workers.registry().attach(token, owner)
+    st.session_state[RUN_TOKEN_KEY] = token
+    if st.query_params.get(RUN_PARAM) != token:
+        st.query_params[RUN_PARAM] = token
+    for key in keys:
+        if key in st.session_state:
+            store[key] = st.session_state[key]
+        elif key in store:
+            st.session_state[key] = store[key]
+    return store
 
 
 def session_alive():

@@ -4,7 +4,10 @@ A Streamlit server reruns every student's page in one process. A run trained in 
 competes with the page reruns for the interpreter lock and with the other runs for the cores (measured with
 four runs at once: one or two steps each in 30 s, and other students' sliders unanswered for 40 s). So a
 run here is a *job* — a module-level function and its arguments, pickled — that a fresh worker process
-(multiprocessing's ``spawn`` context) executes, on ``threads_per_run()`` torch threads. At most
+executes, on ``threads_per_run()`` torch threads. The worker is a new interpreter, as multiprocessing's
+``spawn`` start method makes one, but started directly (``subprocess`` with one end of a socket pair, spoken
+to through :class:`multiprocessing.connection.Connection`): ``spawn`` would re-run the parent's
+``__main__`` in the child, and inside a Streamlit server that is the page script being run. At most
 ``slots()`` workers train at once; the runs after them wait in a first-come queue and learn their
 position and an estimate of their wait. The page process only reads what the worker sends back over a
 pipe: every step and validation item (the latest validation with its predictions) and the weights
@@ -36,19 +39,24 @@ from __future__ import annotations
 
 import heapq
 import io
-import multiprocessing as mp
 import os
 import pickle
 import secrets
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 import torch
 
 from core.training.runs import BackgroundRun, RunSnapshot
 
+ROOT = Path(__file__).resolve().parents[2]  # the project, importable in the worker
 IDLE_S_DEFAULT = 600.0  # ten minutes without anyone looking: the run is stopped and forgotten
 RATE_WINDOW = 20  # steps/s is read over the latest this many steps
 
@@ -99,14 +107,21 @@ def _send(conn, *message) -> None:
     conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _worker_main(job_bytes: bytes, conn, threads: int, start_paused: bool) -> None:
+def _worker_entry() -> None:
+    """The worker's command line (``fd threads paused``): a new interpreter, no thread or lock inherited."""
+    fd, threads, paused = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+    _worker_main(Connection(fd), threads, paused)
+
+
+def _worker_main(conn, threads: int, start_paused: bool) -> None:
     """The worker process: train the job, obey the page's messages between two steps, report everything."""
     torch.set_num_threads(threads)
     paused, single, hold, finish, last_kind, started = start_paused, False, False, False, None, False
     answered = 0  # the number of the page's latest message obeyed: a pause says it, so the page knows its turn
     items = None
     try:
-        job: Job = pickle.loads(job_bytes)  # the page pickled it a moment ago: a trusted source
+        _, job_bytes = pickle.loads(conn.recv_bytes())  # the page process, our parent, sends the job first
+        job: Job = pickle.loads(job_bytes)  # pickled by the page a moment ago: a trusted source
         model, items = job.make(**job.kwargs)
         _send(conn, "started", os.getpid())
 
@@ -207,13 +222,14 @@ class WorkerRun:
         self._answered = 0  # the latest message number a pause of the worker answered
 
     # --- started by the queue ------------------------------------------------------------------------
-    def _launch(self, ctx, threads: int) -> None:
-        parent, child = ctx.Pipe(duplex=True)
-        self._conn = parent
-        self._process = ctx.Process(target=_worker_main, args=(self._job_bytes, child, threads, self._start_paused),
-                                    name=f"train-{self.name}", daemon=True)
-        self._process.start()
-        child.close()
+    def _launch(self, threads: int) -> None:
+        ours, theirs = socket.socketpair()
+        code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                "from core.training.workers import _worker_entry; _worker_entry()")
+        self._process = subprocess.Popen([sys.executable, "-c", code, str(theirs.fileno()), str(threads),
+                                          "1" if self._start_paused else "0"], pass_fds=[theirs.fileno()])
+        theirs.close()
+        self._conn = Connection(ours.detach())
         with self._lock:
             self._status = "paused" if self._start_paused else "running"
         threading.Thread(target=self._read, name=f"read-{self.name}", daemon=True).start()
@@ -221,6 +237,11 @@ class WorkerRun:
     def _read(self) -> None:
         status, error = "failed", None
         try:
+            try:  # sent from here: the worker reads it once torch is imported, and the page need not wait
+                _send(self._conn, "job", self._job_bytes)
+            except OSError:
+                pass
+            self._job_bytes = b""
             while True:
                 try:
                     message = pickle.loads(self._conn.recv_bytes())
@@ -252,11 +273,14 @@ class WorkerRun:
         finally:
             with self._changed:
                 self._status, self._error = status, error
+                self._ended.set()
                 self._changed.notify_all()
+            self._queue._ended(self)  # the slot is free at once: the next run starts while this worker exits
             self._conn.close()
-            self._process.join(5)
-            self._ended.set()
-            self._queue._ended(self)
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
 
     def _tell(self, message: str) -> int | None:
         """Send ``message``; its number, or None when there is no worker to tell."""
@@ -317,7 +341,7 @@ class WorkerRun:
         if self._queue._cancel(self):
             return
         self._aborted = True
-        if self._process is not None and self._process.is_alive():
+        if self._process is not None and self._process.poll() is None:
             self._process.terminate()
 
     # --- reading -------------------------------------------------------------------------------------
@@ -377,7 +401,6 @@ class TrainingQueue:
     def __init__(self, n_slots: int | None = None, threads: int | None = None):
         self.n_slots = n_slots if n_slots is not None else slots()
         self.threads = threads if threads is not None else threads_per_run()
-        self._ctx = mp.get_context("spawn")  # a fresh interpreter: no threads, locks or CUDA state inherited
         self._lock = threading.Lock()
         self._waiting: list[WorkerRun] = []
         self._running: list[WorkerRun] = []
@@ -398,7 +421,7 @@ class TrainingQueue:
                     return
                 run = self._waiting.pop(0)
                 self._running.append(run)
-            run._launch(self._ctx, self.threads)
+            run._launch(self.threads)
 
     def _ended(self, run: WorkerRun) -> None:
         with self._lock:
