@@ -24,7 +24,7 @@ after every stop. A finished, stopped, failed or dropped run frees its slot at o
 random token in its address, the registry maps the token to the page's runs, and a reload finds them
 again. A token nobody has looked at for ``idle_s`` seconds has its runs stopped and is dropped.
 
-Settings (environment variables, read when the queue is first used):
+Settings (environment variables, read whenever a run is queued or starts):
 
 - ``STUDIO_TRAIN_SLOTS`` — how many runs train at once (default: the number of GPUs on CUDA, else
   ``max(1, cores // threads_per_run)``);
@@ -399,11 +399,18 @@ class TrainingQueue:
     served. A run that ends (finished, stopped, failed, aborted) frees its slot, and the next one starts."""
 
     def __init__(self, n_slots: int | None = None, threads: int | None = None):
-        self.n_slots = n_slots if n_slots is not None else slots()
-        self.threads = threads if threads is not None else threads_per_run()
+        self._n_slots, self._threads = n_slots, threads  # None: the environment's, read when a run starts
         self._lock = threading.Lock()
         self._waiting: list[WorkerRun] = []
         self._running: list[WorkerRun] = []
+
+    @property
+    def n_slots(self) -> int:
+        return self._n_slots if self._n_slots is not None else slots()
+
+    @property
+    def threads(self) -> int:
+        return self._threads if self._threads is not None else threads_per_run()
 
     def submit(self, job: Job, model: torch.nn.Module, **kw) -> WorkerRun:
         """Queue ``job``; it starts at once when a slot is free. Raises ``pickle.PicklingError`` (or the
