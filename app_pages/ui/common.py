@@ -61,8 +61,30 @@ def image_error(err) -> str:
 
 
 def header(T: lessons.Texts) -> None:
+    busy_indicator()
     st.title(T.title)
     st.markdown(T.md("intro"))
+
+
+# Streamlit's own "running" indicator sits in the toolbar, which ``toolbarMode = "minimal"`` hides. The app's
+# own: a pill at the top right, shown while the script runs (Streamlit marks the app's root element with
+# data-test-script-state="running"), after half a second so that quick reruns do not flicker. It pulses so a
+# frozen page and a working one look different.
+BUSY_CSS = """<style>
+.stApp::after {{ content: "{text}"; position: fixed; top: 0.55rem; right: 1rem; z-index: 999991;
+  padding: 0.25rem 0.8rem; border-radius: 999px; background: #c2410c; color: #fff; font-weight: 600;
+  font-size: 0.95rem; box-shadow: 0 1px 4px rgba(15, 23, 42, 0.35); pointer-events: none;
+  opacity: 0; visibility: hidden; }}
+.stApp[data-test-script-state="running"]::after {{ visibility: visible; opacity: 1;
+  transition: visibility 0s linear 0.5s, opacity 0.15s ease 0.5s; animation: studio-busy 1.2s ease-in-out 0.5s infinite; }}
+@keyframes studio-busy {{ 50% {{ background: #9a3412; }} }}
+</style>"""
+
+
+def busy_indicator() -> None:
+    """Show "Working…" at the top of the page whenever a rerun takes more than half a second."""
+    text = ui("busy").replace("\\", "").replace('"', "")
+    st.html(BUSY_CSS.format(text=text))
 
 
 def presentation() -> bool:
@@ -191,14 +213,25 @@ def torch_check(ours, theirs, what: str | None = None) -> float:
 
 
 def _browser_fingerprint() -> str:
-    """A hash of the cookie Streamlit keeps in this browser (its XSRF cookie), or "" where there is none."""
+    """A hash of the secret Streamlit keeps in this browser's XSRF cookie, or "" where there is none.
+
+    The cookie is written again on every page load, masked anew each time ("2|mask|token ⊕ mask|time"): the
+    token under the mask is what stays the same for one browser."""
     import hashlib
 
     try:
         cookie = st.context.cookies.get("_streamlit_xsrf", "")
     except Exception:  # noqa: BLE001 - no request behind this session (AppTest): nobody to tell apart
         cookie = ""
-    return hashlib.sha256(cookie.encode()).hexdigest() if isinstance(cookie, str) and cookie else ""
+    if not isinstance(cookie, str) or not cookie:
+        return ""
+    parts = cookie.split("|")
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+        secret = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+    except (IndexError, ValueError, ZeroDivisionError):  # another format: the whole value then
+        secret = cookie.encode()
+    return hashlib.sha256(secret).hexdigest()
 
 
 def browser_runs(*keys: str) -> dict:
