@@ -132,3 +132,11 @@ def test_an_unwatched_token_has_its_runs_stopped_and_is_dropped():
     assert reg.sweep() == []
     assert reg.sweep(now=time.monotonic() + 601) == ["t2"] and "t2" not in reg
     assert run.wait_for(lambda s: s.status == "stopped").status == "stopped" and q.running == []
+
+
+def test_attach_without_create_leaves_an_unknown_token_unknown():
+    reg = workers.RunRegistry(idle_s=600)
+    assert reg.attach("t3", create=False) is None and "t3" not in reg
+    reg.attach("t3", owner="a")["x"] = 1
+    assert reg.attach("t3", owner="a", create=False) == {"x": 1}
+    assert reg.attach("t3", owner="b", create=False) is None

@@ -237,18 +237,23 @@ def _browser_fingerprint() -> str:
 def browser_runs(*keys: str) -> dict:
     """Keep the page's run keys (``"tl_run"``, ``"tl_history"``) for the browser, not only for this session.
 
-    The runs live in the server's registry under a random token kept in the address (``?run=…``) and in the
-    session: after F5, or on coming back from another page, the page finds its runs again. Within a session
-    its own values win (a run just started); a fresh session takes the registry's. Returns the registry's dict.
+    The runs live in the server's registry under a random token kept in the address (``?run=…``, written once
+    there is a run) and in the session: after F5, or on coming back from another page, the page finds its runs
+    again. Within a session its own values win (a run just started); a fresh session takes the registry's.
+    Returns the registry's dict for this browser ({} while it has no run).
     """
     from core.training import workers
 
-    owner = _browser_fingerprint()
+    registry, owner = workers.registry(), _browser_fingerprint()
     token = st.session_state.get(RUN_TOKEN_KEY) or st.query_params.get(RUN_PARAM) or ""
-    store = workers.registry().attach(token, owner) if len(token) == 16 and token.isalnum() else None
-    if store is None:  # no token yet, a malformed one, or another browser's
-        token = workers.new_token()
-        store = workers.registry().attach(token, owner)
+    valid = len(token) == 16 and token.isalnum()
+    store = registry.attach(token, owner, create=False) if valid else None
+    if store is None and any(st.session_state.get(k) for k in keys):  # a run to keep, and no place for it yet
+        if not valid or token in registry:  # none, a malformed one, or another browser's
+            token = workers.new_token()
+        store = registry.attach(token, owner)
+    if store is None:
+        return {}
     st.session_state[RUN_TOKEN_KEY] = token
     if st.query_params.get(RUN_PARAM) != token:
         st.query_params[RUN_PARAM] = token

@@ -546,12 +546,15 @@ class RunRegistry:
                                          daemon=True)
         self._sweeper.start()
 
-    def attach(self, token: str, owner: str = "") -> dict | None:
-        """The runs kept for ``token`` (a new empty dict for a new token); None when another browser owns it."""
+    def attach(self, token: str, owner: str = "", create: bool = True) -> dict | None:
+        """The runs kept for ``token`` (a new empty dict for a new token, or None with ``create=False``); None
+        when another browser owns it."""
         self.sweep()
         with self._lock:
             entry = self._entries.get(token)
             if entry is None:
+                if not create:
+                    return None
                 entry = self._entries[token] = _Entry(owner)
             elif entry.owner and owner and entry.owner != owner:
                 return None
