@@ -140,3 +140,13 @@ def test_attach_without_create_leaves_an_unknown_token_unknown():
     reg.attach("t3", owner="a")["x"] = 1
     assert reg.attach("t3", owner="a", create=False) == {"x": 1}
     assert reg.attach("t3", owner="b", create=False) is None
+
+
+def test_a_page_still_open_keeps_its_runs_past_the_idle_time():
+    reg = workers.RunRegistry(idle_s=600)
+    page = {"open": True}
+    reg.attach("t4", watcher=("session-1", lambda: page["open"]))["pt_run"] = "a paused run"
+    later = time.monotonic() + 601
+    assert reg.sweep(now=later) == [] and "t4" in reg  # paused, and the class is talking: the tab is open
+    page["open"] = False  # the tab was closed
+    assert reg.sweep(now=later) == ["t4"] and "t4" not in reg

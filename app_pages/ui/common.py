@@ -242,16 +242,20 @@ def browser_runs(*keys: str) -> dict:
     again. Within a session its own values win (a run just started); a fresh session takes the registry's.
     Returns the registry's dict for this browser ({} while it has no run).
     """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
     from core.training import workers
 
     registry, owner = workers.registry(), _browser_fingerprint()
+    ctx = get_script_run_ctx()
+    watcher = (ctx.session_id, session_alive()) if ctx is not None else None  # this page, while it stays open
     token = st.session_state.get(RUN_TOKEN_KEY) or st.query_params.get(RUN_PARAM) or ""
     valid = len(token) == 16 and token.isalnum()
-    store = registry.attach(token, owner, create=False) if valid else None
+    store = registry.attach(token, owner, create=False, watcher=watcher) if valid else None
     if store is None and any(st.session_state.get(k) for k in keys):  # a run to keep, and no place for it yet
         if not valid or token in registry:  # none, a malformed one, or another browser's
             token = workers.new_token()
-        store = registry.attach(token, owner)
+        store = registry.attach(token, owner, watcher=watcher)
     if store is None:
         return {}
     st.session_state[RUN_TOKEN_KEY] = token

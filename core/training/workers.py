@@ -527,6 +527,7 @@ class _Entry:
     owner: str  # a fingerprint of the browser that made the token ("" when unknown: tests, no cookie)
     store: dict = field(default_factory=dict)  # what the pages keep: "tl_run", "tl_history", ...
     seen: float = field(default_factory=time.monotonic)
+    watchers: dict = field(default_factory=dict)  # session id -> "is that page still open?" (a callable)
 
 
 class RunRegistry:
@@ -534,8 +535,10 @@ class RunRegistry:
 
     ``owner`` fingerprints the browser (a hash of a cookie it keeps); a token seen from another browser (an
     address copied to a classmate, say) is refused, so nobody attaches to someone else's run. A token nobody
-    has attached to for ``idle_s`` seconds has its runs aborted and is dropped (``sweep``, called on every
-    attach and by a background thread every ``sweep_every`` seconds).
+    has attached to for ``idle_s`` seconds, and that no open page still shows (each attach may leave a
+    ``watcher``: a callable that says whether its session is still connected), has its runs aborted and is
+    dropped (``sweep``, called on every attach and by a background thread every ``sweep_every`` seconds). So
+    a paused run whose page stays open is kept however long the class talks; a closed tab's run goes.
     """
 
     def __init__(self, idle_s: float | None = None, sweep_every: float = 30.0):
@@ -546,9 +549,10 @@ class RunRegistry:
                                          daemon=True)
         self._sweeper.start()
 
-    def attach(self, token: str, owner: str = "", create: bool = True) -> dict | None:
+    def attach(self, token: str, owner: str = "", create: bool = True,
+               watcher: tuple[str, Callable[[], bool]] | None = None) -> dict | None:
         """The runs kept for ``token`` (a new empty dict for a new token, or None with ``create=False``); None
-        when another browser owns it."""
+        when another browser owns it. ``watcher`` is ``(session id, is it still open?)`` of the attaching page."""
         self.sweep()
         with self._lock:
             entry = self._entries.get(token)
@@ -559,6 +563,8 @@ class RunRegistry:
             elif entry.owner and owner and entry.owner != owner:
                 return None
             entry.seen = time.monotonic()
+            if watcher is not None:
+                entry.watchers[watcher[0]] = watcher[1]
             return entry.store
 
     def __contains__(self, token: str) -> bool:
@@ -569,8 +575,14 @@ class RunRegistry:
         """Abort and drop every token idle for longer than ``idle_s``; returns the dropped tokens."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            gone = [t for t, e in self._entries.items() if now - e.seen > self.idle_s]
-            dropped = [self._entries.pop(t) for t in gone]
+            idle = [(t, e) for t, e in self._entries.items() if now - e.seen > self.idle_s]
+        gone = []
+        for token, entry in idle:  # asked outside the lock: a watcher may be slow
+            entry.watchers = {k: w for k, w in list(entry.watchers.items()) if _still_open(w)}
+            if not entry.watchers:
+                gone.append(token)
+        with self._lock:
+            dropped = [self._entries.pop(t) for t in gone if t in self._entries]
         for entry in dropped:
             for value in entry.store.values():
                 for run in value if isinstance(value, list) else [value]:
@@ -584,6 +596,13 @@ class RunRegistry:
         while True:
             time.sleep(every)
             self.sweep()
+
+
+def _still_open(watcher: Callable[[], bool]) -> bool:
+    try:
+        return bool(watcher())
+    except Exception:  # noqa: BLE001 - a watcher that cannot answer watches nothing
+        return False
 
 
 _registry: RunRegistry | None = None
