@@ -241,7 +241,8 @@ def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: 
 def run_controls(T, prefix: str, history: list | None, start: Callable[[], None], *,
                  step: bool = True) -> str | None:
     """Start / pause or resume / one step / stop / forget-all buttons for the background run kept in
-    ``st.session_state[f"{prefix}_run"]`` (a :class:`core.training.runs.BackgroundRun`); ``history`` is the page's
+    ``st.session_state[f"{prefix}_run"]`` (a :class:`core.training.workers.WorkerRun`, or a
+    :class:`core.training.runs.BackgroundRun`); ``history`` is the page's
     list of runs, or None on a page that keeps only its latest run (no forget-all button then); ``step=False``
     leaves out the one-step button. The words are the page's ``start pause resume step stop reset`` strings.
     Returns the run's status, or None before the first run."""

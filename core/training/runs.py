@@ -1,5 +1,9 @@
 """A training run in a background thread that the page can start, pause, step, stop and watch.
 
+The pages' runs train in worker processes (:mod:`core.training.workers`, whose :class:`WorkerRun` has this
+class's interface); a thread of the page's process is what is left for a job that cannot be pickled, like the
+FCN page's short demonstration run, and for tests of the loop's control.
+
 The page must stay responsive while a network trains, so :class:`BackgroundRun` drives the
 :func:`core.training.loop.train` generator from a thread of its own and keeps what the page draws — the
 metric history, the latest validation with its predictions — behind a lock. Control is by events:
