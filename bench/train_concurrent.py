@@ -10,7 +10,7 @@ Targets (issue 14, "A room at once"):
 
 Each figure is read over the same wall-clock window (``--window`` seconds) once every run counted has taken
 its first steps, so the workers' start (a new interpreter importing torch) is not counted against them; the
-bare loop's is the same number of seconds of steps after a warm-up. The lone run and the bare loop are
+bare loop (``bench/train_loop.py``'s) takes about as many seconds of steps, after a warm-up. The lone run and the bare loop are
 measured in turn, ``--repeats`` times, and their medians compared.
 
     OMP_NUM_THREADS=1 python bench/train_concurrent.py [--model unet] [--size 64] [--batch 8] [--window 20]
@@ -24,45 +24,15 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.train_loop import bare_loop
 from core import device as devices
-from core.data.streets import IGNORE_INDEX, SyntheticStreets
 from core.training import workers
-from core.training.loop import TrainConfig, build_model, lr_at, segmentation_job
+from core.training.loop import TrainConfig, build_model, segmentation_job
 
 WARM_STEPS = 5  # steps a run takes before its window opens (allocator, kernels)
-
-
-def bare_loop(cfg: TrainConfig, seconds: float) -> float:
-    """The textbook loop in this process, nothing else: steps per second over ``seconds`` after a warm-up."""
-    torch.manual_seed(cfg.seed)
-    device = devices.resolve(cfg.device)
-    model = devices.prepare(build_model(cfg), device).train()
-    data = SyntheticStreets(10**9, cfg.size, seed=cfg.seed + 1)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    order = torch.Generator().manual_seed(cfg.seed)
-    step, start = 0, None
-    while True:
-        if step == WARM_STEPS:
-            start = time.perf_counter()
-        if start is not None and time.perf_counter() - start >= seconds:
-            break
-        xb, yb = data.batch(torch.randint(len(data), (cfg.batch_size,), generator=order).tolist())
-        xb, yb = xb.to(device), yb.to(device)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
-        with devices.autocast(device, cfg.amp):
-            loss = F.cross_entropy(model(xb).float(), yb, ignore_index=IGNORE_INDEX)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (step - WARM_STEPS) / (time.perf_counter() - start)
 
 
 def worker_rates(cfg: TrainConfig, n: int, seconds: float, n_slots: int | None = None) -> list[float | None]:
@@ -104,8 +74,10 @@ def main() -> None:
     cfg = TrainConfig(model=a.model, size=a.size, batch_size=a.batch, steps=10**9, val_every=10**9, first_val=10**9,
                       val_size=8, device=a.device)
     rows = []
+    bare_loop(cfg, WARM_STEPS)  # warm-up: allocator, kernels
     for r in range(a.repeats):  # interleaved, so a slower moment of the machine hits both alike
-        rows.append((bare_loop(cfg, a.window), worker_rates(cfg, 1, a.window)[0]))
+        lone = worker_rates(cfg, 1, a.window)[0]
+        rows.append((bare_loop(cfg, max(20, round(lone * a.window))), lone))  # about as many seconds of steps
         print(f"repeat {r + 1}: bare loop {rows[-1][0]:.2f} steps/s, lone worker run {rows[-1][1]:.2f} steps/s, "
               f"ratio {rows[-1][1] / rows[-1][0]:.3f}", flush=True)
     ratio = sorted(q / b for b, q in rows)[len(rows) // 2]  # the median of the paired ratios

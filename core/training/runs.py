@@ -44,7 +44,26 @@ class RunSnapshot:
     wait_s: float | None = None  # queued: the estimated seconds until it starts, None when not known yet
 
 
-class BackgroundRun:
+class Watched:
+    """What every kind of run gives the page besides its controls: ``snapshot()``, ``done`` and ``wait_for``."""
+
+    done: bool
+
+    def snapshot(self) -> RunSnapshot:
+        raise NotImplementedError
+
+    def wait_for(self, predicate: Callable[[RunSnapshot], bool], timeout: float = 30.0) -> RunSnapshot:
+        """Block until ``predicate(snapshot)`` holds or the run ends (for tests and the command line)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snap = self.snapshot()
+            if predicate(snap) or self.done:
+                return snap
+            time.sleep(0.02)
+        return self.snapshot()
+
+
+class BackgroundRun(Watched):
     def __init__(self, items: Iterator[dict], model: torch.nn.Module, alive: Callable[[], bool] = lambda: True,
                  start_paused: bool = False, name: str = "", *, cfg: TrainConfig | None = None,
                  val_data: tuple[torch.Tensor, torch.Tensor] | None = None, class_names: Sequence[str] = (),
@@ -186,13 +205,3 @@ class BackgroundRun:
     def snapshot(self) -> RunSnapshot:
         with self._lock:
             return RunSnapshot(self._status, list(self._steps), list(self._vals), self._last_val, self._error)
-
-    def wait_for(self, predicate: Callable[[RunSnapshot], bool], timeout: float = 30.0) -> RunSnapshot:
-        """Block until ``predicate(snapshot)`` holds or the run ends (for tests and the command line)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            snap = self.snapshot()
-            if predicate(snap) or self.done:
-                return snap
-            time.sleep(0.02)
-        return self.snapshot()

@@ -54,7 +54,7 @@ from pathlib import Path
 
 import torch
 
-from core.training.runs import BackgroundRun, RunSnapshot
+from core.training.runs import BackgroundRun, RunSnapshot, Watched
 
 ROOT = Path(__file__).resolve().parents[2]  # the project, importable in the worker
 IDLE_S_DEFAULT = 600.0  # ten minutes without anyone looking: the run is stopped and forgotten
@@ -185,7 +185,7 @@ def _worker_main(conn, threads: int, start_paused: bool) -> None:
 
 # --- the page's side of one run --------------------------------------------------------------------
 
-class WorkerRun:
+class WorkerRun(Watched):
     """A run executed by a worker process, seen from the page: the interface of ``BackgroundRun``.
 
     ``model`` is the page's own copy of the network, with the latest weights the worker sent loaded into it
@@ -380,16 +380,6 @@ class WorkerRun:
             return RunSnapshot(self._status, list(self._steps), list(self._vals), self._last_val, self._error,
                                queue_position=position, wait_s=wait_s)
 
-    def wait_for(self, predicate: Callable[[RunSnapshot], bool], timeout: float = 30.0) -> RunSnapshot:
-        """Block until ``predicate(snapshot)`` holds or the run ends (for tests and the command line)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            snap = self.snapshot()
-            if predicate(snap) or self.done:
-                return snap
-            with self._changed:
-                self._changed.wait(min(0.05, max(0.0, deadline - time.monotonic())))
-        return self.snapshot()
 
 
 # --- the queue -------------------------------------------------------------------------------------
@@ -489,17 +479,20 @@ class TrainingQueue:
         return free_at[0] if free_at else None
 
 
-_queue: TrainingQueue | None = None
-_queue_lock = threading.Lock()
+_server: dict = {}  # the server process's one queue and one registry, made on first use
+_server_lock = threading.Lock()
+
+
+def _one(kind: type):
+    with _server_lock:
+        if kind not in _server:
+            _server[kind] = kind()
+        return _server[kind]
 
 
 def queue() -> TrainingQueue:
-    """The server's one training queue, made on first use with the settings of the environment."""
-    global _queue
-    with _queue_lock:
-        if _queue is None:
-            _queue = TrainingQueue()
-        return _queue
+    """The server's one training queue (its limits read from the environment when a run is queued)."""
+    return _one(TrainingQueue)
 
 
 def start(job: Job, model: torch.nn.Module, **kw) -> WorkerRun | BackgroundRun:
@@ -605,13 +598,6 @@ def _still_open(watcher: Callable[[], bool]) -> bool:
         return False
 
 
-_registry: RunRegistry | None = None
-
-
 def registry() -> RunRegistry:
     """The server's one registry of runs by browser."""
-    global _registry
-    with _queue_lock:
-        if _registry is None:
-            _registry = RunRegistry()
-        return _registry
+    return _one(RunRegistry)
