@@ -30,6 +30,8 @@ Settings (environment variables, read whenever a run is queued or starts):
   ``max(1, cores // threads_per_run)``);
 - ``STUDIO_TRAIN_THREADS`` — torch threads per run (default 1: the small models gain nothing from more,
   and one per run keeps concurrent runs from oversubscribing the cores);
+- ``STUDIO_TRAIN_NICE`` — how much lower the workers' CPU priority is than the server's (default 10): when
+  every core is busy, a student's page rerun goes before a training step;
 - ``STUDIO_RUN_IDLE_S`` — seconds after which an unwatched browser's runs are stopped (default 600).
 
 Only a job that cannot be pickled (a generator made on the page, say) trains in a thread of the page's
@@ -75,6 +77,11 @@ def threads_per_run() -> int:
     return max(1, int(os.environ.get("STUDIO_TRAIN_THREADS", "1")))
 
 
+def worker_niceness() -> int:
+    """How much lower a worker's CPU priority is than the server's: ``STUDIO_TRAIN_NICE``, default 10."""
+    return max(0, int(os.environ.get("STUDIO_TRAIN_NICE", "10")))
+
+
 def slots() -> int:
     """How many runs train at once: ``STUDIO_TRAIN_SLOTS``, else one per GPU, else ``cores // threads``."""
     asked = os.environ.get("STUDIO_TRAIN_SLOTS")
@@ -110,6 +117,8 @@ def _send(conn, *message) -> None:
 def _worker_entry() -> None:
     """The worker's command line (``fd threads paused``): a new interpreter, no thread or lock inherited."""
     fd, threads, paused = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+    if hasattr(os, "nice"):  # the pages' reruns come first when the cores are all busy; training takes the rest
+        os.nice(worker_niceness())
     _worker_main(Connection(fd), threads, paused)
 
 
