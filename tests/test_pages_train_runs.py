@@ -84,7 +84,7 @@ def test_with_one_slot_the_second_student_waits_in_the_queue_then_trains(monkeyp
         assert not second.exception, [e.value for e in second.exception]
         R = lessons.texts("common", "ro")
         assert R("queue_position", position=1) in page_text(second)
-        assert [m.value for m in second.metric][0] == lessons.texts("train_live", "ro")("status_queued")
+        assert second.metric[0].value == lessons.texts("train_live", "ro")("status_queued")
         assert not second.button(key="tl_stop").disabled and second.button(key="tl_step").disabled
         first.button(key="tl_stop").click().run()
         snap = waiting.wait_for(lambda s: s.status == "finished", timeout=120)
