@@ -78,6 +78,8 @@ if common.presentation():
 else:
     st.query_params.pop(common.PRESENT_PARAM, None)
 
+common.busy_indicator()  # "Working…" while a rerun takes more than a moment, from the first load on
+
 # The navigation's labels wrap onto a second line inside the sidebar instead of running past its edge or
 # ending in an ellipsis ("Nearest neighbour and bed…"), on a laptop and in presentation mode alike.
 st.html("""<style>

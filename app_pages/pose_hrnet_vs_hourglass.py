@@ -9,8 +9,8 @@ from core.data.streets import to_image
 from core.figures.pose import MODEL_COLOURS, comparison_bars, draw_pose, pose_curves
 from core.models import pose as pose_nets
 from core.training import pose as pose_training
-from core.training import pose_race
-from core.training.runs import BackgroundRun
+from core.training import pose_race, workers
+from core.training.loop import first_validation
 
 T = common.texts("pose_hrnet_vs_hourglass")
 common.header(T)
@@ -47,17 +47,20 @@ common.table(contenders_table(budget, common.lang()).set_index(T("col_model")))
 st.markdown(T.md("measured", **pose_race.lesson_numbers()))
 kinds = [k for k in pose_nets.KINDS if with_regression or k != "regression"]
 
-run: BackgroundRun | None = st.session_state.get("pv_run")
+common.browser_runs("pv_run")  # the race of this browser: a reload finds it again
+run = st.session_state.get("pv_run")  # a core.training.workers.WorkerRun (or None before the first race)
 
 
 def start() -> None:
     old = st.session_state.get("pv_run")
     if old is not None:
-        old.stop()
+        old.stop(wait=0)  # it ends with a last validation in its worker, and frees its slot
     cfg = RACE.config(steps=int(steps), size=size, device=str(common.device()))
-    models, items = pose_training.race(kinds, cfg, SIGMA, budget, VAL_SIZE)
-    new = BackgroundRun(items, nn.ModuleDict(models), alive=common.session_alive(), name="race", cfg=cfg,
-                        kinds=list(models))
+    contenders = nn.ModuleDict({kind: pose_nets.build_pose_model(kind, budget=budget) for kind in kinds})
+    job = workers.Job(pose_training.race_job, {"contenders": contenders, "cfg": cfg, "sigma": SIGMA,
+                                               "val_size": VAL_SIZE})
+    new = workers.start(job, contenders, name="race", cfg=cfg, kinds=list(contenders),
+                        total_steps=cfg.steps * len(contenders))
     st.session_state["pv_run"] = new
 
 
@@ -91,7 +94,7 @@ def race_view() -> None:
     common.show_figure(pose_curves([(T(f"kind_{k}"), MODEL_COLOURS[k], steps_of[k], vals_of[k]) for k in run.kinds],
                                    (T("loss_title"), T("error_title"), T("pck_title")), T("step_axis")))
     if not any(vals_of.values()):
-        st.caption(T("first_val", every=run.cfg.val_every))
+        st.caption(T("first_val", every=first_validation(run.cfg)))
         return
     shown, images, joints = validation_images(run.cfg.size, run.cfg.seed)
     st.subheader(T("pred_title"))

@@ -14,7 +14,8 @@ from core.figures.pose import (
 )
 from core.models import pose as pose_nets
 from core.training import pose as pose_training
-from core.training.runs import BackgroundRun
+from core.training import workers
+from core.training.loop import first_validation
 
 T = common.texts("pose_train")
 common.header(T)
@@ -51,20 +52,22 @@ steps = c[6].number_input(T("steps"), 20, 5000, value=1500, step=20, key="pt_ste
 n_params = parameters(kind, budget)
 st.caption(T("model_caption", params=f"{n_params:,}".replace(",", "\u2009")))  # a thin space between thousands
 
-run: BackgroundRun | None = st.session_state.get("pt_run")
+common.browser_runs("pt_run", "pt_history")  # the runs of this browser: a reload finds them again
+run = st.session_state.get("pt_run")  # a core.training.workers.WorkerRun (or None before the first run)
 history: list = st.session_state.setdefault("pt_history", [])
 
 
 def start() -> None:
     old = st.session_state.get("pt_run")
     if old is not None:
-        old.stop()
+        old.stop(wait=0)  # it ends with a last validation in its worker, and frees its slot
     cfg = pose_training.pose_config(size=size, batch_size=batch, lr=lr, steps=int(steps),
                            val_every=max(10, int(steps) // 20), device=str(common.device()))
     model = pose_nets.build_pose_model(kind, budget=budget)
     label = T("run_label", n=len(history) + 1, model=T(f"kind_{kind}"), size=size, sigma=sigma)
-    new = BackgroundRun(pose_training.train_pose(cfg, model, kind, sigma, VAL_SIZE), model, alive=common.session_alive(),
-                        name=label, cfg=cfg, kind=kind, sigma=sigma)
+    job = workers.Job(pose_training.pose_job, {"cfg": cfg, "model": model, "kind": kind, "sigma": sigma,
+                                               "val_size": VAL_SIZE})
+    new = workers.start(job, model, name=label, cfg=cfg, kind=kind, sigma=sigma)
     history.append(new)
     del history[:-4]  # the four latest runs are kept for comparison
     st.session_state["pt_run"] = new
@@ -91,7 +94,7 @@ def live_view() -> None:
     common.show_figure(pose_curves([(run.name, MODEL_COLOURS[run.kind], snap.steps, snap.vals)],
                                    (T("loss_title"), T("error_title"), T("pck_title")), T("step_axis")))
     if snap.last_val is None:
-        st.caption(T("first_val", every=run.cfg.val_every))
+        st.caption(T("first_val", every=first_validation(run.cfg)))
         return
     shown, images, joints, targets = validation_images(run.cfg.size, run.sigma, run.cfg.seed)
     v = snap.last_val

@@ -10,16 +10,17 @@ from core import models
 from core.data.datasets import DOWNLOAD_MB, DatasetError, open_pairs, split_holdout
 from core.data.streets import CLASSES, SyntheticStreets, to_image
 from core.figures.training import confusion, curves, iou_bars
-from core.metrics import largest_confusion
 from core.images import colorize, enlarge, palette
+from core.metrics import largest_confusion
+from core.training import workers
 from core.training.loop import (
     TrainConfig,
     build_model,
     checkpoint_meta,
-    train,
+    first_validation,
+    segmentation_job,
     upsampling_options,
 )
-from core.training.runs import BackgroundRun
 from core.zoo.checkpoints import checkpoint_bytes
 
 T = common.texts("train_live")
@@ -71,7 +72,8 @@ elif dataset != "synthetic":
                                 key="tl_root")
     allow_download = dcols[2].checkbox(T("download_ok", mb=DOWNLOAD_MB[dataset]), key="tl_download_ok")
 
-run: BackgroundRun | None = st.session_state.get("tl_run")
+common.browser_runs("tl_run", "tl_history")  # the runs of this browser: a reload finds them again
+run = st.session_state.get("tl_run")  # a core.training.workers.WorkerRun (or None before the first run)
 history: list = st.session_state.setdefault("tl_history", [])
 
 
@@ -85,7 +87,7 @@ def start() -> None:
     st.session_state["tl_error"] = None
     old = st.session_state.get("tl_run")
     if old is not None:
-        old.stop()
+        old.stop(wait=0)  # it ends with a last validation in its worker, and frees its slot
     kwargs = {"upsampling": upsampling} if upsampling else {}
     cfg = TrainConfig(model=model_name, model_kwargs=kwargs, dataset=dataset, size=size, batch_size=batch, lr=lr,
                       steps=int(steps), val_every=max(10, int(steps) // 10), device=str(common.device()),
@@ -93,8 +95,8 @@ def start() -> None:
     model = build_model(cfg)
     label = T("run_label", n=len(history) + 1, model=model_name,
               up=T(f"up_{upsampling}") if upsampling else "", size=size)
-    new = BackgroundRun(train(cfg, model, data=data, val_data=val_data), model, alive=common.session_alive(),
-                        name=label, cfg=cfg, val_data=val_data, class_names=class_names)
+    job = workers.Job(segmentation_job, {"cfg": cfg, "model": model, "data": data, "val_data": val_data})
+    new = workers.start(job, model, name=label, cfg=cfg, val_data=val_data, class_names=class_names)
     history.append(new)
     del history[:-6]  # the six latest runs are kept for comparison
     st.session_state["tl_run"] = new
@@ -117,7 +119,7 @@ def live_view() -> None:
                          if snap.steps else "–"))
     common.show_figure(curves([(run.name, snap.steps, snap.vals)], T("loss_title"), T("miou_title"), T("step_axis")))
     if snap.last_val is None:
-        st.caption(T("first_val", every=run.cfg.val_every))
+        st.caption(T("first_val", every=first_validation(run.cfg)))
         return
     images, truths = validation_images(run)
     colours = palette(len(run.class_names))

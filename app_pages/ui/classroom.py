@@ -26,7 +26,7 @@ from core.quiz import Question, is_correct, readings
 ROLE, CODE, SECRET, STUDENT, MODE = "class_role", "class_code", "class_secret", "class_student", "class_mode"
 APPLIED, SEEN, SENT, PAGE, NOTE = "class_applied", "class_seen", "class_sent", "class_page", "class_note"
 JOIN_PARAM = "join"
-OWN_PARAMS = {common.LANG_KEY, common.PRESENT_PARAM, JOIN_PARAM}  # never published, never followed
+OWN_PARAMS = {common.LANG_KEY, common.PRESENT_PARAM, JOIN_PARAM, common.RUN_PARAM}  # never published, never followed
 POLL_SECONDS = 1.0  # a follower looks for a new version this often ...
 BEAT_SECONDS = 5.0  # ... and says it is still there this often (core.classroom.SEEN_SECONDS counts it gone)
 BEAT, ASKED = "class_beat", "class_asked"  # when we last said we are here; the question we last drew

@@ -34,6 +34,8 @@ LANG_KEY = "lang"
 DEVICE_KEY = "device"
 PRESENTATION_KEY = "presentation"
 PRESENT_PARAM = "present"  # presentation mode in the address: ?present=1
+RUN_PARAM = "run"  # the browser's training runs in the address: ?run=<token> (core.training.workers.RunRegistry)
+RUN_TOKEN_KEY = "run_token"  # ... and in the session, so a wander to another page keeps it
 
 
 def lang() -> str:
@@ -63,6 +65,27 @@ def image_error(err) -> str:
 def header(T: lessons.Texts) -> None:
     st.title(T.title)
     st.markdown(T.md("intro"))
+
+
+# Streamlit's own "running" indicator sits in the toolbar, which ``toolbarMode = "minimal"`` hides. The app's
+# own: a pill at the top right, shown while the script runs (Streamlit marks the app's root element with
+# data-test-script-state="running"), after half a second so that quick reruns do not flicker. It pulses so a
+# frozen page and a working one look different.
+BUSY_CSS = """<style>
+.stApp::after {{ content: "{text}"; position: fixed; top: 0.55rem; right: 1rem; z-index: 999991;
+  padding: 0.25rem 0.8rem; border-radius: 999px; background: #c2410c; color: #fff; font-weight: 600;
+  font-size: 0.95rem; box-shadow: 0 1px 4px rgba(15, 23, 42, 0.35); pointer-events: none;
+  opacity: 0; visibility: hidden; }}
+.stApp[data-test-script-state="running"]::after {{ visibility: visible; opacity: 1;
+  transition: visibility 0s linear 0.5s, opacity 0.15s ease 0.5s; animation: studio-busy 1.2s ease-in-out 0.5s infinite; }}
+@keyframes studio-busy {{ 50% {{ background: #9a3412; }} }}
+</style>"""
+
+
+def busy_indicator() -> None:
+    """Show "Working…" at the top of the page whenever a rerun takes more than half a second."""
+    text = ui("busy").replace("\\", "").replace('"', "")
+    st.html(BUSY_CSS.format(text=text))
 
 
 def presentation() -> bool:
@@ -207,6 +230,63 @@ def timed_fragment(every: float | None):
                 return fragment(*args, **kwargs)
         return draw
     return wrap
+
+
+def _browser_fingerprint() -> str:
+    """A hash of the secret Streamlit keeps in this browser's XSRF cookie, or "" where there is none.
+
+    The cookie is written again on every page load, masked anew each time ("2|mask|token ⊕ mask|time"): the
+    token under the mask is what stays the same for one browser."""
+    import hashlib
+
+    try:
+        cookie = st.context.cookies.get("_streamlit_xsrf", "")
+    except Exception:  # noqa: BLE001 - no request behind this session (AppTest): nobody to tell apart
+        cookie = ""
+    if not isinstance(cookie, str) or not cookie:
+        return ""
+    parts = cookie.split("|")
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+        secret = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+    except (IndexError, ValueError, ZeroDivisionError):  # another format: the whole value then
+        secret = cookie.encode()
+    return hashlib.sha256(secret).hexdigest()
+
+
+def browser_runs(*keys: str) -> dict:
+    """Keep the page's run keys (``"tl_run"``, ``"tl_history"``) for the browser, not only for this session.
+
+    The runs live in the server's registry under a random token kept in the address (``?run=…``, written once
+    there is a run) and in the session: after F5, or on coming back from another page, the page finds its runs
+    again. Within a session its own values win (a run just started); a fresh session takes the registry's.
+    Returns the registry's dict for this browser ({} while it has no run).
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    from core.training import workers
+
+    registry, owner = workers.registry(), _browser_fingerprint()
+    ctx = get_script_run_ctx()
+    watcher = (ctx.session_id, session_alive()) if ctx is not None else None  # this page, while it stays open
+    token = st.session_state.get(RUN_TOKEN_KEY) or st.query_params.get(RUN_PARAM) or ""
+    valid = len(token) == 16 and token.isalnum()
+    store = registry.attach(token, owner, create=False, watcher=watcher) if valid else None
+    if store is None and any(st.session_state.get(k) for k in keys):  # a run to keep, and no place for it yet
+        if not valid or token in registry:  # none, a malformed one, or another browser's
+            token = workers.new_token()
+        store = registry.attach(token, owner, watcher=watcher)
+    if store is None:
+        return {}
+    st.session_state[RUN_TOKEN_KEY] = token
+    if st.query_params.get(RUN_PARAM) != token:
+        st.query_params[RUN_PARAM] = token
+    for key in keys:
+        if key in st.session_state:
+            store[key] = st.session_state[key]
+        elif key in store:
+            st.session_state[key] = store[key]
+    return store
 
 
 def session_alive():

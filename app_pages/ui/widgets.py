@@ -263,7 +263,8 @@ def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: 
 def run_controls(T, prefix: str, history: list | None, start: Callable[[], None], *,
                  step: bool = True) -> str | None:
     """Start / pause or resume / one step / stop / forget-all buttons for the background run kept in
-    ``st.session_state[f"{prefix}_run"]`` (a :class:`core.training.runs.BackgroundRun`); ``history`` is the page's
+    ``st.session_state[f"{prefix}_run"]`` (a :class:`core.training.workers.WorkerRun`, or a
+    :class:`core.training.runs.BackgroundRun`); ``history`` is the page's
     list of runs, or None on a page that keeps only its latest run (no forget-all button then); ``step=False``
     leaves out the one-step button. The words are the page's ``start pause resume step stop reset`` strings.
     Returns the run's status, or None before the first run."""
@@ -271,12 +272,15 @@ def run_controls(T, prefix: str, history: list | None, start: Callable[[], None]
 
     def reset() -> None:
         for r in history:
-            r.stop(wait=0)
+            if hasattr(r, "abort"):
+                r.abort()  # forgotten: no last validation needed
+            else:
+                r.stop(wait=0)
         history.clear()
         st.session_state[f"{prefix}_run"] = None
 
     status = run.snapshot().status if run else None
-    active = status in ("running", "paused")
+    active = status in ("running", "paused")  # a queued run can only be stopped (it leaves the queue)
     widths = {"start": 1.3, "pause": 1, "step": 1, "stop": 1, "reset": 1.4}
     if not step:
         del widths["step"]
@@ -291,7 +295,8 @@ def run_controls(T, prefix: str, history: list | None, start: Callable[[], None]
                           disabled=status != "paused")
     if step:
         b["step"].button(T("step"), key=f"{prefix}_step", on_click=run.step if run else None, disabled=not active)
-    b["stop"].button(T("stop"), key=f"{prefix}_stop", on_click=run.stop if run else None, disabled=not active)
+    b["stop"].button(T("stop"), key=f"{prefix}_stop", on_click=run.stop if run else None,
+                     disabled=not (active or status == "queued"))
     if history is not None:
         b["reset"].button(T("reset"), key=f"{prefix}_reset", on_click=reset, disabled=not history)
     return status
@@ -306,16 +311,24 @@ def until_first_run(T, run, lesson: str) -> None:
 
 
 def live(status: str | None):
-    """A decorator for the part of a page that follows the run: a fragment redrawn every second while it trains."""
-    return common.timed_fragment(1.0 if status == "running" else None)
+    """A decorator for the part of a page that follows the run: a fragment redrawn every second while it trains
+    or waits in the queue."""
+    return common.timed_fragment(1.0 if status in ("running", "queued") else None)
 
 
 def watch(T, run, status: str | None):
-    """The run's snapshot, read inside the :func:`live` part. When a run that was training has paused or ended,
-    the whole page reruns (its buttons change, the timer stops); a failure is said with the page's ``failed``."""
+    """The run's snapshot, read inside the :func:`live` part. When a run that was training (or waiting) has
+    paused, started or ended, the whole page reruns (its buttons change, the timer stops); a queued run says its
+    place in the queue and the estimated wait; a failure is said with the page's ``failed``. Reading it counts
+    as looking at the run (the registry stops runs nobody looks at)."""
+    common.browser_runs()
     snap = run.snapshot()
-    if status == "running" and snap.status != "running":
+    if status in ("running", "queued") and snap.status != status:
         st.rerun(scope="app")
+    if snap.status == "queued":
+        wait = (common.ui("queue_wait", minutes=snap.wait_s / 60)
+                if snap.wait_s is not None else common.ui("queue_wait_unknown"))
+        st.info(common.ui("queue_position", position=snap.queue_position or 1) + " " + wait)
     if snap.error:
         st.error(T("failed", error=snap.error))
     return snap

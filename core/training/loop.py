@@ -46,7 +46,8 @@ class TrainConfig:
     steps: int = 300  # the schedule's length; `seconds` may stop earlier
     seconds: float | None = None  # wall-clock budget; None trains all `steps`
     warmup: int = 20  # linear warm-up steps before the cosine decay
-    val_every: int = 50  # validate after this many steps (and at the end)
+    val_every: int = 50  # validate this many steps after the first validation (and at the end)
+    first_val: int = 25  # the first validation comes this early (or at val_every, or the end, if sooner)
     val_size: int = 32  # fixed validation scenes: the same images all run long
     seed: int = 0  # fixes weights, data order and the validation set
     device: str = "auto"  # auto, cpu, cuda or mps
@@ -71,6 +72,18 @@ def lr_at(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:
         progress = max(progress, elapsed / cfg.seconds)
     progress = min(1.0, progress)
     return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def first_validation(cfg: TrainConfig) -> int:
+    """The step of a run's first validation."""
+    return max(1, min(cfg.first_val, cfg.val_every, cfg.steps))
+
+
+def validates_at(step: int, cfg: TrainConfig) -> bool:
+    """Whether a validation follows step ``step``: the first at ``min(first_val, val_every)`` (so a run stopped
+    early already has its mIoU and predictions), then every ``val_every`` steps after it, and at the end."""
+    first = first_validation(cfg)
+    return step == cfg.steps or (step >= first and (step - first) % cfg.val_every == 0)
 
 
 def upsampling_options(model: str) -> tuple[str, ...]:
@@ -154,7 +167,9 @@ def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
     right after it (so a caller that pauses can take the two together). ``data`` is any dataset of ``(x, target)`` items (default: the
     synthetic streets; a ``batch(indices)`` method is used when it has one); ``val_data`` a fixed
     ``(x, y)`` batch; ``task`` the loss and validation (default: :class:`SegmentationTask`). The model is
-    trained in place; stop early by simply not asking for the next item.
+    trained in place. Stop early either by not asking for the next item, or by sending ``"finish"``
+    (``items.send("finish")`` in place of ``next(items)``): the loop then ends with one last validation of
+    what it has learned, which is the item ``send`` returns (none when the last item already was one).
     """
     task = task if task is not None else SegmentationTask(cfg.num_classes)
     torch.manual_seed(cfg.seed)
@@ -189,17 +204,28 @@ def train(cfg: TrainConfig, model: torch.nn.Module | None = None, data=None,
         opt.step()
         step += 1
         dt = time.perf_counter() - t0
-        yield {"kind": "step", "step": step, "loss": loss.item(), "lr": lr,
-               "images_per_s": cfg.batch_size / dt if dt > 0 else float("inf"),
-               "elapsed_s": time.perf_counter() - start,
-               "val_follows": step % cfg.val_every == 0 or step == cfg.steps}  # its validation comes next
-        if step % cfg.val_every == 0:
+        val_follows = validates_at(step, cfg)
+        reply = yield {"kind": "step", "step": step, "loss": loss.item(), "lr": lr,
+                       "images_per_s": cfg.batch_size / dt if dt > 0 else float("inf"),
+                       "elapsed_s": time.perf_counter() - start,
+                       "val_follows": val_follows}  # its validation comes next
+        if reply == "finish":
+            break
+        if val_follows:
             last_val = step
-            yield {"kind": "val", "step": step, "elapsed_s": time.perf_counter() - start,
-                   **task.evaluate(model, *val_data, device, cfg.amp)}
-    if last_val != step:
+            reply = yield {"kind": "val", "step": step, "elapsed_s": time.perf_counter() - start,
+                           **task.evaluate(model, *val_data, device, cfg.amp)}
+            if reply == "finish":
+                break
+    if last_val != step and step > 0:
         yield {"kind": "val", "step": step, "elapsed_s": time.perf_counter() - start,
                **task.evaluate(model, *val_data, device, cfg.amp)}
+
+
+def segmentation_job(cfg: TrainConfig, model: torch.nn.Module, data=None,
+                     val_data: tuple[torch.Tensor, torch.Tensor] | None = None):
+    """:func:`train` as a worker's job (:class:`core.training.workers.Job`): the model and its items."""
+    return model, train(cfg, model, data=data, val_data=val_data)
 
 
 # --- checkpoints (their format: core.zoo.checkpoints) --------------------------------------------

@@ -169,14 +169,35 @@ def train_pose(cfg: TrainConfig, model: nn.Module, kind: str = "hrnet", sigma: f
         yield from train(cfg, model, data=data, val_data=val, task=task_for(kind, (cfg.size, cfg.size)))
 
 
-def race(kinds, cfg: TrainConfig, sigma: float = 1.5, budget: str = "tiny",
-         val_size: int = 16) -> tuple[dict[str, nn.Module], Iterator[dict]]:
+def pose_job(cfg: TrainConfig, model: nn.Module, kind: str = "hrnet", sigma: float = 1.5, val_size: int = 16):
+    """:func:`train_pose` as a worker's job (:class:`core.training.workers.Job`): the model and its items."""
+    return model, train_pose(cfg, model, kind, sigma, val_size)
+
+
+def race_job(contenders: nn.ModuleDict, cfg: TrainConfig, sigma: float = 1.5, val_size: int = 16):
+    """:func:`race` of the given contenders (kind → network) as a worker's job: the ModuleDict and the items."""
+    return contenders, race(list(contenders), cfg, sigma, val_size=val_size, contenders=dict(contenders.items()))[1]
+
+
+def race(kinds, cfg: TrainConfig, sigma: float = 1.5, budget: str = "tiny", val_size: int = 16,
+         contenders: dict[str, nn.Module] | None = None) -> tuple[dict[str, nn.Module], Iterator[dict]]:
     """Train several contenders side by side, one step each in turn, on the same batches.
 
-    Returns the models and one stream of the loop's items, each tagged with ``"model": kind``.
+    Returns the models (built at ``budget`` unless ``contenders`` gives them) and one stream of the loop's
+    items, each tagged with ``"model": kind``. Sending ``"finish"`` ends the race with a last validation of
+    every contender that has stepped since its previous one.
     """
-    contenders = {kind: build_pose_model(kind, len(JOINTS), budget) for kind in kinds}
+    contenders = contenders or {kind: build_pose_model(kind, len(JOINTS), budget) for kind in kinds}
     runs = {kind: train_pose(cfg, model, kind, sigma, val_size) for kind, model in contenders.items()}
+
+    def finish() -> Iterator[dict]:
+        """Every contender that has stepped since its last validation validates once more, then the race ends."""
+        for kind in list(runs):
+            try:
+                yield {**runs[kind].send("finish"), "model": kind}
+            except (StopIteration, TypeError):  # TypeError: a contender that never started has nothing to show
+                pass
+            runs.pop(kind).close()
 
     def items() -> Iterator[dict]:
         try:
@@ -187,9 +208,14 @@ def race(kinds, cfg: TrainConfig, sigma: float = 1.5, budget: str = "tiny",
                     except StopIteration:
                         del runs[kind]
                         continue
-                    yield {**item, "model": kind}
-                    if item["kind"] == "step" and cfg.val_every and item["step"] % cfg.val_every == 0:
-                        yield {**next(runs[kind]), "model": kind}  # the validation that follows this step
+                    if (yield {**item, "model": kind}) == "finish":
+                        yield from finish()
+                        return
+                    if item["kind"] == "step" and item.get("val_follows"):
+                        val = {**next(runs[kind]), "model": kind}  # the validation that follows this step
+                        if (yield val) == "finish":
+                            yield from finish()
+                            return
         finally:
             for run in runs.values():
                 run.close()

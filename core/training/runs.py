@@ -1,5 +1,9 @@
 """A training run in a background thread that the page can start, pause, step, stop and watch.
 
+The pages' runs train in worker processes (:mod:`core.training.workers`, whose :class:`WorkerRun` has this
+class's interface); a thread of the page's process is what is left for a job that cannot be pickled, like the
+FCN page's short demonstration run, and for tests of the loop's control.
+
 The page must stay responsive while a network trains, so :class:`BackgroundRun` drives the
 :func:`core.training.loop.train` generator from a thread of its own and keeps what the page draws — the
 metric history, the latest validation with its predictions — behind a lock. Control is by events:
@@ -31,14 +35,35 @@ from core.training.loop import TrainConfig
 class RunSnapshot:
     """A consistent copy of a run's state, safe to read while the thread goes on."""
 
-    status: str  # "running", "paused", "finished", "stopped" or "failed"
+    status: str  # "queued", "running", "paused", "finished", "stopped" or "failed"
     steps: list[dict] = field(default_factory=list)  # every step item (loss, lr, images_per_s, ...)
     vals: list[dict] = field(default_factory=list)  # every validation item, without predictions
     last_val: dict | None = None  # the latest validation, with "pred" and "confusion"
     error: str | None = None
+    queue_position: int | None = None  # queued: 1 when it is the next run to start (core.training.workers)
+    wait_s: float | None = None  # queued: the estimated seconds until it starts, None when not known yet
 
 
-class BackgroundRun:
+class Watched:
+    """What every kind of run gives the page besides its controls: ``snapshot()``, ``done`` and ``wait_for``."""
+
+    done: bool
+
+    def snapshot(self) -> RunSnapshot:
+        raise NotImplementedError
+
+    def wait_for(self, predicate: Callable[[RunSnapshot], bool], timeout: float = 30.0) -> RunSnapshot:
+        """Block until ``predicate(snapshot)`` holds or the run ends (for tests and the command line)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snap = self.snapshot()
+            if predicate(snap) or self.done:
+                return snap
+            time.sleep(0.02)
+        return self.snapshot()
+
+
+class BackgroundRun(Watched):
     def __init__(self, items: Iterator[dict], model: torch.nn.Module, alive: Callable[[], bool] = lambda: True,
                  start_paused: bool = False, name: str = "", *, cfg: TrainConfig | None = None,
                  val_data: tuple[torch.Tensor, torch.Tensor] | None = None, class_names: Sequence[str] = (),
@@ -180,13 +205,3 @@ class BackgroundRun:
     def snapshot(self) -> RunSnapshot:
         with self._lock:
             return RunSnapshot(self._status, list(self._steps), list(self._vals), self._last_val, self._error)
-
-    def wait_for(self, predicate: Callable[[RunSnapshot], bool], timeout: float = 30.0) -> RunSnapshot:
-        """Block until ``predicate(snapshot)`` holds or the run ends (for tests and the command line)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            snap = self.snapshot()
-            if predicate(snap) or self.done:
-                return snap
-            time.sleep(0.02)
-        return self.snapshot()
