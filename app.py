@@ -9,6 +9,7 @@ import os
 # in the background 20-40× on a small machine; it must be set before torch is first imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import pandas  # noqa: E402, F401  (here, not in core/warmup.py's thread: plotly and Streamlit look it up in sys.modules)
 import streamlit as st  # noqa: E402
 
 from app_pages.ui import classroom, common, components  # noqa: E402

@@ -1,8 +1,7 @@
 """The app's heavy imports, done once in the background when the server starts.
 
-A page that first needs torchvision (the weights catalogue, the detection models), pandas (tables) or a
-transformers model class would otherwise pay for importing it on the student's first visit: 1.5 s for
-torchvision (it brings in ``torch._dynamo``), 1.2 s for SegFormer's modules, measured on a 2-core CPU. A
+A page that first needs torchvision (the weights catalogue, the detection models) or a transformers model
+class would otherwise pay for importing it on the student's first visit: 1.5 s for torchvision (it brings in ``torch._dynamo``), 1.2 s for SegFormer's modules, measured on a 2-core CPU. A
 daemon thread imports them right after the app's first run instead; a page that needs one sooner waits only
 for what is left of that import (Python's import lock). No Streamlit here: :func:`start` is idempotent.
 
@@ -18,7 +17,9 @@ import importlib
 import threading
 import time
 
-MODULES = ("pandas", "torchvision", "torchvision.models.detection", "torchvision.ops", "transformers")
+# Not pandas: plotly and Streamlit look for it in ``sys.modules`` without importing it, and would find it half
+# made while this thread imports it (the app imports it up front instead). Nothing looks for these that way.
+MODULES = ("torchvision", "torchvision.models.detection", "torchvision.ops", "transformers")
 # transformers loads each model's module lazily, when its class is first asked for
 TRANSFORMERS_CLASSES = ("SegformerConfig", "SegformerForSemanticSegmentation", "SegformerImageProcessor",
                         "Mask2FormerConfig", "Mask2FormerForUniversalSegmentation", "Mask2FormerImageProcessor",
