@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.classroom_load import FORMULA, MB, pct  # noqa: E402
-from bench.server import App, rss_bytes  # noqa: E402
-from bench.st_protocol import Session  # noqa: E402
+from bench.classroom_load import FORMULA, MB, pct
+from bench.server import App, rss_bytes
+from bench.st_protocol import Session
 
 PAGE = "transposed_convolution"
 GOAL_P95_S = 1.5

@@ -37,7 +37,6 @@ import io
 import json
 import random
 import re
-import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -46,11 +45,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-from bench.server import App, rss_bytes  # noqa: E402
-from bench.st_protocol import Run, Session  # noqa: E402
+from bench.server import App, rss_bytes
+from bench.st_protocol import Run, Session
 
 FORMULA = re.compile(r"&= \((\d+)-1\)\\cdot (\d+) - 2\\cdot (\d+) \+ (\d+)\\cdot\((\d+)-1\) \+ (\d+) \+ 1")
 MB = 2 ** 20
@@ -207,7 +206,7 @@ async def peak_watch(pid: int, stop: asyncio.Event, box: list) -> None:
         box[0] = max(box[0], rss_bytes(pid))
         try:
             await asyncio.wait_for(stop.wait(), 1.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

@@ -216,7 +216,7 @@ class Session:
                     raise TimeoutError("no script_finished within the time allowed")
                 try:
                     await asyncio.wait_for(self._finished.wait(), left)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     async def open_page(self, page: str, query: str = "", timeout: float = 120) -> tuple[float, Run]:
