@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.classroom_load import FORMULA, MB, pct
 from bench.server import App, rss_bytes
-from bench.st_protocol import Session
+from bench.st_protocol import Session, run_coroutine
 
 PAGE = "transposed_convolution"
 GOAL_P95_S = 1.5
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     counts = [int(c) for c in args.followers.split(",") if c.strip()]
     with App() as app:
-        result = asyncio.run(measure(app.url, app.proc.pid, counts, args.changes, args.wait, args.gap))
+        result = run_coroutine(measure(app.url, app.proc.pid, counts, args.changes, args.wait, args.gap))
     print(json.dumps(result) if args.json else report(result))
     return result
 

@@ -49,7 +49,7 @@ import numpy as np
 from PIL import Image
 
 from bench.server import App, rss_bytes
-from bench.st_protocol import Run, Session
+from bench.st_protocol import Run, Session, run_coroutine
 
 FORMULA = re.compile(r"&= \((\d+)-1\)\\cdot (\d+) - 2\\cdot (\d+) \+ (\d+)\\cdot\((\d+)-1\) \+ (\d+) \+ 1")
 MB = 2 ** 20
@@ -313,11 +313,11 @@ def main(argv: list[str] | None = None) -> dict:
     if args.url:
         if args.pid is None:
             ap.error("--url needs --pid (the server process, for its memory)")
-        result = asyncio.run(measure(args.url, args.pid, args.students, args.minutes, args.think, solo,
+        result = run_coroutine(measure(args.url, args.pid, args.students, args.minutes, args.think, solo,
                                      args.session_ttl))
     else:
         with App([f"--server.disconnectedSessionTTL={args.session_ttl}"]) as app:
-            result = asyncio.run(measure(app.url, app.proc.pid, args.students, args.minutes, args.think, solo,
+            result = run_coroutine(measure(app.url, app.proc.pid, args.students, args.minutes, args.think, solo,
                                          args.session_ttl))
     print(json.dumps(result) if args.json else report(result))
     return result

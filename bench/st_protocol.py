@@ -13,6 +13,7 @@ No part of the app is mocked: the server is the real ``streamlit run app.py``.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import urllib.request
 import uuid
@@ -26,6 +27,32 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 FINISHED = ForwardMsg.FINISHED_SUCCESSFULLY
 FRAGMENT_FINISHED = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+
+
+def run_coroutine(coro):
+    """``asyncio.run(coro)``, also from a thread whose event loop is already running.
+
+    A test suite that drove a browser with Playwright's synchronous API leaves such a loop behind, and
+    ``asyncio.run`` refuses to start a second one there; the coroutine then runs on a thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed back to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="bench-loop")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def widget_key(element_id: str) -> str | None:
