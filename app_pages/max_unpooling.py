@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 import torch.nn.functional as F
 
-from app_pages.ui import common, widgets
+from app_pages.ui import common, stepper, widgets
 from core.figures.common import format_number
 from core.figures.upsampling import conceal, grid, memory_bars, pending, routing
 from core.ops.pooling import (
@@ -40,55 +40,56 @@ routes = max_unpool_trace(rest, idx, (4, 4))
 # --- step through both halves ------------------------------------------------------------------------------
 st.subheader(T("walk_title"))
 n_pool = len(pool_steps)
-k = widgets.step_control("mu_step", n_pool + len(routes), T("step_label"), show_all=True)
 zrange = (min(float(x.min()), float(rest.min()), 0.0), max(float(x.max()), float(rest.max()), 0.0) or 1.0)
-# What is computed up to step k: the first k+1 windows of pooling, then the first routes of unpooling, each of
-# which fills its whole window of the unpooled map (the value at its remembered cell, zeros around it).
-everything = widgets.shows_all("mu_step")
-windows = len(pool_steps) if everything or k >= n_pool else k + 1
-moved = len(routes) if everything else max(k - n_pool + 1, 0)
-pooled_done = pending(tuple(pooled.shape), [p.out for p in pool_steps[:windows]])
-unpooled_done = pending(tuple(unpooled.shape), [(r.src[0] * K + a, r.src[1] * K + b) for r in routes[:moved]
-                                                for a in range(K) for b in range(K)])
-remembered = [p.argmax for p in pool_steps[:windows]]
-
-a, b, c = st.columns([4, 2.4, 2.4])
 wide, narrow = common.column_px(4 / 8.8), common.column_px(2.4 / 8.8)  # each grid is laid out for its column
-if k < n_pool:
-    ps = pool_steps[k]
-    (r0, c0), (r1, c1) = ps.cells[0], ps.cells[-1]
-    with a:
-        common.show_figure(grid(x, T("input_title"), blocks=K, window=(r0, c0, r1, c1), marks=remembered,
-                                zrange=zrange, max_width_px=wide), key="mu_in")
-    with b:
-        common.show_figure(conceal(grid(pooled, T("pooled_title"), highlight=[ps.out], zrange=zrange, cell_px=64,
-                                        max_width_px=narrow),
-                                   pooled_done), key="mu_pooled")
-    with c:
-        common.show_figure(conceal(grid(idx, T("indices_title"), highlight=[ps.out], cell_px=64, max_width_px=narrow),
-                                   pooled_done),
-                           key="mu_idx")
-    values = ", ".join(format_number(v) for v in ps.values)
-    st.info(T("pool_step", wi=ps.out[0], wj=ps.out[1], r0=r0, r1=r1, c0=c0, c1=c1, values=values,
-              m=format_number(ps.value), r=ps.argmax[0], c=ps.argmax[1], idx=ps.index))
-    current_route = None
-else:
-    rs = routes[k - n_pool]
-    with a:
-        common.show_figure(grid(x, T("input_title"), blocks=K, marks=remembered, sources=[rs.dest],
-                                zrange=zrange, max_width_px=wide), key="mu_in")
-    with b:
-        common.show_figure(grid(pooled, T("pooled_title"), zrange=zrange, cell_px=64, max_width_px=narrow),
-                           key="mu_pooled")
-    with c:
-        common.show_figure(grid(idx, T("indices_title"), highlight=[rs.src], cell_px=64, max_width_px=narrow),
-                           key="mu_idx")
-    st.info(T("route_step", i=rs.src[0], j=rs.src[1], v=format_number(rs.value), idx=rs.index,
-              r=rs.dest[0], c=rs.dest[1]))
-    current_route = k - n_pool
+
+
+def computed(k: int, everything: bool):
+    """What is computed up to step k: the first k+1 windows of pooling, then the first routes of unpooling, each
+    of which fills its whole window of the unpooled map (the value at its remembered cell, zeros around it)."""
+    windows = len(pool_steps) if everything or k >= n_pool else k + 1
+    moved = len(routes) if everything else max(k - n_pool + 1, 0)
+    pooled_done = pending(tuple(pooled.shape), [p.out for p in pool_steps[:windows]])
+    unpooled_done = pending(tuple(unpooled.shape), [(r.src[0] * K + a, r.src[1] * K + b) for r in routes[:moved]
+                                                    for a in range(K) for b in range(K)])
+    return windows, moved, pooled_done, unpooled_done
+
+
+def draw(k: int, everything: bool) -> stepper.Step:
+    """Step ``k``: a pooling window (its maximum and where it was), or a value of the small map flying back."""
+    windows, _, pooled_done, unpooled_done = computed(k, everything)
+    remembered = [p.argmax for p in pool_steps[:windows]]
+    if k < n_pool:
+        ps = pool_steps[k]
+        (r0, c0), (r1, c1) = ps.cells[0], ps.cells[-1]
+        figures = [
+            grid(x, T("input_title"), blocks=K, window=(r0, c0, r1, c1), marks=remembered, zrange=zrange,
+                 max_width_px=wide),
+            conceal(grid(pooled, T("pooled_title"), highlight=[ps.out], zrange=zrange, cell_px=64, max_width_px=narrow),
+                    pooled_done),
+            conceal(grid(idx, T("indices_title"), highlight=[ps.out], cell_px=64, max_width_px=narrow), pooled_done),
+        ]
+        values = ", ".join(format_number(v) for v in ps.values)
+        text = T("pool_step", wi=ps.out[0], wj=ps.out[1], r0=r0, r1=r1, c0=c0, c1=c1, values=values,
+                 m=format_number(ps.value), r=ps.argmax[0], c=ps.argmax[1], idx=ps.index)
+    else:
+        rs = routes[k - n_pool]
+        figures = [
+            grid(x, T("input_title"), blocks=K, marks=remembered, sources=[rs.dest], zrange=zrange, max_width_px=wide),
+            grid(pooled, T("pooled_title"), zrange=zrange, cell_px=64, max_width_px=narrow),
+            grid(idx, T("indices_title"), highlight=[rs.src], cell_px=64, max_width_px=narrow),
+        ]
+        text = T("route_step", i=rs.src[0], j=rs.src[1], v=format_number(rs.value), idx=rs.index, r=rs.dest[0],
+                 c=rs.dest[1])
+    return stepper.Step(figures, text, pending=bool(pooled_done.any() or unpooled_done.any()))
+
+
+k = stepper.step_through("mu_step", n_pool + len(routes), draw, params=(x.tolist(), rest.tolist()),
+                         rows=[(4, 2.4, 2.4)], label=T("step_label"), show_all=True)
+everything = widgets.shows_all("mu_step")
+_, moved, _, unpooled_done = computed(k, everything)
+current_route = k - n_pool if k >= n_pool else None
 st.caption(T("indices_caption"))
-if pooled_done.any() or unpooled_done.any():
-    widgets.pending_note()
 
 ties = [s.out for s in pool_steps if sum(v == s.value for v in s.values) > 1]
 if ties:
@@ -154,4 +155,3 @@ common.show_figure(memory_bars([T("block_n", n=r.block) for r in rows], {
 }, T("mem_chart_title", h=int(height), w=int(width)), "MiB"), key="mu_mem")
 
 widgets.quiz(T, unpooling_questions, key="mu_quiz")
-widgets.autoplay("mu_step")

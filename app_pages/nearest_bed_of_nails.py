@@ -3,7 +3,7 @@ import streamlit as st
 import torch
 import torch.nn.functional as F
 
-from app_pages.ui import common, widgets
+from app_pages.ui import common, stepper, widgets
 from core.figures.common import format_number
 from core.figures.upsampling import conceal, grid, pending
 from core.ops.resample import (
@@ -27,34 +27,32 @@ nails = bed_of_nails(x, s)  # (s·rows, s·cols)
 steps = nearest_trace(x, s)
 
 st.subheader(T("walk_title"))
-k = widgets.step_control("nb_step", len(steps), T("step_label"), show_all=True)
-step = steps[k]
-(i, j), (si, sj) = step.out, step.src
-# Only the cells computed so far (reading order, up to this step), unless "show all" is on.
-hidden = pending(tuple(near.shape), None if widgets.shows_all("nb_step") else [t.out for t in steps[:k + 1]])
-
 zrange = (min(float(x.min()), 0.0), max(float(x.max()), 0.0) or 1.0)
-left, mid, right = st.columns([2, 3, 3])
 small, wide = common.column_px(2 / 8), common.column_px(3 / 8)  # each grid is laid out for its column
-with left:
-    common.show_figure(grid(x, T("input_title", h=rows, w=cols), sources=[step.src], zrange=zrange,
-                            max_width_px=small), key="nb_in")
-with mid:
-    common.show_figure(conceal(grid(near, T("nearest_title", h=rows * s, w=cols * s), highlight=[step.out],
-                                    blocks=s, zrange=zrange, max_width_px=wide), hidden), key="nb_near")
-with right:
-    common.show_figure(conceal(grid(nails, T("nails_title", h=rows * s, w=cols * s), highlight=[step.out],
-                                    blocks=s, zrange=zrange, max_width_px=wide), hidden), key="nb_nails")
-if hidden.any():
-    widgets.pending_note()
 
-v = format_number(step.value)
-with st.container(border=True):
-    st.markdown(T("nearest_step", i=i, j=j, s=s, si=si, sj=sj, v=v))
-    if step.nail:
-        st.markdown(T("nails_step_hit", i=i, j=j, s=s, si=si, sj=sj, v=v))
-    else:
-        st.markdown(T("nails_step_hole", i=i, j=j, s=s, ri=i % s, rj=j % s))
+
+def draw(k: int, everything: bool) -> stepper.Step:
+    """Step ``k``: the input cell read, the output cell written, and only the cells computed so far (reading
+    order, up to this step) unless "show all" is on."""
+    step = steps[k]
+    (i, j), (si, sj) = step.out, step.src
+    hidden = pending(tuple(near.shape), None if everything else [t.out for t in steps[:k + 1]])
+    figures = [
+        grid(x, T("input_title", h=rows, w=cols), sources=[step.src], zrange=zrange, max_width_px=small),
+        conceal(grid(near, T("nearest_title", h=rows * s, w=cols * s), highlight=[step.out], blocks=s, zrange=zrange,
+                     max_width_px=wide), hidden),
+        conceal(grid(nails, T("nails_title", h=rows * s, w=cols * s), highlight=[step.out], blocks=s, zrange=zrange,
+                     max_width_px=wide), hidden),
+    ]
+    v = format_number(step.value)
+    nail = (T("nails_step_hit", i=i, j=j, s=s, si=si, sj=sj, v=v) if step.nail
+            else T("nails_step_hole", i=i, j=j, s=s, ri=i % s, rj=j % s))
+    return stepper.Step(figures, T("nearest_step", i=i, j=j, s=s, si=si, sj=sj, v=v) + "\n\n" + nail,
+                        pending=bool(hidden.any()))
+
+
+stepper.step_through("nb_step", len(steps), draw, params=(rows, cols, s, x.tolist()), rows=[(2, 3, 3)],
+                     label=T("step_label"), show_all=True)
 
 st.markdown(T.md("nearest"))
 st.markdown(T.md("bed_of_nails"))
@@ -68,4 +66,3 @@ common.torch_check(nails, F.conv_transpose2d(x[None, None], one_hot, stride=s)[0
 st.markdown(T.md("relations"))
 
 widgets.quiz(T, nearest_questions, key="nb_quiz")
-widgets.autoplay("nb_step")

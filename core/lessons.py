@@ -15,6 +15,7 @@ from __future__ import annotations
 import numbers
 import re
 import string
+import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -291,8 +292,18 @@ def localize_numbers(text: str, lang: str, math: bool = False) -> str:
     return "".join(out)
 
 
+# How often the lesson files' modification times are looked at again: a page asks for its words dozens of times per
+# rerun, and each look is four system calls; a teacher's edit shows at the next rerun a second later.
+RECHECK_S = 1.0
+_checked: dict[tuple[str, str], tuple[float, Texts]] = {}
+
+
 def texts(slug: str, lang: str = "en") -> Texts:
-    """Load the words of ``slug`` in ``lang`` (re-read when a teacher edits the file)."""
+    """Load the words of ``slug`` in ``lang`` (re-read when a teacher edits the file, within ``RECHECK_S``)."""
+    now = time.monotonic()
+    hit = _checked.get((lang, slug))
+    if hit is not None and now - hit[0] < RECHECK_S:
+        return hit[1]
     if lang not in LANGUAGES:
         raise LessonError(f"unknown language '{lang}'; valid: {', '.join(LANGUAGES)}")
     folder = LESSONS_DIR / lang
@@ -300,7 +311,9 @@ def texts(slug: str, lang: str = "en") -> Texts:
     if not toml_path.exists() and not md_path.exists():
         raise LessonError(f"no lesson files for '{slug}' in lessons/{lang}/")
     data, sections = _read(lang, slug, (_mtime(toml_path), _mtime(md_path)))
-    return Texts(lang, slug, data, sections)
+    words = Texts(lang, slug, data, sections)
+    _checked[(lang, slug)] = (now, words)
+    return words
 
 
 def _shape(value, prefix: str = "") -> set[str]:

@@ -7,6 +7,7 @@ test reads is every string of every element the page sent, the way the browser w
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 import tomllib
@@ -18,6 +19,7 @@ from google.protobuf.message import Message
 from app_pages.ui.manifest import all_pages
 from core import lessons
 from core.lessons import LESSONS_DIR, split_sections
+from tests import steps
 from tests.conftest import run_page
 
 PAGES = [p.slug for p in all_pages()]
@@ -99,6 +101,17 @@ class Render:
                 texts, separators = _figure_strings(proto.spec)
                 self.shown += [("figure", t) for t in texts]
                 self.separators.append(separators)
+                continue
+            if kind == "BidiComponent" and proto.component_name == steps.COMPONENT:
+                data = json.loads(proto.json)  # a step-through played in the browser: every step it can show
+                for k in range(data["n"]):
+                    state = steps.step_state(data, k)
+                    for fig in state["figs"]:
+                        texts, separators = _figure_strings(json.dumps(fig))
+                        self.shown += [("step figure", t) for t in texts]
+                        self.separators.append(separators)
+                    self.shown.append(("step caption", html.unescape(re.sub(r"<[^>]+>", " ", state["caption"]))))
+                self.shown += [("step labels", v) for v in data["labels"].values()]
                 continue
             if kind in _COMPONENTS:
                 continue

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import lessons
 from core.ops.pooling import max_pool_trace, max_unpool_trace
+from tests import steps
 from tests.conftest import page_text
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -46,7 +47,14 @@ def _address(at: AppTest, key: str) -> str | None:
     return value[-1] if isinstance(value, list) else value
 
 
+# figures drawn by a step-through that plays in the browser: (its key, the figure's place in it)
+IN_STEPS = {"nb_in": ("nb_step", 0), "nb_near": ("nb_step", 1), "nb_nails": ("nb_step", 2),
+            "mu_in": ("mu_step", 0), "mu_pooled": ("mu_step", 1), "mu_idx": ("mu_step", 2)}
+
+
 def _spec(at: AppTest, key: str) -> dict:
+    if key in IN_STEPS:  # the step the server is on, rebuilt from the frames the browser was sent
+        return steps.figure(at, *IN_STEPS[key])
     charts = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
     assert len(charts) == 1, key
     return json.loads(charts[0].proto.spec)
@@ -110,7 +118,7 @@ def test_nearest_step_k_shows_k_plus_one_cells_then_all(lang):
             done = ~np.isnan(shown)
             np.testing.assert_array_equal(shown[done], ref[done])
         words = lessons.texts("common", lang).table("step_control")
-        assert (words["hidden_note"] in page_text(at)) == (k < n - 1)
+        assert (words["hidden_note"].replace("**", "") in steps.caption(at, "nb_step")) == (k < n - 1)
     # at the last step both outputs are whole and equal torch's ops (the page says so too)
     np.testing.assert_array_equal(_grid(at, "nb_near"), near)
     np.testing.assert_array_equal(_grid(at, "nb_nails"), nails)
@@ -128,12 +136,14 @@ def test_nearest_step_k_shows_k_plus_one_cells_then_all(lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_nearest_step_is_read_from_and_written_to_the_address(lang):
     at = _open("nearest_bed_of_nails", lang, address={"nb_step": "5"})
-    assert at.session_state["nb_step"] == 5 and at.slider(key="nb_step").value == 5
+    assert at.session_state["nb_step"] == 5 and steps.player(at, "nb_step")["step"] == 5
     assert _reading_order(_grid(at, "nb_near")) == 6
-    at.button(key="nb_step__next").click().run()
-    assert _address(at, "nb_step") == "6"
-    at.button(key="nb_step__prev").click().run()
-    at.slider(key="nb_step").set_value(0).run()  # the first step is the default: the address drops it
+    # the browser plays the steps itself and tells the server where it settled (here: as the browser would)
+    at.session_state["nb_step"] = 6
+    at.run()
+    assert _address(at, "nb_step") == "6" and steps.player(at, "nb_step")["step"] == 6
+    at.session_state["nb_step"] = 0
+    at.run()  # the first step is the default: the address drops it
     assert "nb_step" not in at.query_params
     at = _open("nearest_bed_of_nails", lang, address={"nb_step": "9", "nb_step_all": "1"})
     assert at.toggle(key="nb_step_all").value is True
@@ -211,8 +221,10 @@ def test_max_unpooling_step_from_a_shared_link(lang):
     at = _open("max_unpooling", lang, address={"mu_step": "6"})  # the third route: (1, 0) of the small map
     assert at.session_state["mu_step"] == 6 and _arrows(at) == 3
     route = max_unpool_trace(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor(_mu_torch()[1]).long(), (4, 4))[2]
-    assert T("route_step", i=1, j=0, v="3", idx=route.index, r=route.dest[0], c=route.dest[1]) in page_text(at)
-    at.button(key="mu_step__next").click().run()
+    words = T("route_step", i=1, j=0, v="3", idx=route.index, r=route.dest[0], c=route.dest[1])
+    assert words.replace("**", "") in steps.caption(at, "mu_step")
+    at.session_state["mu_step"] = 7
+    at.run()
     assert _address(at, "mu_step") == "7"
 
 

@@ -18,7 +18,7 @@ STEPS = [50, 100, 300, 1000]  # training lengths offered (a few hundred steps ta
 KERNELS = [2, 3, 4, 5]
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)  # read only: drawn, never changed
 def _channels(c_in: int, c_out: int, kernel_size: int, stride: int, seed: int) -> tl.ChannelView:
     return tl.channel_view(c_in, c_out, 2, kernel_size, stride, 0, seed)
 

@@ -5,6 +5,7 @@ would want in a shared link (the grid's numbers) in the page URL.
 """
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -215,6 +216,12 @@ def autoplay(key: str, seconds: float = 0.9) -> None:
 
 # --- check yourself ---------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=256)
+def _questions(make_questions: Callable[[random.Random], Sequence[Question]], seed: int) -> tuple[Question, ...]:
+    """A session's questions, drawn once per seed: a page draws them at every rerun, and some take a few ms."""
+    return tuple(make_questions(random.Random(seed)))
+
+
 def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: str) -> None:
     """A "check yourself" block: questions with random parameters, marked as the student answers.
 
@@ -223,7 +230,7 @@ def quiz(T, make_questions: Callable[[random.Random], Sequence[Question]], key: 
     """
     seed_key = f"{key}__seed"
     seed = st.session_state.setdefault(seed_key, random.randrange(1_000_000))
-    questions = list(make_questions(random.Random(seed)))
+    questions = _questions(make_questions, seed)
     with st.container(border=True):
         head, button = st.columns([4, 1], vertical_alignment="center")
         head.subheader(common.ui("quiz_title"))

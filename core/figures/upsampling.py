@@ -7,6 +7,8 @@ looks the same across the app.
 """
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -71,7 +73,7 @@ def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[
     """
     a = np.asarray(values, dtype=float)
     if max_width_px:  # laid out for its column: cells, title, numbers and row/column numbers that fit it
-        spec = spec_of(fitted_grid(a, title, max_width_px, digits=digits, zrange=zrange, cell_px=cell_px))
+        spec = fitted_spec(a, title, max_width_px, digits=digits, zrange=zrange, cell_px=cell_px)
     else:
         spec = grid_spec(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px)
     if blocks:
@@ -120,7 +122,29 @@ def fitted_grid(values, title: str = "", width_px: float = 400, **kwargs) -> go.
     at the projector's size (:func:`~core.figures.common.scale_for_projector`). ``layout.meta["numbers"]``
     says whether the numbers are shown (the page then says where to read them otherwise).
     """
+    return figure_of(fitted_spec(values, title, width_px, **kwargs))
+
+
+def fitted_spec(values, title: str = "", width_px: float = 400, **kwargs) -> dict:
+    """:func:`fitted_grid` as plain data (a copy of its own the caller may change). Laying a grid out twice, at the
+    laptop's and the projector's size, costs a few milliseconds, and a page redraws the same grids at every
+    rerun: the layout is kept for the last few hundred grids (by their numbers, title, width and options)."""
     a = np.asarray(values, dtype=float)
+    try:
+        key = (a.tobytes(), a.shape, title, float(width_px), tuple(sorted(kwargs.items())))
+        hash(key)
+    except TypeError:  # an option that is not hashable (a list for zrange): laid out afresh
+        return _fitted_spec(a, title, width_px, **kwargs)
+    return copy.deepcopy(_kept_fitted_spec(key))
+
+
+@functools.lru_cache(maxsize=512)
+def _kept_fitted_spec(key) -> dict:
+    raw, shape, title, width_px, options = key
+    return _fitted_spec(np.frombuffer(raw, dtype=float).reshape(shape), title, width_px, **dict(options))
+
+
+def _fitted_spec(a: np.ndarray, title: str, width_px: float, **kwargs) -> dict:
     spec = grid_spec(a, title, max_width_px=width_px, **kwargs)
     drawn = (spec, scale_spec(spec_of(spec)))
     labels = spec["layout"]["meta"]["labels"]
@@ -137,7 +161,7 @@ def fitted_grid(values, title: str = "", width_px: float = 400, **kwargs) -> go.
                    for f in drawn)
         spec["layout"][f"{axis}axis"].update(tickvals=list(range(0, n, step)), ticktext=[str(i) for i in range(0, n, step)])
     spec["layout"]["meta"] = {**spec["layout"]["meta"], "numbers": numbers or not labels}
-    return figure_of(spec)
+    return spec
 
 
 def clickable(fig: go.Figure, h: int, w: int) -> go.Figure:
