@@ -3,7 +3,7 @@ import streamlit as st
 import torch
 import torch.nn.functional as F
 
-from app_pages.ui import common, widgets
+from app_pages.ui import common, stepper, widgets
 from core.figures.common import grid_heatmap
 from core.figures.upsampling import (
     clickable,
@@ -48,51 +48,48 @@ st.caption(T("pick_help"))
 
 def _go_to(row: int, col: int) -> None:
     st.session_state["bl_step"] = row * st.session_state.get("bl_out_cols", out_cols) + col
-    st.session_state["bl_step__playing"] = False
 
 
 def _picked_by_selectors() -> None:
     _go_to(int(st.session_state["bl_row"]), int(st.session_state["bl_col"]))
 
 
-def _picked_by_click() -> None:
-    points = st.session_state["bl_pick"]["selection"]["points"]
-    if points:
-        _go_to(int(round(points[0]["y"])), int(round(points[0]["x"])))
-
-
-k = widgets.step_control("bl_step", out_rows * out_cols, T("step_label"), show_all=True,
-                         default=out_cols + min(2, out_cols - 1))  # start on an off-grid pixel: (1, 2)
-i, j = divmod(k, out_cols)
+START = out_cols + min(2, out_cols - 1)  # start on an off-grid pixel: (1, 2)
+i, j = divmod(stepper.current_step("bl_step", out_rows * out_cols, START), out_cols)
 st.session_state["bl_row"], st.session_state["bl_col"] = i, j
 s1, s2, _ = st.columns([1, 1, 4])
 s1.selectbox(T("out_row"), range(out_rows), key="bl_row", on_change=_picked_by_selectors)
 s2.selectbox(T("out_col"), range(out_cols), key="bl_col", on_change=_picked_by_selectors)
 
-step = bilinear_step(x, (out_rows, out_cols), (i, j), align_corners=ac)
 names = [T("tl"), T("tr"), T("bl"), T("br")]
 zrange = (min(float(x.min()), 0.0), max(float(x.max()), 0.0) or 1.0)
-
-left, mid, right = st.columns([3, 3, 3])
 third = common.column_px(1 / 3)  # each grid sizes its cells to fit its column
-with left:
-    common.show_figure(grid(x, T("input_title", h=rows, w=cols), taps=step.taps, point=step.u, zrange=zrange,
-                            max_width_px=third),
-                       key="bl_in")
-    st.caption(T("input_caption", ur=f"{step.u[0]:.4g}", uc=f"{step.u[1]:.4g}"))
-with mid:
-    (r0, c0) = step.taps[0]
-    corner_labels = [f"x[{r},{c}]" for r, c in step.taps]
-    common.show_figure(unit_square(step.frac, step.weights, step.values, corner_labels, T("square_title")),
-                       key="bl_square")
-    if len(set(step.taps)) < 4:  # at the last row or column the neighbour beyond is the border pixel itself
-        st.caption(T("border_note"))
-with right:
-    done = None if widgets.shows_all("bl_step") else k + 1  # the output pixels computed up to this step
-    out_fig = clickable(conceal(grid(y, T("output_title", h=out_rows, w=out_cols), highlight=[(i, j)],
-                                     zrange=zrange, max_width_px=third), pending((out_rows, out_cols), done)), out_rows, out_cols)
-    common.show_figure(out_fig, key="bl_pick", on_select=_picked_by_click, selection_mode="points",
-                       config={"displayModeBar": False})
+
+
+def draw(k: int, everything: bool) -> stepper.Step:
+    """Output pixel ``k`` (reading order): where it samples the input, its four weights as areas, and the output
+    computed up to it (all of it with "show all"); a click on an output cell goes to that pixel."""
+    r, c = divmod(k, out_cols)
+    at = bilinear_step(x, (out_rows, out_cols), (r, c), align_corners=ac)
+    corner_labels = [f"x[{a},{b}]" for a, b in at.taps]
+    figures = [
+        grid(x, T("input_title", h=rows, w=cols), taps=at.taps, point=at.u, zrange=zrange, max_width_px=third),
+        unit_square(at.frac, at.weights, at.values, corner_labels, T("square_title")),
+        clickable(conceal(grid(y, T("output_title", h=out_rows, w=out_cols), highlight=[(r, c)], zrange=zrange,
+                               max_width_px=third), pending((out_rows, out_cols), None if everything else k + 1)),
+                  out_rows, out_cols),
+    ]
+    text = T("input_caption", ur=f"{at.u[0]:.4g}", uc=f"{at.u[1]:.4g}")
+    if len(set(at.taps)) < 4:  # at the last row or column the neighbour beyond is the border pixel itself
+        text += "\n\n" + T("border_note")
+    return stepper.Step(figures, text)
+
+
+k = stepper.step_through("bl_step", out_rows * out_cols, draw, params=(x.tolist(), out_rows, out_cols, ac),
+                         rows=[(3, 3, 3)], label=T("step_label"), show_all=True, default=START, click=(2, out_cols))
+i, j = divmod(k, out_cols)
+step = bilinear_step(x, (out_rows, out_cols), (i, j), align_corners=ac)
+(r0, c0) = step.taps[0]
 
 with st.container(border=True):
     formula = T("formula_ac") if ac else T("formula_half")
@@ -148,4 +145,3 @@ border = (up_tc - up_bi).abs().max().item()
 st.markdown(T("kernel_compare", m=m, inner=f"{inner:.2g}", border=f"{border:.3g}"))
 
 widgets.quiz(T, bilinear_questions, key="bl_quiz")
-widgets.autoplay("bl_step")

@@ -7,6 +7,7 @@ from core.figures.common import format_number
 from core.figures.upsampling import (
     ORIGINAL,
     fitted_grid,
+    fitted_spec,
     mark_cells,
     matrix_figure,
     outline,
@@ -117,10 +118,10 @@ if data is not None:
                 c3 = st.container()
                 widths = [common.column_px(v / sum(shares)) for v in shares] + [common.column_px(1.0)]
             with c1:
-                common.show_figure(fitted_grid(x, T("fig_input"), widths[0], highlight=[(step.i, step.j)]))
+                common.show_figure(fitted_spec(x, T("fig_input"), widths[0], highlight=[(step.i, step.j)]))
             with c2:
                 copy = step.value * np.asarray(kernel)
-                common.show_figure(fitted_grid(copy, T("fig_copy", v=format_number(step.value)), widths[1]))
+                common.show_figure(fitted_spec(copy, T("fig_copy", v=format_number(step.value)), widths[1]))
             with c3:
                 fig = fitted_grid(step.running, T("fig_running", t=step_i + 1, total=len(scatter.steps)), widths[2],
                                   zrange=zrange)
@@ -152,7 +153,7 @@ if data is not None:
             f1, f2 = st.columns(2)
             for place, grid, name in ((f1, scatter.output, T("fig_ours")), (f2, data.theirs, T("fig_torch"))):
                 with place:
-                    common.show_figure(fitted_grid(grid, name, common.column_px(0.5)))
+                    common.show_figure(fitted_spec(grid, name, common.column_px(0.5)))
             common.torch_check(scatter.output, data.theirs, what=T("torch_name"))
 
     # --- 2. overlaps and the checkerboard ---------------------------------------------------------
@@ -160,7 +161,7 @@ if data is not None:
         if tabs[1].open is not False:
             st.markdown(T.md("overlaps"))
             counts, cmp = data.counts, data.compare
-            common.show_figure(fitted_grid(counts, T("fig_counts"), common.column_px(1.0)))
+            common.show_figure(fitted_spec(counts, T("fig_counts"), common.column_px(1.0)))
             common.torch_check(counts, data.theirs_counts, what=T("torch_ones_name"))
             pattern = cmp.pattern[0]
             if len(set(pattern)) > 1:
@@ -170,12 +171,12 @@ if data is not None:
             st.markdown(T.md("resize"))
             g1, g2 = st.columns(2)
             with g1:
-                common.show_figure(fitted_grid(cmp.transposed, T("fig_flat_transposed", m=max(n, 4)),
+                common.show_figure(fitted_spec(cmp.transposed, T("fig_flat_transposed", m=max(n, 4)),
                                                common.column_px(0.5)))
                 lo, hi = cmp.transposed_range
                 st.caption(T("range_note", lo=format_number(lo), hi=format_number(hi)))
             with g2:
-                common.show_figure(fitted_grid(cmp.resized, T("fig_flat_resized", s=s, m=max(n, 4)),
+                common.show_figure(fitted_spec(cmp.resized, T("fig_flat_resized", s=s, m=max(n, 4)),
                                                common.column_px(0.5)))
                 lo, hi = cmp.resized_range
                 st.caption(T("range_note", lo=format_number(lo), hi=format_number(hi)))
@@ -205,9 +206,9 @@ if data is not None:
                     mark_cells(fig, [(si, sj)], "#16a34a", width=5)
                 common.show_figure(fig)
             with y2:
-                common.show_figure(fitted_grid(zero.flipped, T("fig_flipped"), widths[1]))
+                common.show_figure(fitted_spec(zero.flipped, T("fig_flipped"), widths[1]))
             with y3:
-                common.show_figure(fitted_grid(zero.output, T("fig_zero_result"), widths[2], highlight=[(r, c)]))
+                common.show_figure(fitted_spec(zero.output, T("fig_zero_result"), widths[2], highlight=[(r, c)]))
             st.caption(T("zero_legend"))
             if np.array_equal(kernel, kernel[::-1, ::-1]):
                 st.caption(T("flip_symmetric"))

@@ -5,8 +5,9 @@ class would otherwise pay for importing it on the student's first visit: 1.5 s f
 daemon thread imports them right after the app's first run instead; a page that needs one sooner waits only
 for what is left of that import (Python's import lock). No Streamlit here: :func:`start` is idempotent.
 
-Then what the imports made is frozen out of the garbage collector's reach (:func:`gc.freeze`), so the full
-collection Streamlit runs after every script run stays cheap. Only imports: nothing here draws random
+Then what the imports made is frozen out of the garbage collector's reach (:func:`gc.freeze`), so a full
+collection stays cheap; one runs every minute on a thread of its own (instead of Streamlit's after every
+script run, turned off in ``.streamlit/config.toml``). Only imports: nothing here draws random
 numbers, so the pages' seeded results never depend on when it runs (training the full-resolution page's
 classifier here would share torch's global generator with every page).
 """
@@ -24,6 +25,11 @@ MODULES = ("torchvision", "torchvision.models.detection", "torchvision.ops", "tr
 TRANSFORMERS_CLASSES = ("SegformerConfig", "SegformerForSemanticSegmentation", "SegformerImageProcessor",
                         "Mask2FormerConfig", "Mask2FormerForUniversalSegmentation", "Mask2FormerImageProcessor",
                         "SwinConfig")
+
+# The app turns off Streamlit's full collection after every script run (.streamlit/config.toml, runner.postScriptGC):
+# a classroom of polling students made it most of the server's work. Cycles are collected here instead, once a
+# minute, so what closed sessions leave behind still goes back (Python's own generational collector runs too).
+COLLECT_EVERY_S = 60.0
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -46,9 +52,8 @@ def _work() -> None:
                     except (AttributeError, ImportError):
                         pass
             took[name] = time.perf_counter() - t0
-        # Streamlit runs a full garbage collection after every script run, a fragment's included: with these
-        # modules loaded that is 180 ms of a held GIL on this CPU (500 000 objects), for each student's poll.
-        # What the imports made lives as long as the process: frozen, the collector no longer walks it (0 ms).
+        # A full garbage collection with these modules loaded holds the GIL for 180 ms on this CPU (500 000
+        # objects). What the imports made lives as long as the process: frozen, the collector no longer walks it.
         gc.collect()
         gc.freeze()
         took["gc.freeze"] = 0.0
@@ -56,13 +61,21 @@ def _work() -> None:
         _done.set()
 
 
-def start() -> threading.Thread:
-    """Start the imports in a background thread (the first call); later calls return the same thread."""
+def _collect(every_s: float) -> None:
+    while True:
+        time.sleep(every_s)
+        gc.collect()
+
+
+def start(collect_every_s: float = COLLECT_EVERY_S) -> threading.Thread:
+    """Start the imports in a background thread (the first call), and a thread that collects the garbage every
+    ``collect_every_s`` seconds; later calls return the same import thread."""
     global _thread
     with _lock:
         if _thread is None:
             _thread = threading.Thread(target=_work, name="studio-warm-up", daemon=True)
             _thread.start()
+            threading.Thread(target=_collect, args=(collect_every_s,), name="studio-gc", daemon=True).start()
         return _thread
 
 

@@ -49,7 +49,8 @@ def _address(at: AppTest, key: str) -> str | None:
 
 # figures drawn by a step-through that plays in the browser: (its key, the figure's place in it)
 IN_STEPS = {"nb_in": ("nb_step", 0), "nb_near": ("nb_step", 1), "nb_nails": ("nb_step", 2),
-            "mu_in": ("mu_step", 0), "mu_pooled": ("mu_step", 1), "mu_idx": ("mu_step", 2)}
+            "mu_in": ("mu_step", 0), "mu_pooled": ("mu_step", 1), "mu_idx": ("mu_step", 2),
+            "bl_in": ("bl_step", 0), "bl_square": ("bl_step", 1), "bl_pick": ("bl_step", 2)}
 
 
 def _spec(at: AppTest, key: str) -> dict:

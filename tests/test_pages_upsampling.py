@@ -93,7 +93,8 @@ def test_bilinear_selectors_pick_a_pixel_and_border_note(lang):
     assert at.session_state["bl_step"] == 3 * 4 + 0
     text = _ok(at, 2)
     assert T("sum_line", i=3, j=0) in text
-    assert T("border_note") in text  # last row: the neighbour below is the border pixel itself
+    # last row: the neighbour below is the border pixel itself (said under the step-through's figures)
+    assert T("border_note").replace("**", "") in steps.caption(at, "bl_step")
 
 
 def test_bilinear_quiz_solution_numbers():
@@ -167,7 +168,7 @@ def test_bilinear_click_picks_another_pixel(app_server, browser_page, lang):
     page.wait_for_function("t => document.body.innerText.includes(t)", arg=first, timeout=30_000)
     weights_before = page.locator(".katex").nth(0).inner_text()
 
-    chart = ".st-key-bl_pick .js-plotly-plot"
+    chart = ".st-key-bl_step_player .ss-steps-fig[data-panel='2']"  # the output grid of the step-through
     page.locator(chart).scroll_into_view_if_needed()
     page.wait_for_function("s => { const g = document.querySelector(s); return g && g._fullLayout; }", arg=chart)
     x, y = page.evaluate("""([sel, r, c]) => {

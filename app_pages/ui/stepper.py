@@ -146,7 +146,7 @@ function play(ui) {
 }
 
 function draw(ui, k) {
-  const s = state(ui, k), P = window.Plotly;
+  const s = state(ui, k), d = ui.data, P = window.Plotly;
   const font = getComputedStyle(ui.root).fontFamily;
   s.figs.forEach((spec, p) => {
     const el = ui.figDivs[p];
@@ -159,6 +159,14 @@ function draw(ui, k) {
     P.react(el, structuredClone(spec.data), layout, { displayModeBar: false, responsive: true,
                                                        displaylogo: false });
     el.style.height = (layout.height || 360) + "px";
+    if (d.click && d.click[0] === p && !el.__segstudioClick) {
+      // a click on a cell of this figure goes to that cell's step (its points carry [row, col])
+      el.__segstudioClick = true;
+      el.on("plotly_click", (ev) => {
+        const cd = ev && ev.points && ev.points[0] && ev.points[0].customdata;
+        if (Array.isArray(cd) && cd.length === 2) { stop(ui); go(ui, cd[0] * ui.data.click[1] + cd[1], true); }
+      });
+    }
   });
   ui.caption.innerHTML = s.caption;
   ui.root.dataset.step = String(k);
@@ -339,13 +347,16 @@ def current_step(key: str, n_steps: int, default: int = 0) -> int:
 
 
 def step_through(key: str, n_steps: int, draw: Callable[[int, bool], Step], *, params, rows=((1,),),
-                 label: str | None = None, default: int = 0, show_all: bool = False, ms_per_step: int = 900) -> int:
+                 label: str | None = None, default: int = 0, show_all: bool = False, ms_per_step: int = 900,
+                 click: tuple[int, int] | None = None) -> int:
     """A step-through played in the browser; returns the step the server knows of (for the rest of the page).
 
     ``draw(k, everything)`` returns step ``k``'s :class:`Step` (``everything``: "show all" is on); it is called
     for every step, once per ``params`` (anything the figures depend on, e.g. the grid and the sliders), language
     and presentation mode. ``rows`` gives the figures' relative widths, one tuple per row. ``show_all`` adds
     the "show all" toggle (``?key_all=1``). The step is kept in the address (``?key=k``), the default left out.
+    ``click=(figure, columns)``: a click on a cell ``(row, col)`` of that figure (points whose ``customdata`` is
+    ``[row, col]``, see :func:`core.figures.upsampling.clickable`) goes to step ``row · columns + col``.
     """
     n_steps = max(int(n_steps), 1)
     default = min(max(int(default), 0), n_steps - 1)
@@ -374,7 +385,7 @@ def step_through(key: str, n_steps: int, draw: Callable[[int, bool], Step], *, p
               "step": f"{label or common.ui('step_label')} " + common.ui("step_format", n=n_steps).replace("%d", "{k}"),
               "no_plotly": common.ui("steps_no_plotly")}
     data = {**frames, "n": n_steps, "step": step, "rev": st.session_state[rev_key], "rows": [list(r) for r in rows],
-            "ms": int(ms_per_step), "labels": labels, "big": common.presentation(),
+            "ms": int(ms_per_step), "labels": labels, "click": list(click) if click else None, "big": common.presentation(),
             "plotly": ("/" + base if base else "") + "/app/static/" + PLOTLY_JS}
     _component()(key=f"{key}_player", data=data, default={"step": step},
                  on_step_change=functools.partial(_reported, key, n_steps))

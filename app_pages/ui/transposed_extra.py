@@ -10,7 +10,7 @@ import streamlit as st
 
 from app_pages.ui import common
 from core import lessons
-from core.figures.upsampling import fitted_grid
+from core.figures.upsampling import fitted_spec
 from core.ops import transposed_learned as tl
 
 KEY = "tcx"  # prefix of this section's session and address keys
@@ -66,19 +66,19 @@ def channels(T) -> None:
     for i in range(v.x.shape[0]):
         row = st.columns(1 + 2 * v.weight.shape[1])
         with row[0]:
-            common.show_figure(fitted_grid(v.x[i], T("fig_x", i=i + 1), width, digits=0), key=f"{KEY}_x{i}")
+            common.show_figure(fitted_spec(v.x[i], T("fig_x", i=i + 1), width, digits=0), key=f"{KEY}_x{i}")
         for o in range(v.weight.shape[1]):
             with row[1 + 2 * o]:
-                common.show_figure(fitted_grid(v.weight[i, o], T("fig_k", i=i + 1, o=o + 1), width, digits=0),
+                common.show_figure(fitted_spec(v.weight[i, o], T("fig_k", i=i + 1, o=o + 1), width, digits=0),
                                    key=f"{KEY}_k{i}{o}")
             with row[2 + 2 * o]:
-                common.show_figure(fitted_grid(v.parts[i, o], T("fig_part", i=i + 1, o=o + 1), width, digits=0),
+                common.show_figure(fitted_spec(v.parts[i, o], T("fig_part", i=i + 1, o=o + 1), width, digits=0),
                                    key=f"{KEY}_p{i}{o}")
     st.markdown(T("ch_sum_line"))
     row = st.columns(max(2, v.weight.shape[1]))
     for o in range(v.weight.shape[1]):
         with row[o]:
-            common.show_figure(fitted_grid(v.summed[o], T("fig_sum", o=o + 1, b=float(v.bias[o])),
+            common.show_figure(fitted_spec(v.summed[o], T("fig_sum", o=o + 1, b=float(v.bias[o])),
                                            common.column_px(1 / max(2, v.weight.shape[1])), digits=0),
                                key=f"{KEY}_y{o}")
     common.torch_check(v.summed, v.theirs, what=T("ch_check_sum", c_in=c_in, c_out=c_out))
@@ -127,10 +127,10 @@ def learned(T) -> None:
     m[2].metric(T("ln_trained"), label)
     a, b, c = st.columns([3, 4, 3])
     with a:
-        common.show_figure(fitted_grid(snap.kernel, T("fig_kernel", label=label), common.column_px(0.3), digits=2),
+        common.show_figure(fitted_spec(snap.kernel, T("fig_kernel", label=label), common.column_px(0.3), digits=2),
                            key=f"{KEY}_lkern")
     with b:
-        common.show_figure(fitted_grid(snap.flat, T("fig_flat", label=label), common.column_px(0.4), digits=2,
+        common.show_figure(fitted_spec(snap.flat, T("fig_flat", label=label), common.column_px(0.4), digits=2,
                                        show_numbers=False), key=f"{KEY}_lflat")
     with c:
         st.image([_probe(), snap.reconstruction.clip(0, 1)], caption=[T("img_original"), T("img_back", label=label)],
