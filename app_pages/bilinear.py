@@ -55,7 +55,7 @@ def _picked_by_selectors() -> None:
 
 
 START = out_cols + min(2, out_cols - 1)  # start on an off-grid pixel: (1, 2)
-i, j = divmod(stepper.current_step("bl_step", out_rows * out_cols, START), out_cols)
+i, j = divmod(widgets.current_step("bl_step", out_rows * out_cols, START), out_cols)
 st.session_state["bl_row"], st.session_state["bl_col"] = i, j
 s1, s2, _ = st.columns([1, 1, 4])
 s1.selectbox(T("out_row"), range(out_rows), key="bl_row", on_change=_picked_by_selectors)

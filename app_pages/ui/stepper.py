@@ -98,7 +98,7 @@ function build(root) {
   const q = (sel) => root.querySelector(sel);
   const ui = { root: q(".ss-steps"), prev: q(".ss-prev"), play: q(".ss-play"), next: q(".ss-next"), range: q(".ss-range"),
                label: q(".ss-steps-label"), panels: q(".ss-steps-panels"), caption: q(".ss-steps-caption"),
-               sig: null, rev: null, step: 0, playing: null, timer: null, states: [], drawn: 0 };
+               sig: null, rev: null, step: 0, playing: null, timer: null, states: [] };
   ui.prev.innerHTML = ICONS.prev;
   ui.next.innerHTML = ICONS.next;
   ui.prev.onclick = () => { stop(ui); go(ui, ui.step - 1, true); };
@@ -170,8 +170,6 @@ function draw(ui, k) {
   });
   ui.caption.innerHTML = s.caption;
   ui.root.dataset.step = String(k);
-  ui.drawn += 1;
-  ui.root.dataset.drawn = String(ui.drawn);
 }
 
 function go(ui, k, settle) {
@@ -280,14 +278,15 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CODE = re.compile(r"`([^`]+)`")
 
 
-def inline_html(markdown: str) -> str:
-    """A lesson sentence (``**bold**``, ```code```, paragraphs) as HTML; everything else is escaped as text."""
+def inline_html(markdown: str, css: str | None = None) -> str:
+    """A lesson sentence (``**bold**``, ```code```, paragraphs) as HTML paragraphs (of class ``css`` when given);
+    everything else is escaped as text."""
     paragraphs = [p.strip() for p in str(markdown).split("\n\n") if p.strip()]
     out = []
     for p in paragraphs:
         text = html.escape(p, quote=False)
         text = _CODE.sub(r"<code>\1</code>", _BOLD.sub(r"<b>\1</b>", text))
-        out.append("<p>" + text.replace("\n", "<br/>") + "</p>")
+        out.append((f'<p class="{css}">' if css else "<p>") + text.replace("\n", "<br/>") + "</p>")
     return "".join(out)
 
 
@@ -309,14 +308,14 @@ class Step:
         self.figures, self.caption, self.pending = list(figures), caption, pending
 
 
-@st.cache_data(max_entries=48, show_spinner=False)
+@st.cache_resource(max_entries=48, show_spinner=False)  # shared read-only: never changed once made
 def _frames(key: str, params: str, lang: str, big: bool, everything: bool, n_steps: int, _draw) -> dict:
     del key, params, lang, big  # part of the cache key only: the frames are what ``_draw`` makes of them
     note = common.texts("common").table("step_control")["hidden_note"]
     states = []
     for k in range(n_steps):
         step = _draw(k, everything)
-        caption = inline_html(step.caption) + (f'<p class="ss-note">{inline_html(note)[3:-4]}</p>' if step.pending else "")
+        caption = inline_html(step.caption) + (inline_html(note, css="ss-note") if step.pending else "")
         states.append({"figs": [final_spec(f) for f in step.figures], "caption": caption})
     first, edits = step_frames(states)
     return {"first": first, "edits": edits, "sig": signature([first, edits])}
@@ -334,18 +333,6 @@ def _reported(key: str, n_steps: int) -> None:
     st.session_state[f"{key}__shown"] = step
 
 
-def current_step(key: str, n_steps: int, default: int = 0) -> int:
-    """The step the page is on: this session's, else the address's (``?key=5``), else ``default``."""
-    try:
-        step = int(st.session_state[key])
-    except (KeyError, TypeError, ValueError):  # a new session: the address says where it was
-        asked = widgets._step_from_url(key, n_steps)
-        step = default if asked is None else asked
-    step = min(max(step, 0), n_steps - 1)
-    st.session_state[key] = step
-    return step
-
-
 def step_through(key: str, n_steps: int, draw: Callable[[int, bool], Step], *, params, rows=((1,),),
                  label: str | None = None, default: int = 0, show_all: bool = False, ms_per_step: int = 900,
                  click: tuple[int, int] | None = None) -> int:
@@ -360,19 +347,8 @@ def step_through(key: str, n_steps: int, draw: Callable[[int, bool], Step], *, p
     """
     n_steps = max(int(n_steps), 1)
     default = min(max(int(default), 0), n_steps - 1)
-    step = current_step(key, n_steps, default)
-    everything = False
-    if show_all:
-        all_key = f"{key}_all"
-        if all_key not in st.session_state:
-            st.session_state[all_key] = widgets._flag_from_url(all_key)
-        words = common.texts("common").table("step_control")
-        st.toggle(words["show_all"], key=all_key, help=words["show_all_help"])
-        everything = bool(st.session_state[all_key])
-        if everything:
-            st.query_params[all_key] = "1"
-        else:
-            st.query_params.pop(all_key, None)
+    step = widgets.current_step(key, n_steps, default)
+    everything = widgets.show_all_toggle(key) if show_all else False
     frames = _frames(key, repr(params), common.lang(), common.presentation(), everything, n_steps, _draw=draw)
     # a step the browser does not show yet (a shared link, a click elsewhere on the page, the teacher's): jump to it
     shown_key, rev_key = f"{key}__shown", f"{key}__rev"
@@ -389,9 +365,4 @@ def step_through(key: str, n_steps: int, draw: Callable[[int, bool], Step], *, p
             "plotly": ("/" + base if base else "") + "/app/static/" + PLOTLY_JS}
     _component()(key=f"{key}_player", data=data, default={"step": step},
                  on_step_change=functools.partial(_reported, key, n_steps))
-    step = int(st.session_state[key])
-    if step == default:
-        st.query_params.pop(key, None)
-    else:
-        st.query_params[key] = str(step)
-    return step
+    return widgets.keep_step(key, default)

@@ -143,13 +143,8 @@ def step_control(key: str, n_steps: int, label: str | None = None, *, default: i
     """
     n_steps = max(int(n_steps), 1)
     default = min(max(int(default), 0), n_steps - 1)
-    playing_key, all_key = f"{key}__playing", f"{key}_all"
-    try:
-        step = int(st.session_state[key])
-    except (KeyError, TypeError, ValueError):  # a new session: the address says where it was
-        asked = _step_from_url(key, n_steps)
-        step = default if asked is None else asked
-    step = min(max(step, 0), n_steps - 1)
+    playing_key = f"{key}__playing"
+    step = current_step(key, n_steps, default)
     if st.session_state.get(playing_key) and st.session_state.get(f"{key}__ticked"):
         step = min(step + 1, n_steps - 1)
         if step == n_steps - 1:
@@ -179,31 +174,52 @@ def step_control(key: str, n_steps: int, label: str | None = None, *, default: i
     if n_steps > 1:
         cols[3].slider(label or common.ui("step_label"), 0, n_steps - 1, key=key,
                        format=common.ui("step_format", n=n_steps))
+    step = keep_step(key, default)
+    if show_all:
+        show_all_toggle(key, cols[4])
+    return step
+
+
+def current_step(key: str, n_steps: int, default: int = 0) -> int:
+    """The step a step-through is on: this session's, else the address's (``?key=5``), else ``default``; kept in
+    session state, moved into ``0 … n_steps - 1``."""
+    try:
+        step = int(st.session_state[key])
+    except (KeyError, TypeError, ValueError):  # a new session: the address says where it was
+        asked = _step_from_url(key, n_steps)
+        step = default if asked is None else asked
+    step = min(max(step, 0), n_steps - 1)
+    st.session_state[key] = step
+    return step
+
+
+def keep_step(key: str, default: int) -> int:
+    """Write the session's step into the address (``?key=k``; the default step left out) and return it."""
     step = int(st.session_state[key])
     if step == default:
         st.query_params.pop(key, None)
     else:
         st.query_params[key] = str(step)
-    if show_all:
-        if all_key not in st.session_state:
-            st.session_state[all_key] = _flag_from_url(all_key)
-        words = common.texts("common").table("step_control")
-        cols[4].toggle(words["show_all"], key=all_key, help=words["show_all_help"])
-        if st.session_state[all_key]:
-            st.query_params[all_key] = "1"
-        else:
-            st.query_params.pop(all_key, None)
     return step
+
+
+def show_all_toggle(key: str, where=st) -> bool:
+    """The "show all" toggle of step-through ``key`` (``?key_all=1``), drawn in ``where``; whether it is on."""
+    all_key = f"{key}_all"
+    if all_key not in st.session_state:
+        st.session_state[all_key] = _flag_from_url(all_key)
+    words = common.texts("common").table("step_control")
+    where.toggle(words["show_all"], key=all_key, help=words["show_all_help"])
+    if st.session_state[all_key]:
+        st.query_params[all_key] = "1"
+    else:
+        st.query_params.pop(all_key, None)
+    return bool(st.session_state[all_key])
 
 
 def shows_all(key: str) -> bool:
     """Whether the "show all" toggle of :func:`step_control` ``key`` is on (everything, not only the steps so far)."""
     return bool(st.session_state.get(f"{key}_all", False))
-
-
-def pending_note() -> None:
-    """Under figures that hide what a step-through has not computed yet: what the "?" cells mean."""
-    st.caption(common.texts("common").table("step_control")["hidden_note"])
 
 
 def autoplay(key: str, seconds: float = 0.9) -> None:
