@@ -1,17 +1,20 @@
 """Bilinear interpolation: one output pixel at a time, its four neighbours and their weights as areas."""
+import functools
+
 import streamlit as st
 import torch
 import torch.nn.functional as F
 
 from app_pages.ui import common, stepper, widgets
-from core.figures.common import grid_heatmap
+from core.figures.common import figure_of, grid_heatmap
 from core.figures.upsampling import (
     clickable,
-    conceal,
     grid,
+    grid_base,
     linear_strip,
+    marked,
     pending,
-    unit_square,
+    unit_square_spec,
     weighted_sum_latex,
     weights_latex,
 )
@@ -66,18 +69,27 @@ zrange = (min(float(x.min()), 0.0), max(float(x.max()), 0.0) or 1.0)
 third = common.column_px(1 / 3)  # each grid sizes its cells to fit its column
 
 
+@functools.cache
+def grids() -> tuple[dict, dict]:
+    """The input and the output grid as drawn for the page, laid out once for all the steps (each step marks its
+    cells); a click on an output cell is a click on its point."""
+    output = clickable(figure_of(grid_base(y, T("output_title", h=out_rows, w=out_cols), zrange=zrange,
+                                           max_width_px=third)), out_rows, out_cols)
+    return (stepper.final_spec(grid_base(x, T("input_title", h=rows, w=cols), zrange=zrange, max_width_px=third)),
+            stepper.final_spec(output))
+
+
 def draw(k: int, everything: bool) -> stepper.Step:
     """Output pixel ``k`` (reading order): where it samples the input, its four weights as areas, and the output
     computed up to it (all of it with "show all"); a click on an output cell goes to that pixel."""
     r, c = divmod(k, out_cols)
     at = bilinear_step(x, (out_rows, out_cols), (r, c), align_corners=ac)
     corner_labels = [f"x[{a},{b}]" for a, b in at.taps]
+    input_grid, output_grid = grids()
     figures = [
-        grid(x, T("input_title", h=rows, w=cols), taps=at.taps, point=at.u, zrange=zrange, max_width_px=third),
-        unit_square(at.frac, at.weights, at.values, corner_labels, T("square_title")),
-        clickable(conceal(grid(y, T("output_title", h=out_rows, w=out_cols), highlight=[(r, c)], zrange=zrange,
-                               max_width_px=third), pending((out_rows, out_cols), None if everything else k + 1)),
-                  out_rows, out_cols),
+        marked(input_grid, taps=at.taps, point=at.u),
+        stepper.final_spec(unit_square_spec(at.frac, at.weights, at.values, corner_labels, T("square_title"))),
+        marked(output_grid, highlight=[(r, c)], hidden=pending((out_rows, out_cols), None if everything else k + 1)),
     ]
     text = T("input_caption", ur=f"{at.u[0]:.4g}", uc=f"{at.u[1]:.4g}")
     if len(set(at.taps)) < 4:  # at the last row or column the neighbour beyond is the border pixel itself

@@ -1,4 +1,6 @@
 """Max unpooling: pooling remembers where each maximum was, unpooling puts values back there."""
+import functools
+
 import pandas as pd
 import streamlit as st
 import torch
@@ -6,7 +8,7 @@ import torch.nn.functional as F
 
 from app_pages.ui import common, stepper, widgets
 from core.figures.common import format_number
-from core.figures.upsampling import conceal, grid, memory_bars, pending, routing
+from core.figures.upsampling import conceal, grid, grid_base, marked, memory_bars, pending, routing
 from core.ops.pooling import (
     index_memory,
     max_pool2d_with_indices,
@@ -55,30 +57,35 @@ def computed(k: int, everything: bool):
     return windows, moved, pooled_done, unpooled_done
 
 
+@functools.cache
+def grids() -> tuple[dict, dict, dict]:
+    """The input, the pooled map and its indices as drawn for the page, laid out once for all the steps (each step
+    marks its cells)."""
+    return (stepper.final_spec(grid_base(x, T("input_title"), blocks=K, zrange=zrange, max_width_px=wide)),
+            stepper.final_spec(grid_base(pooled, T("pooled_title"), zrange=zrange, cell_px=64, max_width_px=narrow)),
+            stepper.final_spec(grid_base(idx, T("indices_title"), cell_px=64, max_width_px=narrow)))
+
+
 def draw(k: int, everything: bool) -> stepper.Step:
     """Step ``k``: a pooling window (its maximum and where it was), or a value of the small map flying back."""
     windows, _, pooled_done, unpooled_done = computed(k, everything)
     remembered = [p.argmax for p in pool_steps[:windows]]
+    input_grid, pooled_grid, idx_grid = grids()
     if k < n_pool:
         ps = pool_steps[k]
         (r0, c0), (r1, c1) = ps.cells[0], ps.cells[-1]
         figures = [
-            grid(x, T("input_title"), blocks=K, window=(r0, c0, r1, c1), marks=remembered, zrange=zrange,
-                 max_width_px=wide),
-            conceal(grid(pooled, T("pooled_title"), highlight=[ps.out], zrange=zrange, cell_px=64, max_width_px=narrow),
-                    pooled_done),
-            conceal(grid(idx, T("indices_title"), highlight=[ps.out], cell_px=64, max_width_px=narrow), pooled_done),
+            marked(input_grid, window=(r0, c0, r1, c1), marks=remembered),
+            marked(pooled_grid, highlight=[ps.out], hidden=pooled_done),
+            marked(idx_grid, highlight=[ps.out], hidden=pooled_done),
         ]
         values = ", ".join(format_number(v) for v in ps.values)
         text = T("pool_step", wi=ps.out[0], wj=ps.out[1], r0=r0, r1=r1, c0=c0, c1=c1, values=values,
                  m=format_number(ps.value), r=ps.argmax[0], c=ps.argmax[1], idx=ps.index)
     else:
         rs = routes[k - n_pool]
-        figures = [
-            grid(x, T("input_title"), blocks=K, marks=remembered, sources=[rs.dest], zrange=zrange, max_width_px=wide),
-            grid(pooled, T("pooled_title"), zrange=zrange, cell_px=64, max_width_px=narrow),
-            grid(idx, T("indices_title"), highlight=[rs.src], cell_px=64, max_width_px=narrow),
-        ]
+        figures = [marked(input_grid, marks=remembered, sources=[rs.dest]), pooled_grid,
+                   marked(idx_grid, highlight=[rs.src])]
         text = T("route_step", i=rs.src[0], j=rs.src[1], v=format_number(rs.value), idx=rs.index, r=rs.dest[0],
                  c=rs.dest[1])
     return stepper.Step(figures, text, pending=bool(pooled_done.any() or unpooled_done.any()))

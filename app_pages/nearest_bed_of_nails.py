@@ -1,11 +1,13 @@
 """Nearest neighbour and bed of nails: the two simplest ways to make a map s times larger."""
+import functools
+
 import streamlit as st
 import torch
 import torch.nn.functional as F
 
 from app_pages.ui import common, stepper, widgets
 from core.figures.common import format_number
-from core.figures.upsampling import conceal, grid, pending
+from core.figures.upsampling import grid_base, marked, pending
 from core.ops.resample import (
     bed_of_nails,
     nearest_questions,
@@ -31,19 +33,25 @@ zrange = (min(float(x.min()), 0.0), max(float(x.max()), 0.0) or 1.0)
 small, wide = common.column_px(2 / 8), common.column_px(3 / 8)  # each grid is laid out for its column
 
 
+@functools.cache
+def grids() -> tuple[dict, dict, dict]:
+    """The three grids as drawn for the page, laid out once for all the steps (each step marks its cells)."""
+    return (stepper.final_spec(grid_base(x, T("input_title", h=rows, w=cols), zrange=zrange, max_width_px=small)),
+            stepper.final_spec(grid_base(near, T("nearest_title", h=rows * s, w=cols * s), blocks=s, zrange=zrange,
+                                         max_width_px=wide)),
+            stepper.final_spec(grid_base(nails, T("nails_title", h=rows * s, w=cols * s), blocks=s, zrange=zrange,
+                                         max_width_px=wide)))
+
+
 def draw(k: int, everything: bool) -> stepper.Step:
     """Step ``k``: the input cell read, the output cell written, and only the cells computed so far (reading
     order, up to this step) unless "show all" is on."""
     step = steps[k]
     (i, j), (si, sj) = step.out, step.src
     hidden = pending(tuple(near.shape), None if everything else [t.out for t in steps[:k + 1]])
-    figures = [
-        grid(x, T("input_title", h=rows, w=cols), sources=[step.src], zrange=zrange, max_width_px=small),
-        conceal(grid(near, T("nearest_title", h=rows * s, w=cols * s), highlight=[step.out], blocks=s, zrange=zrange,
-                     max_width_px=wide), hidden),
-        conceal(grid(nails, T("nails_title", h=rows * s, w=cols * s), highlight=[step.out], blocks=s, zrange=zrange,
-                     max_width_px=wide), hidden),
-    ]
+    small_grid, near_grid, nails_grid = grids()
+    figures = [marked(small_grid, sources=[step.src]), marked(near_grid, highlight=[step.out], hidden=hidden),
+               marked(nails_grid, highlight=[step.out], hidden=hidden)]
     v = format_number(step.value)
     nail = (T("nails_step_hit", i=i, j=j, s=s, si=si, sj=sj, v=v) if step.nail
             else T("nails_step_hole", i=i, j=j, s=s, ri=i % s, rj=j % s))

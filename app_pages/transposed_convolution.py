@@ -1,16 +1,19 @@
 """Transposed convolution: the scatter of weighted kernel copies, four ways to see it, and a gallery."""
+import functools
+
 import numpy as np
 import streamlit as st
 
-from app_pages.ui import common, widgets
+from app_pages.ui import common, stepper, widgets
 from core.figures.common import format_number
 from core.figures.upsampling import (
     ORIGINAL,
     fitted_grid,
     fitted_spec,
     mark_cells,
+    marked,
     matrix_figure,
-    outline,
+    matrix_row,
     scatter_animation,
     scatter_zrange,
     signed,
@@ -73,12 +76,15 @@ if data is not None:
     top, lft, oh, ow = scatter.crop
     ch, cw = scatter.canvas_shape
 
-    # --- the step control, shared by the views ----------------------------------------------------
-    st.subheader(T("steps_title"))
-    step_i = widgets.step_control("tc_step", len(scatter.steps), label=T("step_label"))
-    step = scatter.steps[step_i]
-    st.markdown(T("step_now", i=step.i, j=step.j, v=format_number(step.value), r=step.anchor[0],
-                  c=step.anchor[1], s=s))
+    # The step (an input cell) is shared by the views that show it: the scatter and the matrix each have their
+    # own player in the browser, the zero-insertion view marks where the current input cell lands.
+    n_steps = len(scatter.steps)
+    step = scatter.steps[widgets.current_step("tc_step", n_steps)]
+    widgets.keep_step("tc_step", 0)
+    cropped = (top, lft, oh, ow) != (0, 0, ch, cw)
+
+    def step_now(t) -> str:
+        return T("step_now", i=t.i, j=t.j, v=format_number(t.value), r=t.anchor[0], c=t.anchor[1], s=s)
 
     # The open tab is kept in the address by its language-free name (?tc_view=matrix), so a shared link opens
     # the same view in either language and switching language keeps it; the tab widget holds only the label.
@@ -103,6 +109,7 @@ if data is not None:
     with tabs[0]:
         if tabs[0].open is not False:
             st.markdown(T.md("scatter"))
+            st.subheader(T("steps_title"))
             # One colour scale for all steps, so a cell's colour changes only when its number does.
             lo, hi = scatter.value_range()
             zrange = scatter_zrange(lo, hi)
@@ -110,44 +117,46 @@ if data is not None:
             # input and the copy, so that every grid keeps cells large enough to read.
             if cw <= 8:
                 shares = [max(n, 2), max(k, 2), max(cw, 4)]
-                c1, c2, c3 = st.columns(shares)
+                rows = [tuple(shares)]
                 widths = [common.column_px(v / sum(shares)) for v in shares]
             else:
                 shares = [max(n, 2), max(k, 2)]
-                c1, c2 = st.columns(shares)
-                c3 = st.container()
+                rows = [tuple(shares), (1,)]
                 widths = [common.column_px(v / sum(shares)) for v in shares] + [common.column_px(1.0)]
-            with c1:
-                common.show_figure(fitted_spec(x, T("fig_input"), widths[0], highlight=[(step.i, step.j)]))
-            with c2:
-                copy = step.value * np.asarray(kernel)
-                common.show_figure(fitted_spec(copy, T("fig_copy", v=format_number(step.value)), widths[1]))
-            with c3:
-                fig = fitted_grid(step.running, T("fig_running", t=step_i + 1, total=len(scatter.steps)), widths[2],
-                                  zrange=zrange)
-                mark_cells(fig, [(t.row, t.col) for t in step.touches])
-                if (top, lft, oh, ow) != (0, 0, ch, cw):
-                    outline(fig, top, lft, oh, ow)
-                common.show_figure(fig)
-                if not fig.layout.meta["numbers"]:
-                    st.caption(T("numbers_hidden"))
-            if (top, lft, oh, ow) != (0, 0, ch, cw):
+
+            @functools.cache
+            def input_grid() -> dict:
+                return stepper.final_spec(fitted_spec(x, T("fig_input"), widths[0]))
+
+            def scatter_step(t: int, _everything: bool) -> stepper.Step:
+                """Input cell ``t``: it, its weighted copy of the kernel, the running sum and what it adds there."""
+                cell = scatter.steps[t]
+                copy = cell.value * np.asarray(kernel)
+                running = fitted_spec(cell.running, T("fig_running", t=t + 1, total=n_steps), widths[2], zrange=zrange)
+                figures = [marked(input_grid(), highlight=[(cell.i, cell.j)]),
+                           stepper.final_spec(fitted_spec(copy, T("fig_copy", v=format_number(cell.value)), widths[1])),
+                           stepper.final_spec(marked(running, highlight=[(h.row, h.col) for h in cell.touches],
+                                                     frame=(top, lft, oh, ow) if cropped else None))]
+                # The additions laid out like the kernel copy itself: one table cell per output cell touched.
+                rows_touched, cols_touched, by_cell = cell.touched()
+                def addition(h) -> str:
+                    return T("arith_cell" if h.kept else "arith_cell_cropped", before=signed(h.before),
+                             v=signed(cell.value), w=signed(h.weight), after=format_number(h.after))
+
+                header = [""] + [T("arith_col", c=c) for c in cols_touched]
+                body = [[T("arith_row", r=r)] + [addition(by_cell[(r, c)]) for c in cols_touched] for r in rows_touched]
+                caption = [step_now(cell), T("arith_title", v=format_number(cell.value), i=cell.i, j=cell.j),
+                           stepper.Html(stepper.table_html(header, body))]
+                if any(not h.kept for h in cell.touches):
+                    caption.append(T("arith_cropped_note"))
+                if not running["layout"]["meta"]["numbers"]:
+                    caption.append(T("numbers_hidden"))
+                return stepper.Step(figures, caption)
+
+            stepper.step_through("tc_step", n_steps, scatter_step, rows=rows, label=T("step_label"),
+                                          params=(x.tolist(), kernel.tolist(), s, p, op, d, widths))
+            if cropped:
                 st.caption(T("crop_note", p=p, op=op))
-            st.markdown(T("arith_title", v=format_number(step.value), i=step.i, j=step.j))
-            # The additions laid out like the kernel copy itself: one table cell per output cell touched.
-            rows_touched, cols_touched, by_cell = step.touched()
-            table = ["| | " + " | ".join(T("arith_col", c=c) for c in cols_touched) + " |",
-                     "|---" * (len(cols_touched) + 1) + "|"]
-            for r in rows_touched:
-                cells = []
-                for c in cols_touched:
-                    t = by_cell[(r, c)]
-                    cells.append(T("arith_cell" if t.kept else "arith_cell_cropped", before=signed(t.before),
-                                   v=signed(step.value), w=signed(t.weight), after=format_number(t.after)))
-                table.append(f"| **{T('arith_row', r=r)}** | " + " | ".join(cells) + " |")
-            st.markdown("\n".join(table))
-            if any(not t.kept for t in step.touches):
-                st.caption(T("arith_cropped_note"))
 
             st.markdown(T("final_title"))
             f1, f2 = st.columns(2)
@@ -226,10 +235,21 @@ if data is not None:
             if rows <= 36 and cols <= 121:
                 row_labels = [f"x[{i},{j}]" for i in range(n) for j in range(n)]
                 col_labels = [f"y[{i},{j}]" for i in range(oh) for j in range(ow)]
-                common.show_figure(matrix_figure(matrix.c, matrix.x_flat, matrix.y_flat, row_labels, col_labels,
-                                                 (T("fig_x_flat"), T("fig_matrix"), T("fig_y_flat")),
-                                                 highlight_row=step_i))
-                st.caption(T("matrix_caption", t=step_i, i=step.i, j=step.j))
+
+                @functools.cache
+                def matrix_base() -> dict:
+                    return stepper.final_spec(matrix_figure(matrix.c, matrix.x_flat, matrix.y_flat, row_labels,
+                                                            col_labels, (T("fig_x_flat"), T("fig_matrix"),
+                                                                         T("fig_y_flat")), highlight_row=0))
+
+                def matrix_step(t: int, _everything: bool) -> stepper.Step:
+                    """Row ``t`` of C: the kernel copy input cell ``t`` scatters."""
+                    cell = scatter.steps[t]
+                    return stepper.Step([matrix_row(matrix_base(), t)],
+                                        [step_now(cell), T("matrix_caption", t=t, i=cell.i, j=cell.j)])
+
+                stepper.step_through("tc_step", n_steps, matrix_step, label=T("step_label"), player="matrix",
+                                              params=(x.tolist(), kernel.tolist(), s, p, op, d))
             else:
                 st.info(T("matrix_too_big", rows=rows, cols=cols))
             if matrix.dropped_rows:
@@ -265,4 +285,3 @@ transposed_extra.show()
 st.markdown(T.md("recap"))
 widgets.quiz(T, tc.transposed_questions, key="tc_quiz")
 
-widgets.autoplay("tc_step")

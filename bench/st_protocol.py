@@ -13,6 +13,7 @@ No part of the app is mocked: the server is the real ``streamlit run app.py``.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import urllib.request
@@ -280,6 +281,12 @@ class Session:
         state = WidgetState()
         state.trigger_value = True
         return await self.change(key, state, trigger=True, **kw)
+
+    async def set_state(self, key: str, value: dict, **kw) -> tuple[float, Run]:
+        """A component's state as its script sets it (``setStateValue``): e.g. the step a step-through settled on."""
+        state = WidgetState()
+        state.json_value = json.dumps(value)
+        return await self.change(key, state, **kw)
 
     async def choose(self, key: str, label: str, **kw) -> tuple[float, Run]:
         """A segmented control or pills: the option's label as shown."""

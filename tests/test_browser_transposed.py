@@ -23,9 +23,11 @@ def test_step_control_and_slider_update_the_page(app_server, browser_page, lang)
     no_exception(page)
     wait_for_text(page, T("size_summary", n=2, o=5, ratio="2.5"))
 
-    # The step control: "next" moves to the second input cell, x[0, 1] = 2.
-    page.locator(".st-key-tc_step__next button").first.click()
+    # The step-through, played in the browser: "next" moves to the second input cell, x[0, 1] = 2, and once it
+    # has settled the step reaches the address.
+    page.locator(".st-key-tc_step_player .ss-next").first.click()
     wait_for_text(page, T("step_now", i=0, j=1, v="2", r=0, c=2, s=2).split("**")[1])
+    page.wait_for_function("() => location.href.includes('tc_step=1')", timeout=30_000)
     no_exception(page)
 
     # A parameter slider: one step right takes the stride from 2 to 3, and the output from 5 to 6.

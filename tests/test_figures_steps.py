@@ -69,3 +69,31 @@ def test_routing_draws_the_routes_made_so_far_and_no_arrow_covers_a_number():
     shown_big = np.array([[np.nan if v is None else v for v in row] for row in fig.data[1].z], dtype=float)
     assert np.isnan(shown_big[hidden]).all()
     assert np.array_equal(shown_big[~hidden], big.numpy()[~hidden])
+
+
+def test_a_step_marks_a_grid_laid_out_once_and_leaves_it_as_it_was():
+    import copy
+
+    from core.figures.common import figure_of, spec_of
+    from core.figures.frames import plain
+    from core.figures.upsampling import grid_base, marked
+
+    a = np.arange(16.0).reshape(4, 4)
+    base = plain(grid_base(a, "t", blocks=2, max_width_px=300))  # as a page hands it to its steps
+    kept = copy.deepcopy(base)
+    hidden = pending((4, 4), 6)
+    step = marked(base, highlight=[(1, 1)], sources=[(0, 0)], hidden=hidden, point=(0.5, 0.5))
+    assert base == kept  # the grid every step shares is untouched
+    # the same figure as grid(...) and conceal(...) draw at once
+    whole = conceal(grid(a, "t", blocks=2, max_width_px=300, highlight=[(1, 1)], sources=[(0, 0)], point=(0.5, 0.5)),
+                    hidden)
+    assert spec_of(figure_of(step))["layout"]["shapes"] == spec_of(whole)["layout"]["shapes"]
+    assert [t["type"] for t in step["data"]] == ["heatmap", "heatmap", "scatter"]  # the "?" under the point
+    assert step["data"][1]["name"] == "pending" and sum(t == "?" for r in step["data"][1]["text"] for t in r) == 10
+    # what the step does not change is the base's own (a row with no hidden cell, the layout's axes)
+    heat, kept_heat = step["data"][0], base["data"][0]
+    for part in ("z", "text"):
+        assert heat[part][0] is kept_heat[part][0] and heat[part][1] is not kept_heat[part][1]
+    assert step["layout"]["xaxis"] is base["layout"]["xaxis"]
+    assert len(step["layout"]["shapes"]) == len(base["layout"]["shapes"]) + 2
+    assert marked(base)["layout"] is base["layout"]  # nothing marked: the same layout

@@ -24,4 +24,5 @@ def test_five_students_one_minute():
     # every student got through a whole lesson (the upload included), and its numbers were checked each move
     assert room["lessons"] >= 5
     assert room["isolation_checks"] >= 5 * 5
+    assert "step" in room["per_kind_p95_ms"]  # the step-through told the server where it settled
     assert r["after_close_ratio"] <= classroom_load.CLOSE_BOUND, r["memory_mb"]

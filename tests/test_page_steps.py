@@ -250,10 +250,23 @@ def test_bilinear_output_fills_up_to_the_chosen_pixel(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_transposed_convolution_step_from_the_address(lang):
+    T = lessons.texts("transposed_convolution", lang)
     at = _open("transposed_convolution", lang, address={"tc_step": "2"})
-    assert at.session_state["tc_step"] == 2
+    assert at.session_state["tc_step"] == 2 and steps.player(at, "tc_step")["step"] == 2
     assert not at.get("toggle") or all(t.key != "tc_step_all" for t in at.toggle)
-    at.button(key="tc_step__next").click().run()
+    # step 2 of the default 2 × 2 input: x[1, 0] = 3 scatters its copy at row 2, column 0
+    assert T("step_now", i=1, j=0, v="3", r=2, c=0, s=2).replace("**", "") in steps.caption(at, "tc_step")
+    at.session_state["tc_step"] = 3  # where the browser settled
+    at.run()
     assert _address(at, "tc_step") == "3"
+    # the matrix view has a player of its own on the same step
+    at.query_params["tc_view"] = "matrix"
+    at.session_state["tc_view"] = "matrix"
+    at.run()
+    data = steps.player(at, "tc_step_matrix")
+    assert data["step"] == 3 and data["n"] == 4
+    for t in range(4):  # row t of C outlined at step t, in both panels of the matrix
+        assert {(sh["y0"], sh["y1"]) for sh in steps.step_state(data, t)["figs"][0]["layout"]["shapes"]} == {
+            (t - 0.5, t + 0.5)}
     at = _open("transposed_convolution", lang, address={"tc_step": "77"})  # clamped to the last input cell
     assert at.session_state["tc_step"] == 3

@@ -260,6 +260,11 @@ _CSS = """
   margin-top: 0.5rem; line-height: 1.5; }
 .ss-steps-caption p { margin: 0.2rem 0; }
 .ss-steps-caption .ss-note { color: #475569; font-size: 0.9rem; }
+.ss-steps-caption .ss-table { border-collapse: collapse; margin: 0.4rem 0; }
+.ss-steps-caption .ss-table th, .ss-steps-caption .ss-table td { border: 1px solid rgba(15, 23, 42, 0.2);
+  padding: 0.25rem 0.6rem; text-align: left; font-weight: normal; }
+.ss-steps-caption .ss-table thead th, .ss-steps-caption .ss-table tbody th { background: rgba(15, 23, 42, 0.04);
+  font-weight: 600; }
 .ss-steps.ss-big .ss-steps-bar button { width: 3.4rem; height: 3.1rem; }
 .ss-steps.ss-big .ss-steps-bar svg { width: 1.9rem; height: 1.9rem; }
 .ss-steps.ss-big .ss-steps-label { font-size: 1.25rem; }
@@ -276,18 +281,30 @@ def _component():
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CODE = re.compile(r"`([^`]+)`")
+_STRUCK = re.compile(r"~~(.+?)~~")
+
+
+def _inline(text: str) -> str:
+    """One line of lesson markdown (``**bold**``, ```code```, ``~~struck~~``) as HTML; the rest escaped as text."""
+    text = html.escape(text, quote=False)
+    return _CODE.sub(r"<code>\1</code>", _STRUCK.sub(r"<s>\1</s>", _BOLD.sub(r"<b>\1</b>", text)))
 
 
 def inline_html(markdown: str, css: str | None = None) -> str:
     """A lesson sentence (``**bold**``, ```code```, paragraphs) as HTML paragraphs (of class ``css`` when given);
     everything else is escaped as text."""
     paragraphs = [p.strip() for p in str(markdown).split("\n\n") if p.strip()]
-    out = []
-    for p in paragraphs:
-        text = html.escape(p, quote=False)
-        text = _CODE.sub(r"<code>\1</code>", _BOLD.sub(r"<b>\1</b>", text))
-        out.append((f'<p class="{css}">' if css else "<p>") + text.replace("\n", "<br/>") + "</p>")
-    return "".join(out)
+    return "".join((f'<p class="{css}">' if css else "<p>") + _inline(p).replace("\n", "<br/>") + "</p>"
+                   for p in paragraphs)
+
+
+def table_html(header: list[str], rows: list[list[str]]) -> str:
+    """A table for a step's sentence: ``header`` over the columns (its first cell over the row names), each row's
+    first cell its name; every cell is one line of lesson markdown."""
+    head = "".join(f"<th>{_inline(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<th>{_inline(c)}</th>" if i == 0 else f"<td>{_inline(c)}</td>"
+                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f'<table class="ss-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def final_spec(fig) -> dict:
@@ -300,12 +317,25 @@ def final_spec(fig) -> dict:
     return plain(spec)
 
 
-class Step:
-    """What one step shows: its figures (in the order of ``rows``), the sentence under them (lesson markdown)
-    and whether a note should say what the "?" cells are."""
+class Html(str):
+    """A piece of a step's sentence that is HTML already (:func:`table_html`), put in as it is."""
 
-    def __init__(self, figures, caption: str = "", pending: bool = False):
-        self.figures, self.caption, self.pending = list(figures), caption, pending
+
+class Step:
+    """What one step shows: its figures (in the order of ``rows``), the sentence under them (lesson markdown, or
+    a list of pieces: markdown, and :class:`Html` put in as it is) and whether a note should say what the "?"
+    cells are.
+
+    A figure is a ``go.Figure``, or plain data already drawn for the page (:func:`final_spec` of what every step
+    shares, then marked for this step, e.g. by :func:`core.figures.upsampling.marked`): a grid laid out once
+    instead of at every step, whose unchanged parts the frames see at once."""
+
+    def __init__(self, figures, caption: str | list[str] = "", pending: bool = False):
+        self.figures, self.pending = list(figures), pending
+        self.caption = [caption] if isinstance(caption, str) else list(caption)
+
+    def html(self) -> str:
+        return "".join(p if isinstance(p, Html) else inline_html(p) for p in self.caption)
 
 
 @st.cache_resource(max_entries=48, show_spinner=False)  # shared read-only: never changed once made
@@ -315,27 +345,27 @@ def _frames(key: str, params: str, lang: str, big: bool, everything: bool, n_ste
     states = []
     for k in range(n_steps):
         step = _draw(k, everything)
-        caption = inline_html(step.caption) + (inline_html(note, css="ss-note") if step.pending else "")
-        states.append({"figs": [final_spec(f) for f in step.figures], "caption": caption})
+        caption = step.html() + (inline_html(note, css="ss-note") if step.pending else "")
+        states.append({"figs": [f if isinstance(f, dict) else final_spec(f) for f in step.figures], "caption": caption})
     first, edits = step_frames(states)
     return {"first": first, "edits": edits, "sig": signature([first, edits])}
 
 
-def _reported(key: str, n_steps: int) -> None:
+def _reported(key: str, name: str, n_steps: int) -> None:
     """The browser settled on a step: keep it (the server now draws the rest of the page for it)."""
-    state = st.session_state.get(f"{key}_player")
+    state = st.session_state.get(f"{name}_player")
     try:
         step = int(state["step"])
     except (KeyError, TypeError, ValueError):
         return
     step = min(max(step, 0), n_steps - 1)
     st.session_state[key] = step
-    st.session_state[f"{key}__shown"] = step
+    st.session_state[f"{name}__shown"] = step
 
 
 def step_through(key: str, n_steps: int, draw: Callable[[int, bool], Step], *, params, rows=((1,),),
                  label: str | None = None, default: int = 0, show_all: bool = False, ms_per_step: int = 900,
-                 click: tuple[int, int] | None = None) -> int:
+                 click: tuple[int, int] | None = None, player: str | None = None) -> int:
     """A step-through played in the browser; returns the step the server knows of (for the rest of the page).
 
     ``draw(k, everything)`` returns step ``k``'s :class:`Step` (``everything``: "show all" is on); it is called
@@ -344,14 +374,17 @@ def step_through(key: str, n_steps: int, draw: Callable[[int, bool], Step], *, p
     the "show all" toggle (``?key_all=1``). The step is kept in the address (``?key=k``), the default left out.
     ``click=(figure, columns)``: a click on a cell ``(row, col)`` of that figure (points whose ``customdata`` is
     ``[row, col]``, see :func:`core.figures.upsampling.clickable`) goes to step ``row · columns + col``.
+    ``player``: a second view of the same step (another tab showing it its own way) names its player, which
+    shares the step with the others.
     """
+    name = f"{key}_{player}" if player else key
     n_steps = max(int(n_steps), 1)
     default = min(max(int(default), 0), n_steps - 1)
     step = widgets.current_step(key, n_steps, default)
     everything = widgets.show_all_toggle(key) if show_all else False
-    frames = _frames(key, repr(params), common.lang(), common.presentation(), everything, n_steps, _draw=draw)
+    frames = _frames(name, repr(params), common.lang(), common.presentation(), everything, n_steps, _draw=draw)
     # a step the browser does not show yet (a shared link, a click elsewhere on the page, the teacher's): jump to it
-    shown_key, rev_key = f"{key}__shown", f"{key}__rev"
+    shown_key, rev_key = f"{name}__shown", f"{name}__rev"
     if st.session_state.get(shown_key) != step:
         st.session_state[rev_key] = int(st.session_state.get(rev_key, 0)) + 1
         st.session_state[shown_key] = step
@@ -363,6 +396,6 @@ def step_through(key: str, n_steps: int, draw: Callable[[int, bool], Step], *, p
     data = {**frames, "n": n_steps, "step": step, "rev": st.session_state[rev_key], "rows": [list(r) for r in rows],
             "ms": int(ms_per_step), "labels": labels, "click": list(click) if click else None, "big": common.presentation(),
             "plotly": ("/" + base if base else "") + "/app/static/" + PLOTLY_JS}
-    _component()(key=f"{key}_player", data=data, default={"step": step},
-                 on_step_change=functools.partial(_reported, key, n_steps))
+    _component()(key=f"{name}_player", data=data, default={"step": step},
+                 on_step_change=functools.partial(_reported, key, name, n_steps))
     return widgets.keep_step(key, default)

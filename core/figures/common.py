@@ -97,7 +97,8 @@ def _put_title(layout: dict, text: str, size: float, above_px: float) -> None:
         layout["annotations"] = annotations
 
 
-def _set_title(layout: dict, title: str, width_px: float, factor: float = 1.0) -> None:
+def title_layout(layout: dict, title: str, width_px: float, factor: float = 1.0) -> None:
+    """:func:`set_title` on a figure's plain layout, changed in place."""
     meta = dict(layout["meta"]) if isinstance(layout.get("meta"), dict) else {}
     meta.setdefault("top_extra", 10)
     meta.update(title=title, title_width=width_px)
@@ -116,7 +117,7 @@ def set_title(fig: go.Figure, title: str, width_px: float, factor: float = 1.0) 
     larger font. The top margin is what the title needs plus ``meta["top_extra"]`` (room kept for a legend
     or tick labels above the plot)."""
     layout = {"meta": fig.layout.meta, "margin": {}, "annotations": [a.to_plotly_json() for a in fig.layout.annotations]}
-    _set_title(layout, title, width_px, factor)
+    title_layout(layout, title, width_px, factor)
     fig.update_layout(meta=layout["meta"], margin=layout["margin"])
     if fig.layout.title.to_plotly_json():  # a layout title gives way to the annotation
         fig.update_layout(title=None)
@@ -245,7 +246,7 @@ def scale_spec(spec: dict, factor: float = 1.45) -> dict:
         layout["height"] = round(layout["height"] * min(factor, 1.3))
     if isinstance(meta, dict) and "title_width" in meta:  # a title from set_title: wrapped again, larger
         grown = layout.get("height") and layout.get("margin", {}).get("t")
-        _set_title(layout, meta["title"], meta["title_width"], factor)
+        title_layout(layout, meta["title"], meta["title_width"], factor)
         if grown and layout.get("height"):  # the plot keeps its own height; the title's lines come on top
             layout["height"] += max(0, layout["margin"]["t"] - round(grown * min(factor, 1.3)))
     for trace in spec.get("data") or ():

@@ -30,6 +30,7 @@ from core.figures.common import (
     scale_spec,
     set_title,
     spec_of,
+    title_layout,
     wrap_text,
 )
 from core.figures.training import log_ticks
@@ -49,12 +50,10 @@ PROJECTOR = scale_for_projector.__defaults__[0]
 HEIGHT_GROWTH = 1.3
 
 
-def _rect(spec: dict, r0: float, c0: float, r1: float, c1: float, color: str, width: float = 4,
-          dash: str | None = None) -> None:
-    """Outline cells r0..r1 × c0..c1 (inclusive) of a grid drawn by ``grid_heatmap``."""
+def _rect(r0: float, c0: float, r1: float, c1: float, color: str, width: float = 4, dash: str | None = None) -> dict:
+    """The outline of cells r0..r1 × c0..c1 (inclusive) of a grid drawn by ``grid_heatmap``, as a layout shape."""
     line = {"color": color, "width": width} | ({"dash": dash} if dash else {})
-    spec["layout"].setdefault("shapes", []).append(
-        {"type": "rect", "x0": c0 - 0.5, "x1": c1 + 0.5, "y0": r0 - 0.5, "y1": r1 + 0.5, "line": line})
+    return {"type": "rect", "x0": c0 - 0.5, "x1": c1 + 0.5, "y0": r0 - 0.5, "y1": r1 + 0.5, "line": line}
 
 
 def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[int, int] | None = None,
@@ -70,7 +69,20 @@ def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[
     window); ``marks``: cells outlined in dark ink (remembered maxima); ``max_width_px``: the narrowest
     its column gets: the grid is then laid out for it by :func:`fitted_grid` (cells, title, numbers and row and
     column numbers that fit it, on a laptop and on a projector).
+
+    :func:`grid_base` and :func:`marked` are its two halves, for a step-through that marks other cells of the
+    same grid at every step.
     """
+    base = grid_base(values, title, blocks=blocks, digits=digits, zrange=zrange, cell_px=cell_px,
+                     max_width_px=max_width_px)
+    return figure_of(marked(base, highlight=highlight, sources=sources, taps=taps, point=point, window=window,
+                            marks=marks))
+
+
+def grid_base(values, title: str = "", blocks: int | tuple[int, int] | None = None, digits: int = 2, zrange=None,
+              cell_px: int = 56, max_width_px: float | None = None) -> dict:
+    """What every step of a step-through shares of a :func:`grid`: its numbers laid out for the column and the
+    grey outlines of its blocks, as plain data (a copy of its own)."""
     a = np.asarray(values, dtype=float)
     if max_width_px:  # laid out for its column: cells, title, numbers and row/column numbers that fit it
         spec = fitted_spec(a, title, max_width_px, digits=digits, zrange=zrange, cell_px=cell_px)
@@ -78,24 +90,48 @@ def grid(values, title: str = "", highlight=(), sources=(), blocks: int | tuple[
         spec = grid_spec(a, title=title, digits=digits, zrange=zrange, cell_px=cell_px)
     if blocks:
         bh, bw = blocks if isinstance(blocks, tuple) else (blocks, blocks)
+        shapes = spec["layout"].setdefault("shapes", [])
         for r in range(0, a.shape[0], bh):
             for c in range(0, a.shape[1], bw):
-                _rect(spec, r, c, min(r + bh, a.shape[0]) - 1, min(c + bw, a.shape[1]) - 1, BLOCK, width=2)
-    for r, c in marks:
-        _rect(spec, r, c, r, c, INK, width=4)
-    for r, c in sources:
-        _rect(spec, r, c, r, c, SOURCE, width=5, dash="dot")
+                shapes.append(_rect(r, c, min(r + bh, a.shape[0]) - 1, min(c + bw, a.shape[1]) - 1, BLOCK, width=2))
+    return spec
+
+
+def marked(spec: dict, highlight=(), sources=(), taps: Sequence[tuple[int, int]] = (),
+           point: tuple[float, float] | None = None, window: tuple[int, int, int, int] | None = None,
+           marks: Sequence[tuple[int, int]] = (), hidden=None,
+           frame: tuple[int, int, int, int] | None = None) -> dict:
+    """A grid (:func:`grid_base`'s plain data, as it is or already drawn for the page: larger, localised) with
+    what one step touches (the options of :func:`grid`) and, where ``hidden``, its cells not computed yet
+    (:func:`conceal`); ``frame``: ``(top, left, height, width)`` outlined dashed (the part of a canvas that is
+    the output, as :func:`outline` draws it).
+
+    A new figure that shares with ``spec`` everything it does not change (``spec`` is left as it is): a
+    step-through lays a grid out once and marks it at every step, and its frames see at once what stayed.
+    """
+    shapes = [_rect(r, c, r, c, INK, width=4) for r, c in marks]
+    shapes += [_rect(r, c, r, c, SOURCE, width=5, dash="dot") for r, c in sources]
     if window is not None:
-        _rect(spec, *window, HIGHLIGHT, width=5)
-    for (r, c), color in zip(taps, TAP_COLORS):
-        _rect(spec, r, c, r, c, color, width=5)
-    for r, c in highlight:
-        _rect(spec, r, c, r, c, HIGHLIGHT, width=5)
+        shapes.append(_rect(*window, HIGHLIGHT, width=5))
+    shapes += [_rect(r, c, r, c, color, width=5) for (r, c), color in zip(taps, TAP_COLORS)]
+    shapes += [_rect(r, c, r, c, HIGHLIGHT, width=5) for r, c in highlight]
+    if frame is not None:
+        top, left, height, width = frame
+        shapes.append(_rect(top, left, top + height - 1, left + width - 1, FRAME, width=3, dash="dash"))
+    layout = spec["layout"]
+    if shapes:
+        layout = {**layout, "shapes": [*(layout.get("shapes") or ()), *shapes]}
+    data = list(spec["data"])
+    hidden = None if hidden is None else np.asarray(hidden, dtype=bool)
+    if hidden is not None and hidden.any():
+        heat = data[0]
+        data[0] = _blanked(heat, hidden)
+        data.insert(1, _unknown(heat.get("x"), heat.get("y"), hidden, (heat.get("textfont") or {}).get("size")))
     if point is not None:
-        spec["data"].append({"type": "scatter", "x": [point[1]], "y": [point[0]], "mode": "markers",
-                             "marker": {"size": 16, "color": INK, "line": {"color": "white", "width": 2}},
-                             "hoverinfo": "skip", "showlegend": False})
-    return figure_of(spec)
+        data.append({"type": "scatter", "x": [point[1]], "y": [point[0]], "mode": "markers",
+                     "marker": {"size": 16, "color": INK, "line": {"color": "white", "width": 2}},
+                     "hoverinfo": "skip", "showlegend": False})
+    return {**spec, "data": data, "layout": layout}
 
 
 def _drawn_cell(spec: dict) -> float:
@@ -188,41 +224,48 @@ def unit_square(frac: tuple[float, float], weights: Sequence[float], values: Seq
     area of the rectangle *opposite* to it, drawn in that neighbour's colour — the nearer the point
     is to a pixel, the larger that pixel's rectangle.
     """
-    fy, fx = frac
-    fig = go.Figure()
+    return figure_of(unit_square_spec(frac, weights, values, corner_labels, title))
+
+
+def unit_square_spec(frac: tuple[float, float], weights: Sequence[float], values: Sequence[float],
+                     corner_labels: Sequence[str], title: str = "") -> dict:
+    """:func:`unit_square` as plain data (a step-through draws one per output pixel)."""
+    fy, fx = (float(v) for v in frac)
     height, top, bottom = 380, (50 if title else 10), 10
     # px per unit of the square: the height decides (the figure is wider than tall); presentation mode grows
     # fonts 1.45× but the height only 1.3×, hence the slack of 1.12
     unit_px = (height - top - bottom) / 1.85 / 1.12
     # rectangle opposite to each corner: (x0, x1, y0, y1) with y pointing down
     rects = [(fx, 1, fy, 1), (0, fx, fy, 1), (fx, 1, 0, fy), (0, fx, 0, fy)]
+    shapes, annotations, data = [], [], []
     below = []  # weights whose rectangle is too small for their number: written in a row under the square
     for (x0, x1, y0, y1), color, wgt in zip(rects, TAP_COLORS, weights):
-        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=color, opacity=0.28,
-                      line={"color": color, "width": 2})
+        shapes.append({"type": "rect", "x0": x0, "x1": x1, "y0": y0, "y1": y1, "fillcolor": color, "opacity": 0.28,
+                       "line": {"color": color, "width": 2}})
         label = format_number(wgt, 4)
         size = fit_font([label], 0.85 * (x1 - x0) * unit_px, 17, smallest=0)
         if size >= 11 and size * LINE_EM <= (y1 - y0) * unit_px:
-            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=f"<b>{label}</b>",
-                               showarrow=False, font={"size": size, "color": color})
+            annotations.append({"x": (x0 + x1) / 2, "y": (y0 + y1) / 2, "text": f"<b>{label}</b>", "showarrow": False,
+                                "font": {"size": size, "color": color}})
         elif (x1 - x0) * (y1 - y0) > 1e-9:
             below.append((label, color))
     for n, (label, color) in enumerate(below):  # one slot per weight, a third of the square wide
-        fig.add_annotation(x=(n + 0.5) / max(3, len(below)) * 1.5 - 0.25, y=1.45, text=f"<b>{label}</b>",
-                           showarrow=False, font={"size": 15, "color": color})
+        annotations.append({"x": (n + 0.5) / max(3, len(below)) * 1.5 - 0.25, "y": 1.45, "text": f"<b>{label}</b>",
+                            "showarrow": False, "font": {"size": 15, "color": color}})
     corners = [(0, 0), (1, 0), (0, 1), (1, 1)]  # (x, y) of top-left, top-right, bottom-left, bottom-right
     for (x, y), color, label, v in zip(corners, TAP_COLORS, corner_labels, values):
-        fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", hoverinfo="skip", showlegend=False,
-                                 marker={"size": 22, "color": color, "line": {"color": "white", "width": 2}}))
-        fig.add_annotation(x=x, y=y, text=f"{label} = <b>{format_number(v)}</b>", showarrow=False,
-                           yshift=26 if y == 0 else -26, font={"size": 15, "color": color})
-    fig.add_trace(go.Scatter(x=[fx], y=[fy], mode="markers", hoverinfo="skip", showlegend=False,
-                             marker={"size": 16, "color": INK, "line": {"color": "white", "width": 2}}))
-    fig.update_xaxes(range=[-0.25, 1.25], visible=False)
-    fig.update_yaxes(range=[1.55, -0.3], visible=False, scaleanchor="x")
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": top, "b": bottom}, plot_bgcolor="white")
-    set_title(fig, title, 1.5 * unit_px * 1.12)
-    return fig
+        data.append({"type": "scatter", "x": [x], "y": [y], "mode": "markers", "hoverinfo": "skip", "showlegend": False,
+                     "marker": {"size": 22, "color": color, "line": {"color": "white", "width": 2}}})
+        annotations.append({"x": x, "y": y, "text": f"{label} = <b>{format_number(v)}</b>", "showarrow": False,
+                            "yshift": 26 if y == 0 else -26, "font": {"size": 15, "color": color}})
+    data.append({"type": "scatter", "x": [fx], "y": [fy], "mode": "markers", "hoverinfo": "skip", "showlegend": False,
+                 "marker": {"size": 16, "color": INK, "line": {"color": "white", "width": 2}}})
+    layout = {"xaxis": {"range": [-0.25, 1.25], "visible": False},
+              "yaxis": {"range": [1.55, -0.3], "visible": False, "scaleanchor": "x"},
+              "height": height, "margin": {"l": 10, "r": 10, "t": top, "b": bottom}, "plot_bgcolor": "white",
+              "shapes": shapes, "annotations": annotations}
+    title_layout(layout, title, 1.5 * unit_px * 1.12)
+    return {"data": data, "layout": layout}
 
 
 def linear_strip(values: Sequence[float], u: Sequence[float], current: int, labels: dict[str, str]) -> go.Figure:
@@ -292,21 +335,39 @@ def pending(shape: tuple[int, int], done: Sequence[tuple[int, int]] | int | None
     return hidden
 
 
+def _unknown(x, y, hidden: np.ndarray, font_size: float | None) -> dict:
+    """Grey cells with a "?" where ``hidden``, transparent elsewhere: drawn over a grid's own heatmap (plain data)."""
+    return {"type": "heatmap", "name": PENDING_LAYER, "z": [[0.0 if h else None for h in row] for row in hidden.tolist()],
+            "x": x, "y": y, "zmin": 0.0, "zmax": 1.0, "colorscale": [[0.0, UNKNOWN], [1.0, UNKNOWN]],
+            "showscale": False, "xgap": 2, "ygap": 2, "text": [["?" if h else "" for h in row] for row in hidden.tolist()],
+            "texttemplate": "%{text}", "textfont": {"size": font_size or 16, "color": UNKNOWN_INK}, "hoverinfo": "skip"}
+
+
+def _blanked(heat: dict, hidden: np.ndarray) -> dict:
+    """A heatmap trace (plain data) without the numbers of its ``hidden`` cells (their colour, text and hover);
+    its rows with nothing hidden are the trace's own."""
+    z = heat["z"].tolist() if isinstance(heat["z"], np.ndarray) else heat["z"]
+    rows = hidden.any(axis=1).tolist()
+    cells = hidden.tolist()
+    out = {**heat, "z": [[None if h else v for v, h in zip(row, cells[r])] if rows[r] else row
+                         for r, row in enumerate(z)]}
+    if heat.get("text") is not None:
+        out["text"] = [["" if h else t for t, h in zip(row, cells[r])] if rows[r] else row
+                       for r, row in enumerate(heat["text"])]
+    return out
+
+
 def _unknown_layer(x, y, hidden: np.ndarray, font_size: float | None) -> go.Heatmap:
-    """Grey cells with a "?" where ``hidden``, transparent elsewhere: drawn over a grid's own heatmap."""
-    return go.Heatmap(
-        name=PENDING_LAYER, z=[[0.0 if h else None for h in row] for row in hidden], x=x, y=y, zmin=0.0, zmax=1.0,
-        colorscale=[[0.0, UNKNOWN], [1.0, UNKNOWN]], showscale=False, xgap=2, ygap=2,
-        text=[["?" if h else "" for h in row] for row in hidden], texttemplate="%{text}",
-        textfont={"size": font_size or 16, "color": UNKNOWN_INK}, hoverinfo="skip")
+    """:func:`_unknown` as a trace of a figure."""
+    return go.Heatmap(_unknown(x, y, np.asarray(hidden, dtype=bool), font_size))
 
 
 def _blank(heat: go.Heatmap, hidden: np.ndarray) -> None:
-    """Take the numbers of the ``hidden`` cells out of a heatmap trace (its colour, text and hover)."""
-    z = np.asarray(heat.z, dtype=float)
-    heat.z = [[None if hidden[r, c] else float(z[r, c]) for c in range(z.shape[1])] for r in range(z.shape[0])]
+    """Take the numbers of the ``hidden`` cells out of a heatmap trace of a figure (its colour, text and hover)."""
+    blanked = _blanked({"z": np.asarray(heat.z, dtype=float), "text": heat.text}, np.asarray(hidden, dtype=bool))
+    heat.z = blanked["z"]
     if heat.text is not None:
-        heat.text = [["" if hidden[r, c] else t for c, t in enumerate(row)] for r, row in enumerate(heat.text)]
+        heat.text = blanked["text"]
 
 
 def conceal(fig: go.Figure, hidden) -> go.Figure:
@@ -318,10 +379,7 @@ def conceal(fig: go.Figure, hidden) -> go.Figure:
     hidden = np.asarray(hidden, dtype=bool)
     if not hidden.any():
         return fig
-    heat = fig.data[0]
-    _blank(heat, hidden)
-    fig.add_trace(_unknown_layer(heat.x, heat.y, hidden, heat.textfont.size))
-    return fig
+    return figure_of(marked(spec_of(fig), hidden=hidden))
 
 
 def routing(small, big, routes: Sequence[tuple[tuple[int, int], tuple[int, int]]], current: int | None,
@@ -607,6 +665,13 @@ def matrix_figure(c, x_flat, y_flat, row_labels: Sequence[str], col_labels: Sequ
     fig.update_layout(height=min(760, max(260, 30 * rows + 150)), margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       plot_bgcolor="white")
     return fig
+
+
+def matrix_row(spec: dict, row: int) -> dict:
+    """A :func:`matrix_figure` drawn with a row outlined (as plain data) with row ``row`` outlined instead: a new
+    figure sharing everything else with ``spec``, for a step-through that moves along the rows."""
+    shapes = [{**shape, "y0": row - 0.5, "y1": row + 0.5} for shape in spec["layout"].get("shapes") or ()]
+    return {**spec, "layout": {**spec["layout"], "shapes": shapes}}
 
 
 def scatter_animation(steps, x, crop: tuple[int, int, int, int], canvas_shape: tuple[int, int],
