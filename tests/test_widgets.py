@@ -28,31 +28,6 @@ def test_number_grid_keeps_numbers_when_the_shape_changes():
     assert not at.exception
 
 
-def _step_app():
-    import streamlit as st
-
-    from app_pages.ui import widgets
-
-    step = widgets.step_control("s_step", 5)
-    st.write(f"step={step}")
-    widgets.autoplay("s_step", seconds=0.01)
-
-
-def test_step_control_moves_and_plays_to_the_end():
-    at = AppTest.from_function(_step_app, default_timeout=60)
-    at.run()
-    assert "step=0" in _text(at)
-    at.button(key="s_step__next").click().run()
-    assert "step=1" in _text(at)
-    at.button(key="s_step__prev").click().run()
-    at.button(key="s_step__prev").click().run()  # cannot go below the first step
-    assert "step=0" in _text(at)
-    at.button(key="s_step__play").click().run()  # plays through reruns and stops at the last step
-    assert "step=4" in _text(at)
-    assert not at.session_state["s_step__playing"]
-    assert not at.exception
-
-
 def _quiz_app():
     from app_pages.ui import widgets
     from core.lessons import Texts

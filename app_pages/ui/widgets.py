@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import json
 import random
-import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -131,55 +130,6 @@ def _flag_from_url(key: str) -> bool:
     return str(st.query_params.get(key, "")).strip().lower() in ("1", "true", "yes", "on")
 
 
-def step_control(key: str, n_steps: int, label: str | None = None, *, default: int = 0,
-                 show_all: bool = False) -> int:
-    """A step slider with previous / play-pause / next buttons; returns the current step (0-based).
-
-    The step is kept in the page address (``?key=4``), so a reload or a shared link opens on the same step; a
-    value there that is not a whole number falls back to ``default``, one out of range to the nearest step.
-    ``show_all`` adds a "show all" toggle (``?key_all=1``): read it with :func:`shows_all`; off, a page shows
-    only what is computed up to the current step, so the class can guess the next one first.
-    Play advances one step per rerun until the last step; call :func:`autoplay` at the end of the page.
-    """
-    n_steps = max(int(n_steps), 1)
-    default = min(max(int(default), 0), n_steps - 1)
-    playing_key = f"{key}__playing"
-    step = current_step(key, n_steps, default)
-    if st.session_state.get(playing_key) and st.session_state.get(f"{key}__ticked"):
-        step = min(step + 1, n_steps - 1)
-        if step == n_steps - 1:
-            st.session_state[playing_key] = False
-    st.session_state[f"{key}__ticked"] = False
-    st.session_state[key] = step
-
-    def move(delta: int) -> None:
-        st.session_state[key] = min(max(int(st.session_state.get(key, 0)) + delta, 0), n_steps - 1)
-        st.session_state[playing_key] = False
-
-    def toggle() -> None:
-        playing = not st.session_state.get(playing_key, False)
-        if playing and int(st.session_state.get(key, 0)) >= n_steps - 1:
-            st.session_state[key] = 0  # play again from the start
-        st.session_state[playing_key] = playing
-
-    widths = [1, 1, 1, 9] if not show_all else [1, 1, 1, 6.5, 4]  # the toggle's label fits a projector's 1280 px
-    cols = st.columns(widths, vertical_alignment="bottom")
-    cols[0].button("", icon=":material/skip_previous:", key=f"{key}__prev", on_click=move, args=(-1,),
-                   help=common.ui("step_prev"))
-    playing = st.session_state.get(playing_key, False)
-    cols[1].button("", icon=":material/pause:" if playing else ":material/play_arrow:", key=f"{key}__play",
-                   on_click=toggle, help=common.ui("step_pause" if playing else "step_play"))
-    cols[2].button("", icon=":material/skip_next:", key=f"{key}__next", on_click=move, args=(1,),
-                   help=common.ui("step_next"))
-    if n_steps > 1:
-        cols[3].slider(label or common.ui("step_label"), 0, n_steps - 1, key=key,
-                       format=common.ui("step_format", n=n_steps))
-    step = keep_step(key, default)
-    if show_all:
-        show_all_toggle(key, cols[4])
-    return step
-
-
 def current_step(key: str, n_steps: int, default: int = 0) -> int:
     """The step a step-through is on: this session's, else the address's (``?key=5``), else ``default``; kept in
     session state, moved into ``0 … n_steps - 1``."""
@@ -218,16 +168,8 @@ def show_all_toggle(key: str, where=st) -> bool:
 
 
 def shows_all(key: str) -> bool:
-    """Whether the "show all" toggle of :func:`step_control` ``key`` is on (everything, not only the steps so far)."""
+    """Whether the "show all" toggle of step-through ``key`` is on (everything, not only the steps so far)."""
     return bool(st.session_state.get(f"{key}_all", False))
-
-
-def autoplay(key: str, seconds: float = 0.9) -> None:
-    """At the very end of a page: while playing, wait a moment and rerun to show the next step."""
-    if st.session_state.get(f"{key}__playing"):
-        time.sleep(seconds)
-        st.session_state[f"{key}__ticked"] = True
-        st.rerun()
 
 
 # --- check yourself ---------------------------------------------------------------------------------
