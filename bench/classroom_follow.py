@@ -12,6 +12,11 @@ follower it measures the time from the teacher's own ``script_finished`` to the 
 ``script_finished`` whose formula carries the new stride. Goal: p95 ≤ 1.5 s with 40 followers. It prints the
 median and p95 per number of followers, the misses (a follower that did not show the change within
 ``--wait`` seconds) and the server memory each follower adds.
+
+``--replicas 2`` starts two app processes sharing one Redis class store (``CLASS_STORE``, Debian's
+``redis-server`` on a free port), as a deployment behind a sticky load balancer runs them: the teacher on the
+first, the followers taken in turn by each (a Streamlit process runs its sessions' scripts on one core at a
+time, so a second process is what lets a second core work for the class).
 """
 from __future__ import annotations
 
@@ -22,13 +27,14 @@ import re
 import statistics
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.classroom_load import FORMULA, MB, pct
-from bench.server import App, rss_bytes
+from bench.server import App, Redis, rss_bytes
 from bench.st_protocol import Session, run_coroutine
 
 PAGE = "transposed_convolution"
@@ -46,13 +52,17 @@ async def open_class(url: str) -> tuple[Session, str]:
     return teacher, codes[0]
 
 
-async def follow_round(url: str, pid: int, teacher: Session, code: str, followers: int, changes: int,
+def _rss(pids: list[int]) -> int:
+    return sum(rss_bytes(pid) for pid in pids)
+
+
+async def follow_round(urls: list[str], pids: list[int], teacher: Session, code: str, followers: int, changes: int,
                        wait: float, gap: float, start_stride: int) -> dict:
-    before = rss_bytes(pid)
+    before = _rss(pids)
     seen: list[list[tuple[float, int]]] = [[] for _ in range(followers)]
     group = []
     for j in range(followers):
-        s = Session(url)
+        s = Session(urls[j % len(urls)])  # each app process takes its turn
 
         def finished(run, t, box=seen[j]):
             strides = {int(m.group(2)) for text in run.texts for m in FORMULA.finditer(text)}
@@ -63,7 +73,7 @@ async def follow_round(url: str, pid: int, teacher: Session, code: str, follower
     await asyncio.gather(*(s.connect() for s in group))
     await asyncio.gather(*(s.open_page(PAGE, query=f"join={code}") for s in group))
     await asyncio.sleep(2)  # every follower's poll fragment running
-    joined = rss_bytes(pid)
+    joined = _rss(pids)
     delays, misses, stride = [], 0, start_stride
     for _ in range(changes):
         stride = 1 + stride % 4  # 1 → 2 → 3 → 4 → 1 …: never the value before
@@ -93,18 +103,19 @@ async def follow_round(url: str, pid: int, teacher: Session, code: str, follower
     }, stride
 
 
-async def measure(url: str, pid: int, counts: list[int], changes: int, wait: float, gap: float) -> dict:
-    teacher, code = await open_class(url)
+async def measure(urls: list[str], pids: list[int], counts: list[int], changes: int, wait: float, gap: float) -> dict:
+    teacher, code = await open_class(urls[0])
     rounds, stride = [], 2
     for n in counts:
-        result, stride = await follow_round(url, pid, teacher, code, n, changes, wait, gap, stride)
+        result, stride = await follow_round(urls, pids, teacher, code, n, changes, wait, gap, stride)
         rounds.append(result)
     await teacher.close()
-    return {"code_seen": bool(code), "rounds": rounds}
+    return {"code_seen": bool(code), "replicas": len(urls), "rounds": rounds}
 
 
 def report(r: dict) -> str:
-    out = ["classroom follow: teacher's script_finished → follower's script_finished with the new stride", "",
+    shared = f" ({r['replicas']} app processes sharing one Redis class store)" if r.get("replicas", 1) > 1 else ""
+    out = ["classroom follow: teacher's script_finished → follower's script_finished with the new stride" + shared, "",
            "| followers | median, s | p95, s | max, s | misses | errors | exceptions | MB per follower |",
            "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for x in r["rounds"]:
@@ -124,11 +135,15 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--wait", type=float, default=10.0, help="seconds a follower has to show a change")
     ap.add_argument("--gap", type=float, default=0.5, help="seconds between the last follower's update and the "
                     "teacher's next change")
+    ap.add_argument("--replicas", type=int, default=1, help="app processes sharing one Redis class store")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     counts = [int(c) for c in args.followers.split(",") if c.strip()]
-    with App() as app:
-        result = run_coroutine(measure(app.url, app.proc.pid, counts, args.changes, args.wait, args.gap))
+    with ExitStack() as stack:
+        env = {"CLASS_STORE": stack.enter_context(Redis()).url} if args.replicas > 1 else None
+        apps = [stack.enter_context(App(env=env)) for _ in range(max(args.replicas, 1))]
+        result = run_coroutine(measure([a.url for a in apps], [a.proc.pid for a in apps], counts, args.changes,
+                                       args.wait, args.gap))
     print(json.dumps(result) if args.json else report(result))
     return result
 

@@ -6,6 +6,7 @@ Started headless, stopped at the end (or when the benchmark fails), and its memo
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -101,3 +102,42 @@ class App:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+
+
+class Redis:
+    """Debian's ``redis-server`` on 127.0.0.1 at a free port, nothing saved to disk, as a context manager: the
+    class store several app processes share (``CLASS_STORE=<url>``)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Redis:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("no redis-server: install Debian's redis-server package")
+        self.proc = subprocess.Popen([exe, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                                      "--appendonly", "no", "--protected-mode", "yes"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.__exit__()
+                raise TimeoutError("redis-server did not start within 20 s")
+            time.sleep(0.1)
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
