@@ -82,8 +82,10 @@ else:
 common.busy_indicator()  # "Working…" while a rerun takes more than a moment, from the first load on
 
 # The navigation's labels wrap onto a second line inside the sidebar instead of running past its edge or
-# ending in an ellipsis ("Nearest neighbour and bed…"), on a laptop and in presentation mode alike.
+# ending in an ellipsis ("Nearest neighbour and bed…"), on a laptop and in presentation mode alike. A row of
+# tabs too wide for the page wraps onto a second row instead of hiding its last tabs behind a scroll arrow.
 st.html("""<style>
+[data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap !important; row-gap: 0.25rem; overflow: visible !important; }
 [data-testid="stSidebarNavLink"] { height: auto !important; min-height: 2rem; }
 [data-testid="stSidebarNavLink"] > span:last-child { flex: 1 1 auto; min-width: 0; }
 [data-testid="stSidebarNavLink"] > span:last-child, [data-testid="stSidebarNavLink"] .stMarkdownEllipsis,
@@ -108,7 +110,6 @@ html { font-size: 22px; }
 [data-testid="stMetricValue"] { font-size: 1.6rem; white-space: normal !important; overflow: visible !important; }
 [data-testid="stMetricValue"] * { white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; }
-[data-baseweb="tab-list"] { flex-wrap: wrap; row-gap: 0.25rem; overflow: visible !important; }
 </style>""")
 
 classroom.banner()  # a student's "following the teacher" line and the teacher's question, above the page

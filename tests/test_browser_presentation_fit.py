@@ -33,7 +33,7 @@ BOXES = [
     (('[data-testid="stMainBlockContainer"] h1, [data-testid="stMainBlockContainer"] h2, '
      '[data-testid="stMainBlockContainer"] h3'), "heading"),
     ('[data-testid="stMetricLabel"] *, [data-testid="stMetricValue"], [data-testid="stMetricValue"] *', "metric"),
-    ('[data-baseweb="tab-list"]', "tab list"),
+    ('[data-testid="stTabs"] [role="tablist"]', "tab list"),
     (('[data-testid="stBaseButton-secondary"], [data-testid="stBaseButton-primary"], '
      '[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p'), "button"),
     # the link too: a label that wraps in its own box can still run past the link and the sidebar's edge
@@ -45,6 +45,21 @@ BOXES = [
 
 OVERFLOWS = """(boxes) => {
   const out = [];
+  // a row of tabs that does not fit hides its last tabs behind a scroll arrow (its own box does not overflow)
+  for (const arrow of document.querySelectorAll('[data-testid^="stTabsScroll"]')) {
+    if (arrow.offsetParent && !arrow.closest('[data-stale="true"]'))
+      out.push(`tab list "${arrow.dataset.testid}": a scroll arrow hides the tabs past it`);
+  }
+  for (const list of document.querySelectorAll('[data-testid="stTabs"] [role="tablist"]')) {
+    if (list.closest('[data-stale="true"]') || !list.offsetParent) continue;
+    const box = list.parentElement.getBoundingClientRect();
+    for (const tab of list.querySelectorAll('[role="tab"]')) {
+      const r = tab.getBoundingClientRect();
+      if (r.right > box.right + 1 || r.left < box.left - 1)
+        out.push(`tab "${tab.innerText.trim().slice(0, 40)}": outside its row (${Math.round(r.left)}–`
+                 + `${Math.round(r.right)} px in ${Math.round(box.left)}–${Math.round(box.right)} px)`);
+    }
+  }
   for (const [sel, what] of boxes) {
     for (const el of document.querySelectorAll(sel)) {
       if (el.closest('[data-stale="true"]') || !el.offsetParent) continue;   // old copies, hidden elements
