@@ -17,12 +17,10 @@ st.caption(T("hourglass_caption"))
 st.header(T("map_title"))
 blurbs = T.table("map")
 cards = [s for s in SECTIONS if s.key != "start"]
-per_row = 3
-if common.presentation():
-    # On a projector two cards to a row, so a section's name fits on its line; a page's name that is still
-    # longer than its card wraps onto a second line instead of being cut with an ellipsis.
-    per_row = 2
-    st.html("""<style>
+# On a projector two cards to a row, so a section's name fits on its line; a page's name that is still longer
+# than its card wraps onto a second line instead of being cut with an ellipsis (on a laptop too).
+per_row = 2 if common.presentation() else 3
+st.html("""<style>
 [data-testid="stPageLink-NavLink"] { height: auto; }
 [data-testid="stPageLink-NavLink"] > span, [data-testid="stPageLink-NavLink"] > span * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from app_pages.ui.manifest import all_pages
+from app_pages.ui.manifest import SECTIONS, all_pages
 from core import lessons
 from tests.conftest import page_url, screenshot, wait_for_app
 
@@ -220,6 +220,29 @@ def test_sidebar_labels_fit_a_laptop(app_server, tabs, lang):
         return r.getBoundingClientRect().right > edge - 4; }).map(a => a.innerText); }""")
     assert past_edge == []
     screenshot(page, f"laptop-1400-sidebar-{lang}")
+
+
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+@pytest.mark.parametrize("size", [(1400, 900), (1280, 720)], ids=["1400x900", "1280x720"])
+def test_start_cards_show_whole_page_names_on_a_laptop(app_server, tabs, lang, size):
+    """Without presentation mode, the Start page's section cards give every page's name whole: a long one wraps
+    inside its card instead of ending in an ellipsis or running past the card's edge."""
+    page = tabs(size, lang)
+    page.goto(page_url(app_server, "start", lang))
+    wait_for_app(page)
+    links = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stPageLink-NavLink"]')
+    links.first.wait_for(timeout=60_000)
+    assert links.count() == sum(len(s.pages) for s in SECTIONS if s.key != "start")  # a card per section
+    cut = page.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid="stMainBlockContainer"] [data-testid="stPageLink-NavLink"]')].flatMap(a => {
+      const card = a.closest('[data-testid="stVerticalBlockBorderWrapper"], [data-testid="stVerticalBlock"]');
+      const edge = card.getBoundingClientRect().right;
+      const r = document.createRange(); r.selectNodeContents(a);
+      const spans = [a, ...a.querySelectorAll('span, p')];
+      const over = spans.some(e => getComputedStyle(e).display !== 'inline' && e.scrollWidth > e.clientWidth + 1);
+      return over || r.getBoundingClientRect().right > edge + 1 ? [a.innerText.trim()] : []; })""")
+    assert cut == []
+    screenshot(page, f"laptop-{size[0]}-start-{lang}")
 
 
 def test_presentation_mode_is_kept_in_the_address(app_server, browser_page):
