@@ -83,9 +83,11 @@ common.busy_indicator()  # "Working…" while a rerun takes more than a moment, 
 
 # The navigation's labels wrap onto a second line inside the sidebar instead of running past its edge or
 # ending in an ellipsis ("Nearest neighbour and bed…"), on a laptop and in presentation mode alike. A row of
-# tabs too wide for the page wraps onto a second row instead of hiding its last tabs behind a scroll arrow.
+# tabs too wide for the page wraps onto a second row instead of hiding its last tabs behind a scroll arrow, and
+# so do the options of a segmented control instead of cutting the last one off.
 st.html("""<style>
 [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap !important; row-gap: 0.25rem; overflow: visible !important; }
+[data-testid="stButtonGroup"] > div { flex-wrap: wrap !important; row-gap: 0.25rem; overflow: visible !important; }
 [data-testid="stSidebarNavLink"] { height: auto !important; min-height: 2rem; }
 [data-testid="stSidebarNavLink"] > span:last-child { flex: 1 1 auto; min-width: 0; }
 [data-testid="stSidebarNavLink"] > span:last-child, [data-testid="stSidebarNavLink"] .stMarkdownEllipsis,

@@ -34,6 +34,7 @@ BOXES = [
      '[data-testid="stMainBlockContainer"] h3'), "heading"),
     ('[data-testid="stMetricLabel"] *, [data-testid="stMetricValue"], [data-testid="stMetricValue"] *', "metric"),
     ('[data-testid="stTabs"] [role="tablist"]', "tab list"),
+    ('[data-testid="stButtonGroup"] > div', "segmented control"),
     (('[data-testid="stBaseButton-secondary"], [data-testid="stBaseButton-primary"], '
      '[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p'), "button"),
     # the link too: a label that wraps in its own box can still run past the link and the sidebar's edge
