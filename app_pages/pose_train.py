@@ -38,7 +38,8 @@ def parameters(kind: str, budget: str) -> int:
 
 
 # --- the run's settings ---------------------------------------------------------------------------------
-c = st.columns([1.6, 1.2, 1, 1, 1, 1, 1])
+# one row on a laptop; two on a projector, where seven settings side by side leave the budget's options no room
+c = st.columns([1.6, 1.6, 1, 1]) + st.columns(3) if common.presentation() else st.columns([1.6, 1.2, 1, 1, 1, 1, 1])
 kind = common.choice(c[0].selectbox, T("model"), pose_nets.KINDS, key="pt_model", format_func=lambda o: T(f"kind_{o}"))
 budget = common.choice(c[1].segmented_control, T("budget"), list(pose_nets.BUDGETS), key="pt_budget", default="small",
                        format_func=lambda b: T(f"budget_{b}"))

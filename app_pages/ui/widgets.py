@@ -246,12 +246,10 @@ def run_controls(T, prefix: str, history: list | None, start: Callable[[], None]
 
     status = run.snapshot().status if run else None
     active = status in ("running", "paused")  # a queued run can only be stopped (it leaves the queue)
-    widths = {"start": 1.3, "pause": 1, "step": 1, "stop": 1, "reset": 1.4}
-    if not step:
-        del widths["step"]
-    if history is None:
-        del widths["reset"]
-    b = dict(zip(widths, st.columns([*widths.values(), 2])))
+    # One row of buttons, each as wide as its label; a row too narrow for them all (a projector's larger font)
+    # continues on the next line rather than breaking a label in the middle of a word.
+    row = st.container(horizontal=True, wrap=True, gap="small")
+    b = {name: row for name in ("start", "pause", "step", "stop", "reset")}
     b["start"].button(T("start"), type="primary", key=f"{prefix}_start", on_click=start)
     if status == "running":
         b["pause"].button(T("pause"), key=f"{prefix}_pause", on_click=run.pause)
