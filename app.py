@@ -88,6 +88,8 @@ common.busy_indicator()  # "Working…" while a rerun takes more than a moment, 
 st.html("""<style>
 [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap !important; row-gap: 0.25rem; overflow: visible !important; }
 [data-testid="stButtonGroup"] > div { flex-wrap: wrap !important; row-gap: 0.25rem; overflow: visible !important; }
+[data-testid="stButtonGroup"] button { min-width: 0 !important; max-width: 100%; flex-shrink: 1 !important; height: auto !important; }
+[data-testid="stButtonGroup"] button * { white-space: normal !important; }
 [data-testid="stSidebarNavLink"] { height: auto !important; min-height: 2rem; }
 [data-testid="stSidebarNavLink"] > span:last-child { flex: 1 1 auto; min-width: 0; }
 [data-testid="stSidebarNavLink"] > span:last-child, [data-testid="stSidebarNavLink"] .stMarkdownEllipsis,

@@ -31,7 +31,7 @@ from core.ops.transposed import conv_transpose2d
 T = common.texts("bilinear")
 common.header(T)
 
-c1, c2, c3 = st.columns([2, 2, 1.4])
+c1, c2, c3 = st.columns([2, 2, 1.9])  # "align_corners" whole on its line, on a projector too
 with c1:
     rows = st.slider(T("in_rows"), 2, 4, value=2, key="bl_rows", bind="query-params")
     cols = st.slider(T("in_cols"), 2, 4, value=2, key="bl_cols", bind="query-params")

@@ -62,7 +62,7 @@ with st.container(border=True):
                            format_func=class_name)
     swap_b = common.choice(r2[3].selectbox, T("swap_b"), choices, key=f"sm_swap_b_{source}",
                            format_func=class_name)
-    r3 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
+    r3 = st.columns([1, 1, 1.4, 1.1], vertical_alignment="bottom")  # room for "ignore the borders" and its help
     miss = r3[0].toggle(T("miss"), value=False, key="sm_miss", bind="query-params")
     share = r3[1].slider(T("miss_share"), 1, 25, value=10, key="sm_share", bind="query-params", format="%d %%",
                          disabled=not miss)

@@ -64,6 +64,18 @@ OVERFLOWS = """(boxes) => {
   for (const [sel, what] of boxes) {
     for (const el of document.querySelectorAll(sel)) {
       if (el.closest('[data-stale="true"]') || !el.offsetParent) continue;   // old copies, hidden elements
+      // a label that wraps breaks between words, never inside one ("Conti|nuă", "obiectelo|r"); a file name may
+      // break where the page allows it (a zero-width space after its underscores)
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const m of node.textContent.matchAll(/[^\\s\\-–—\\/\\u200b]+/g)) {
+          const range = document.createRange();
+          range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+          const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+          if (lines.size > 1)
+            out.push(`${what} "${el.innerText.trim().slice(0, 60)}": the word "${m[0]}" is split over two lines`);
+        }
+      }
       const cs = getComputedStyle(el);
       if (cs.display === 'inline') continue;   // an inline box has no width of its own to overflow
       if (el.scrollWidth > el.clientWidth + 1)

@@ -141,7 +141,7 @@ def file_panel(prefix: str, what: str, url: str | None, file_mb: float | None,
         st.warning(W("weights_none", what=what, file=expected))
         if url:
             size = W("size_mb", mb=file_mb) if file_mb else ""
-            if st.button(W("download", file=weights.file_name(url), size=size), key=f"{prefix}_download",
+            if st.button(W("download", file=_breakable(weights.file_name(url)), size=size), key=f"{prefix}_download",
                          icon=":material/download:") and _download(url, what):
                 st.rerun()
     return ref, data
@@ -157,8 +157,8 @@ def no_weights_file(prefix: str, what: str, url: str | None, file_mb: float | No
         st.markdown(W("no_weights_body", what=what, file=expected, size=size))
         if url:
             name = weights.file_name(url)
-            if st.button(W("no_weights_button", file=name, size=size), key=f"{prefix}_download", type="primary",
-                         icon=":material/download:") and _download(url, what):
+            if st.button(W("no_weights_button", file=_breakable(name), size=size), key=f"{prefix}_download",
+                         type="primary", icon=":material/download:") and _download(url, what):
                 st.success(W("download_done", file=name))
                 st.rerun()
             target = weights.hub_file(url)
@@ -168,6 +168,12 @@ def no_weights_file(prefix: str, what: str, url: str | None, file_mb: float | No
         get_ready_link()
         if random_choice:
             st.caption(W("no_weights_random_hint", random=W("weights_random")))
+
+
+def _breakable(file_name: str) -> str:
+    """A file name for a button's label: a long one may wrap after its underscores (a zero-width space there),
+    not in the middle of a word."""
+    return file_name.replace("_", "_\u200b")
 
 
 def _download(url: str, what: str = "") -> bool:
