@@ -160,5 +160,10 @@ def loss_vs_offset(offsets, sigmas, stride: int = 4, cells: int = 32) -> dict[fl
     "a bit wrong" from "far off", and its gradient vanishes — the reason σ cannot be too small.
     """
     centre = cells * stride / 2
-    return {s: [float(mse_loss(*shifted_pair((centre, centre), (d, 0.0), (cells, cells), stride, s)))
-                for d in offsets] for s in sigmas}
+    moved = [[centre + float(d), centre] for d in offsets]
+    out = {}
+    for s in sigmas:  # every offset's hill in one go: (n, h, w) against the one target, an MSE per hill
+        target, _ = encode([[centre, centre]], (cells, cells), stride, s)
+        preds, _ = encode(moved, (cells, cells), stride, s)
+        out[s] = [float(v) for v in ((preds - target) ** 2).flatten(-2).mean(-1)]
+    return out

@@ -126,6 +126,10 @@ def test_loss_saturates_once_the_hills_stop_overlapping():
     assert small[0] == 0 and big[0] == 0
     assert small[4] == pytest.approx(small[5], rel=1e-3)  # flat: no gradient towards the target
     assert big[2] < big[3] < big[4]  # a wide hill still tells "closer" from "further"
+    # all the hills in one go give what one pair at a time, with the page's own loss, gives
+    one_by_one = [float(heatmaps.mse_loss(*heatmaps.shifted_pair((64.0, 64.0), (d, 0.0), (32, 32), 4, 3.0)))
+                  for d in (0, 2, 4, 8, 24, 40)]
+    assert big == pytest.approx(one_by_one, abs=1e-9)
     pred, target = heatmaps.shifted_pair((20, 20), (4, 0), (16, 16), 4, 2.0)
     coords, _ = decode(pred, 4, "subpixel")
     assert coords[0].tolist() == pytest.approx([24, 20], abs=1e-2)
