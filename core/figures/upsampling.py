@@ -485,29 +485,38 @@ def image_panels(images: Sequence[np.ndarray], titles: Sequence[str], cols: int 
     # the gap above a row holds its titles at the projector's font, in a height that grows less than that font
     gaps = [n * font * LINE_EM * PROJECTOR / HEIGHT_GROWTH + 8 for n in lines]
     plot_h = rows * panel_h + sum(gaps[1:])
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=wrapped, horizontal_spacing=0.02,
-                        vertical_spacing=max(gaps[1:], default=0) / plot_h if rows > 1 else 0.0)
-    for k, img in enumerate(images):
-        r, c = k // cols + 1, k % cols + 1
-        a = np.asarray(img, dtype=float)
+    # the subplots laid out as make_subplots(rows, cols, horizontal_spacing=0.02, vertical_spacing=…) lays them
+    # out, as plain data: the page redraws these panels at every move, and plotly's checks cost most of it
+    h_gap, v_gap = 0.02, (max(gaps[1:], default=0) / plot_h if rows > 1 else 0.0)
+    cell_w, cell_h = (1 - h_gap * (cols - 1)) / cols, (1 - v_gap * (rows - 1)) / rows
+    data, layout = [], {"annotations": []}
+    for k in range(rows * cols):
+        r, c = divmod(k, cols)
+        n = "" if k == 0 else str(k + 1)
+        x0, y0 = c * (cell_w + h_gap), (rows - 1 - r) * (cell_h + v_gap)  # rows counted up from the bottom
+        y1 = y0 + cell_h
+        layout[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": [x0, min(x0 + cell_w, 1.0)]}
+        layout[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [y0, min(y1, 1.0)]}
+        if k < len(wrapped) and wrapped[k]:  # as make_subplots, no annotation for an empty title
+            layout["annotations"].append({"font": {"size": font, "color": INK}, "showarrow": False, "text": wrapped[k],
+                                          "x": x0 + cell_w / 2, "xanchor": "center", "xref": "paper", "y": y1,
+                                          "yanchor": "bottom", "yref": "paper"})
+        if k >= len(images):
+            continue
+        a = np.asarray(images[k], dtype=float)
         h, w = a.shape[:2]
         if a.ndim == 3:
-            rgb = np.clip(a * 255.0, 0, 255).astype(np.uint8)
-            fig.add_trace(go.Image(z=rgb, dx=1.0, dy=1.0, hoverinfo="skip"), row=r, col=c)
+            data.append({"type": "image", "z": np.clip(a * 255.0, 0, 255).astype(np.uint8), "dx": 1.0, "dy": 1.0,
+                         "hoverinfo": "skip", "xaxis": f"x{n}", "yaxis": f"y{n}"})
         else:
-            fig.add_trace(go.Heatmap(z=a, colorscale=ERROR_SCALE, zmin=0.0, zmax=error_max, showscale=False,
-                                     hoverinfo="skip"), row=r, col=c)
-        fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], row=r, col=c)
-        fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor=f"x{k + 1 if k else ''}",
-                         row=r, col=c)
-    for ann in fig.layout.annotations:
-        ann.font.size = font
-        ann.font.color = INK
-    fig.update_layout(margin={"l": 5, "r": 5, "b": 5}, plot_bgcolor="white",
-                      meta={"top_extra": lines[0] * font * LINE_EM + 6})
-    set_title(fig, "", width_px)
-    fig.update_layout(height=round(plot_h + fig.layout.margin.t + 5))
-    return fig
+            data.append({"type": "heatmap", "z": a, "colorscale": ERROR_SCALE, "zmin": 0.0, "zmax": error_max,
+                         "showscale": False, "hoverinfo": "skip", "xaxis": f"x{n}", "yaxis": f"y{n}"})
+        layout[f"xaxis{n}"].update(visible=False, range=[-0.5, w - 0.5])
+        layout[f"yaxis{n}"].update(visible=False, range=[h - 0.5, -0.5], scaleanchor=f"x{n}")
+    layout.update(margin={"l": 5, "r": 5, "b": 5}, plot_bgcolor="white", meta={"top_extra": lines[0] * font * LINE_EM + 6})
+    title_layout(layout, "", width_px)
+    layout["height"] = round(plot_h + layout["margin"]["t"] + 5)
+    return figure_of({"data": data, "layout": layout})
 
 
 def metric_bars(names: Sequence[str], values: Sequence[float], title: str, best: str | None = None,
