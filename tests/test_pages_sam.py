@@ -6,6 +6,8 @@ tests/test_pages_best_model.py checks the "no weights yet" state a page shows wi
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from core import lessons
@@ -127,6 +129,11 @@ def test_sam2_video_prompt_propagate_correct(lang):
     assert not errors(at)
     text = page_text(at)
     assert T("propagated") in text and T("per_frame_title") in text and T("as_video") in text
+    # the player keeps the size of the frame clicked on above it, whatever its column's width
+    clicked = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.id.endswith("-sv_click")]
+    videos = at.get("video")
+    if videos:  # an mp4 player where the machine can encode one; a still strip otherwise
+        assert [v.proto.width_config.pixel_width for v in videos] == [clicked[0]["width"]] == [640]
     tracker = at.session_state["sv_tracker"]
     assert sorted(tracker.masks) == list(range(16))  # the sample keeps 16 frames
     from core.promptable.segment import Point
