@@ -80,8 +80,13 @@ def _type_in_cell(page, row: int, col: int, text: str) -> None:
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     width = box["width"] / 3  # the index and two columns, equally wide
-    page.mouse.click(box["x"] + width * (col + 1.5), box["y"] + 35 * (row + 1.5))
-    page.keyboard.type(text, delay=80)
+    x, y = box["x"] + width * (col + 1.5), box["y"] + 35 * (row + 1.5)
+    # open the cell's editor first and type into it: a key pressed on a merely selected cell opens the editor
+    # itself, and on a busy machine the first character can be lost on the way ("2,5" arrived as ",5")
+    page.mouse.dblclick(x, y)
+    editor = page.locator("textarea.gdg-input, input.gdg-input").first
+    editor.wait_for(timeout=15_000)
+    editor.fill(text)
     page.keyboard.press("Enter")
     wait_for_app(page)
 
