@@ -139,6 +139,7 @@ if data is not None:
                                                      frame=(top, lft, oh, ow) if cropped else None))]
                 # The additions laid out like the kernel copy itself: one table cell per output cell touched.
                 rows_touched, cols_touched, by_cell = cell.touched()
+
                 def addition(h) -> str:
                     return T("arith_cell" if h.kept else "arith_cell_cropped", before=signed(h.before),
                              v=signed(cell.value), w=signed(h.weight), after=format_number(h.after))
@@ -154,7 +155,7 @@ if data is not None:
                 return stepper.Step(figures, caption)
 
             stepper.step_through("tc_step", n_steps, scatter_step, rows=rows, label=T("step_label"),
-                                          params=(x.tolist(), kernel.tolist(), s, p, op, d, widths))
+                                 params=(x.tolist(), kernel.tolist(), s, p, op, d, widths))
             if cropped:
                 st.caption(T("crop_note", p=p, op=op))
 
@@ -249,7 +250,7 @@ if data is not None:
                                         [step_now(cell), T("matrix_caption", t=t, i=cell.i, j=cell.j)])
 
                 stepper.step_through("tc_step", n_steps, matrix_step, label=T("step_label"), player="matrix",
-                                              params=(x.tolist(), kernel.tolist(), s, p, op, d))
+                                     params=(x.tolist(), kernel.tolist(), s, p, op, d))
             else:
                 st.info(T("matrix_too_big", rows=rows, cols=cols))
             if matrix.dropped_rows:

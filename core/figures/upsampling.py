@@ -592,18 +592,6 @@ FRAME = "#0f172a"  # the kept output inside the canvas
 ORIGINAL = "#1d4ed8"  # input values inside the zero-inserted grid
 
 
-def outline(fig: go.Figure, top: int, left: int, height: int, width: int, color: str = FRAME,
-            dash: str = "dash", row: int | None = None, col: int | None = None) -> go.Figure:
-    """Draw a rectangle around the cells [top, top+height) × [left, left+width) of a grid heatmap."""
-    shape = dict(type="rect", x0=left - 0.5, x1=left + width - 0.5, y0=top - 0.5, y1=top + height - 0.5,
-                 line={"color": color, "width": 3, "dash": dash}, fillcolor="rgba(0,0,0,0)")
-    if row is not None:
-        fig.add_shape(**shape, row=row, col=col)
-    else:
-        fig.add_shape(**shape)
-    return fig
-
-
 def mark_cells(fig: go.Figure, cells, color: str = HIGHLIGHT, width: int = 4, dash: str = "solid") -> go.Figure:
     """Outline single cells (row, col) of a grid heatmap. One line trace for all of them: plotly
     validates every layout shape on its own, which is slow for the dozens a 5 × 5 kernel needs."""
