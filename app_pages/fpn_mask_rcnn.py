@@ -9,6 +9,7 @@ from app_pages.ui import common, loaders, widgets
 from core import architectures as arch
 from core.figures.architectures import architecture_diagram, map_row
 from core.images import ImageError, load_image
+from core.promptable.segment import image_key
 from core.zoo.instances import LEVELS, coco_classes, draw_detections, run_graph
 from core.zoo.weights import cached_file
 
@@ -59,6 +60,10 @@ def mask_rcnn() -> None:
 
     allow = bool(st.session_state.get("fm_download"))  # set only by the button below: never download unasked
     device = str(common.device())  # the sidebar's choice: a GPU when there is one
+    # Built and run beside the page the first time (seconds on a CPU): the text above and our FPN never wait.
+    job = ("maskrcnn_run", image_key(rgb), size, allow, device)
+    if not common.prepared(job, loaders.maskrcnn_run, rgb, size, allow, device, what=T("preparing", size=size)):
+        return
     with st.spinner(T("building")):
         bundle = loaders.maskrcnn(size, allow, device)
     if bundle.pretrained:

@@ -22,19 +22,18 @@ SW_STEPS, SW_SIDES = sw.PAGE_STEPS, [32, 48, 64, 96]  # training steps of the pa
 def patch_classifier(weights: str) -> sw.PatchClassifier:
     """The patch classifier: trained here for SW_STEPS steps (shared by every session), or random weights."""
     if weights == "trained":
-        return sw.trained_classifier(SW_STEPS)  # trained once per server, often already by core/warmup.py
-    torch.manual_seed(0)
-    return sw.PatchClassifier().eval()
+        return sw.trained_classifier(SW_STEPS)  # trained once per server, usually already by core/warmup.py
+    return sw.seeded_classifier(0).eval()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def slide_both(weights: str, seed: int, side: int):
-    """The picture, both maps (C, H, W) and their timings, measured side by side."""
+    """The picture and both maps (C, H, W); the timings are measured once per side (sw.side_timings)."""
     model = patch_classifier(weights)
     x, rgb, mask = sw.picture(seed, side)
     slid = sw.sliding_window(model, x, dtype=torch.float64)  # double precision: only a real difference would show
     once = sw.fully_convolutional(model, x, dtype=torch.float64)
-    return rgb, mask, slid, once, sw.time_both(model, x)
+    return rgb, mask, slid, once
 
 
 def painted(labels: np.ndarray, scale: int) -> np.ndarray:
@@ -55,7 +54,8 @@ def sliding() -> None:
     sw_side = s2.select_slider(T("sw_side"), SW_SIDES, value=64, key="fr_sw_side", bind="query-params")
     sw_seed = s3.number_input(T("sw_seed"), 0, 999, value=3, step=1, key="fr_sw_seed", bind="query-params")
     with st.spinner(T("sw_training", steps=SW_STEPS)):
-        rgb, truth, slid, once, (t_slide, t_once) = slide_both(sw_weights, int(sw_seed), sw_side)
+        rgb, truth, slid, once = slide_both(sw_weights, int(sw_seed), sw_side)
+        t_slide, t_once = sw.side_timings(sw_side)
     zoom = max(1, 192 // sw_side)
     p1, p2, p3 = st.columns(3)
     p1.image(np.kron(rgb, np.ones((zoom, zoom, 1), np.uint8)), caption=T("sw_picture", side=sw_side), width="stretch")
@@ -97,13 +97,6 @@ def layer_table(kind: str, cfg: dict, size: int) -> list[cost.LayerCost]:
 @st.cache_data(max_entries=32, show_spinner=False)
 def curves(cfg: dict) -> dict:
     return cost.cost_curves(cost.NetConfig(**cfg), SIZES)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def rf_check(kind: str, stages: int, size: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The traced and the autograd-measured receptive field of the centre pixel, on a one-channel copy."""
-    narrow = cost.build(kind, cost.NetConfig(stages=stages, base_width=1, num_classes=1))
-    return cost.receptive_field_at(narrow, size, size // 2), cost.empirical_receptive_field(narrow, size)
 
 
 @st.fragment
@@ -190,10 +183,8 @@ def calculator() -> None:
     for k in KINDS:
         common.torch_check(float(tot[k]["flops_formula"]), float(tot[k]["flops"]),
                            what=T("torch_flops", net=net_names[k]))
-    step = 2 ** stages  # the hourglass needs a side divisible by 2^stages; the field must fit inside the image
-    probe = step * -(-(2 * max(c.receptive_field for c in layers["hourglass"]) + 2) // step)
-    for k in KINDS:
-        traced, measured = rf_check(k, stages, probe)
+    for k in KINDS:  # once per server and (network, stages), usually already by core/warmup.py
+        probe, traced, measured = cost.receptive_field_check(k, stages)
         common.torch_check(list(traced), list(measured), what=T("torch_rf", net=net_names[k], size=probe))
     st.markdown(T.md("summary"))
 

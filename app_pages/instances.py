@@ -156,7 +156,7 @@ if result is not None:
     st.caption(pw.device_line(dev, result.mixed_precision))
     pw.timings_table({T("model_name"): result.seconds}, {T("model_name"): load_s})
     d1, d2 = st.columns(2)
-    d1.download_button(T("download_overlay"), analysis.png_bytes(over), file_name="instances_overlay.png",
+    d1.download_button(T("download_overlay"), lambda: analysis.png_bytes(over), file_name="instances_overlay.png",
                        mime="image/png", key="in_dl_overlay", icon=":material/download:")
     table = pd.DataFrame({"id": np.arange(1, len(result.boxes) + 1),
                           "category": [model.categories[c] for c in result.labels], "score": result.scores,

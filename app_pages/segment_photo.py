@@ -331,11 +331,13 @@ pw.timings_table(seconds, loads)
 st.header(T("download_title"))
 stem = model_a.choice.name.rsplit(".", 1)[0] if model_a.choice.from_app else model_a.choice.name
 d1, d2, d3 = st.columns(3)
-d1.download_button(T("download_mask"), analysis.mask_png(mask_a, model_a.palette), file_name=f"{stem}_mask.png",
+# Each file is made when its button is pressed, not at every move of a slider.
+palette, classes = model_a.palette, model_a.classes
+d1.download_button(T("download_mask"), lambda: analysis.mask_png(mask_a, palette), file_name=f"{stem}_mask.png",
                    mime="image/png", key="sp_dl_mask", icon=":material/download:")
-d2.download_button(T("download_overlay"), analysis.png_bytes(over_a), file_name=f"{stem}_overlay.png",
+d2.download_button(T("download_overlay"), lambda: analysis.png_bytes(over_a), file_name=f"{stem}_overlay.png",
                    mime="image/png", key="sp_dl_overlay", icon=":material/download:")
-d3.download_button(T("download_csv"), analysis.areas_csv(mask_a, model_a.classes), file_name=f"{stem}_areas.csv",
+d3.download_button(T("download_csv"), lambda: analysis.areas_csv(mask_a, classes), file_name=f"{stem}_areas.csv",
                    mime="text/csv", key="sp_dl_csv", icon=":material/download:")
 st.caption(T("download_note"))
 st.markdown(T.md("summary"))

@@ -34,8 +34,24 @@ def run_page(slug: str, lang: str = "en", state: dict | None = None, timeout: fl
     for key, value in (state or {}).items():
         at.session_state[key] = value
     at.switch_page(f"app_pages/{slug}.py")
+    from core.background import JOBS
+
+    started = JOBS.started
     at.run()
+    if JOBS.started != started:  # a section prepared its model in the background: run again once it is ready,
+        assert JOBS.wait_all(timeout)  # as the page's own timed check does in a browser
+        at.run()
     return at
+
+
+def drop_empty(value):
+    """A figure's JSON without empty objects (``"title": {}``), which plotly's validation leaves out and plotly.js
+    ignores."""
+    if isinstance(value, dict):
+        return {k: drop_empty(v) for k, v in value.items() if v != {}}
+    if isinstance(value, list):
+        return [drop_empty(v) for v in value]
+    return value
 
 
 def page_text(at: AppTest) -> str:

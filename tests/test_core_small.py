@@ -47,7 +47,7 @@ def test_grid_heatmap():
     assert big.data[0].textfont.size > fig.data[0].textfont.size
 
 
-def test_the_warm_up_imports_once_in_the_background_and_draws_no_random_numbers():
+def test_the_warm_up_imports_and_trains_once_in_the_background_and_draws_no_random_numbers():
     import torch
 
     from core import warmup
@@ -60,6 +60,9 @@ def test_the_warm_up_imports_once_in_the_background_and_draws_no_random_numbers(
     assert warmup.wait(300)
     assert torch.equal(torch.rand(3), expected)  # the global generator was not touched
     assert "torchvision" in warmup.took and "transformers" in warmup.took
+    from core import cost, sliding_window
+    assert sliding_window.PAGE_STEPS in sliding_window._trained  # the full-resolution page's classifier, trained
+    assert ("hourglass", 5) in cost._rf_checks and ("full_resolution", 1) in cost._rf_checks
     import gc
     assert gc.get_freeze_count() > 100_000  # the imports' objects: no longer walked by every full collection
     import sys

@@ -52,6 +52,33 @@ def test_costs_scale_with_the_area():
         assert curves["activation_bytes"][1] == 4 * curves["activation_bytes"][0]
 
 
+@pytest.mark.parametrize("stages, sizes", [(3, [64, 128, 256, 384, 512, 768]), (5, [64, 192, 2048]), (2, [20, 40, 60])])
+def test_scaled_curves_are_the_counted_ones(stages, sizes):
+    cfg = replace(CFG, stages=stages, base_width=8)
+    curves = cost.cost_curves(cfg, sizes)
+    for kind in ("full_resolution", "hourglass"):
+        counted = [cost.totals(cost.layer_costs(cost.build(kind, cfg, device="meta"), s)) for s in sizes]
+        assert curves[kind]["flops"] == [c["flops"] for c in counted]
+        assert curves[kind]["activation_bytes"] == [c["activation_bytes"] for c in counted]
+
+
+def test_sides_that_do_not_scale_are_each_counted():
+    cfg = replace(CFG, stages=2, base_width=4)  # 40 is not a multiple of 24: no scaling
+    curves = cost.cost_curves(cfg, [24, 40])["hourglass"]
+    counted = [cost.totals(cost.layer_costs(cost.build("hourglass", cfg, device="meta"), s)) for s in (24, 40)]
+    assert curves["flops"] == [c["flops"] for c in counted]
+
+
+@pytest.mark.parametrize("kind", ["full_resolution", "hourglass"])
+def test_the_kept_receptive_field_check_agrees_and_draws_no_random_numbers(kind):
+    state = torch.get_rng_state()
+    side, traced, measured = cost.receptive_field_check(kind, 3)
+    assert torch.equal(state, torch.get_rng_state())
+    assert side % 8 == 0 and traced == measured
+    assert measured[1] - measured[0] + 1 == (15 if kind == "full_resolution" else 33)  # 2·7 + 1; the hourglass's widest
+    assert cost.receptive_field_check(kind, 3) is cost.receptive_field_check(kind, 3)  # kept, not recomputed
+
+
 def test_huge_networks_cost_no_memory():
     big = cost.NetConfig(stages=5, base_width=128)
     t = cost.totals(cost.layer_costs(cost.build("full_resolution", big, device="meta"), 2048))

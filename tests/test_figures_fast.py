@@ -21,6 +21,7 @@ from core.figures.common import (
 )
 from core.figures.localize import localize_figure, localize_spec
 from core.models.inspect import edges_of, graph_trace, stage_boxes
+from tests.conftest import drop_empty
 
 
 def _figures():
@@ -66,17 +67,8 @@ def _figures():
 FIGURES = _figures()
 
 
-def _drop_empty(value):
-    """Without empty objects (``"title": {}``), which plotly's validation leaves out and plotly.js ignores."""
-    if isinstance(value, dict):
-        return {k: _drop_empty(v) for k, v in value.items() if v != {}}
-    if isinstance(value, list):
-        return [_drop_empty(v) for v in value]
-    return value
-
-
 def _json(fig: go.Figure) -> dict:
-    return _drop_empty(json.loads(pio.to_json(fig, validate=False)))
+    return drop_empty(json.loads(pio.to_json(fig, validate=False)))
 
 
 @pytest.mark.parametrize("presentation", [False, True])
@@ -112,4 +104,4 @@ def test_what_a_page_sends_is_the_figure(name):
 
     spec = localize_spec(scale_spec(spec_of(FIGURES[name])), "ro")
     sent = json.loads(pio.to_json(_Drawn(spec_of(spec)).to_dict(), validate=False))
-    assert _drop_empty(sent) == _json(go.Figure(spec_of(spec)))
+    assert drop_empty(sent) == _json(go.Figure(spec_of(spec)))

@@ -72,6 +72,22 @@ def test_the_convolutional_pass_is_faster_measured_side_by_side():
     assert 0 < t_once < t_slide
 
 
+def test_a_seeded_classifier_is_torchs_own_and_leaves_the_global_generator_alone():
+    torch.manual_seed(7)
+    expected = sw.PatchClassifier()
+    state = torch.get_rng_state()
+    got = sw.seeded_classifier(7)
+    assert torch.equal(state, torch.get_rng_state())
+    for a, b in zip(expected.state_dict().values(), got.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_side_timings_are_measured_once_per_side():
+    t_slide, t_once = sw.side_timings(32)
+    assert 0 < t_once < t_slide
+    assert sw.side_timings(32) == (t_slide, t_once)
+
+
 def test_training_the_patch_classifier_lowers_its_loss():
     model, losses = sw.train_patch_classifier(40, side=32, batch_size=2)
     assert len(losses) == 40

@@ -18,6 +18,7 @@ in the URL: a teacher shares a link that opens the page in that state, a student
 from __future__ import annotations
 
 import functools
+import time
 
 import numpy as np
 import plotly.graph_objects as go
@@ -230,6 +231,29 @@ def timed_fragment(every: float | None):
                 return fragment(*args, **kwargs)
         return draw
     return wrap
+
+
+def prepared(key: tuple, fn, *args, what: str, wait_s: float = 0.3) -> bool:
+    """Whether ``fn(*args)`` (a cached loader or run) is ready to be called without a wait.
+
+    If not, it is started in the background (once per ``key`` for the whole server, core/background.py) and
+    the section says ``what`` is being prepared, with the seconds passed; a small timed fragment checks
+    twice a second and runs the page again when the job has finished. A job that finishes within ``wait_s``
+    (a cache on disk, a GPU) is simply waited for. The caller draws its section only when this is True."""
+    from core.background import JOBS
+
+    job = JOBS.start(key, fn, *args)
+    if job.future.done() or JOBS.wait(key, wait_s):
+        return True
+
+    @timed_fragment(0.5)
+    def waiting() -> None:
+        if JOBS.done(key):
+            st.rerun()
+        st.info(ui("preparing", what=what, s=lessons.number(time.monotonic() - job.started, ".0f", lang())))
+
+    waiting()
+    return False
 
 
 def _browser_fingerprint() -> str:

@@ -220,9 +220,12 @@ def _paint_component():
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _data_url(image: np.ndarray) -> str:
+    """A photo (or an overlay on one) as a JPEG data address, quality 92: a click or a brush needs no lossless
+    pixels, and on a 256×341 photo JPEG encodes in 0.3 ms and 30 KB where PNG takes 9–40 ms and 95–150 KB (the
+    picture travels to every student at every redraw)."""
     buf = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGB").save(buf, format="JPEG", quality=92)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def image_click(image: np.ndarray, key: str, mode: str = "point", width: int | None = None,

@@ -6,13 +6,15 @@ hovering still reads the value under the mouse.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from _plotly_utils.basevalidators import ColorscaleValidator
 from plotly.subplots import make_subplots
 
-from core.figures.common import set_title
+from core.figures.common import figure_of, set_title, title_layout
 
 __all__ = ["value_map", "distribution_bars", "boxes_figure", "pose_figure", "heatmap_grid", "hex_color", "mark_pixel"]
 
@@ -62,19 +64,42 @@ def _photo_layout(fig: go.Figure, h: int, w: int, title: str, height: int,
     return fig
 
 
+@functools.lru_cache(maxsize=16)
+def _scale(colorscale: str) -> list:
+    """A named colour scale as the list of ``[position, colour]`` plotly sends (plotly.js knows fewer names):
+    what plotly's own check of a heatmap's ``colorscale`` makes of the name."""
+    return [list(pair) for pair in ColorscaleValidator("colorscale", "heatmap").validate_coerce(colorscale)]
+
+
+def _photo_spec(h: int, w: int, title: str, height: int, title_width: float | None) -> dict:
+    """:func:`_photo_layout` as plain layout data."""
+    fitted = bool(title and title_width)
+    layout = {"xaxis": {"visible": False, "range": [-0.5, w - 0.5], "constrain": "domain"},
+              "yaxis": {"visible": False, "range": [h - 0.5, -0.5], "scaleanchor": "x", "constrain": "domain"},
+              "height": height, "margin": {"l": 4, "r": 4, "t": 44 if title else 4, "b": 4}, "font": FONT,
+              "plot_bgcolor": "white", "showlegend": False}
+    if title and not fitted:
+        layout["title"] = {"text": title, "font": {"size": 18}}
+    if fitted:
+        title_layout(layout, title, title_width)
+    return layout
+
+
 def value_map(values: np.ndarray, title: str = "", zmin: float = 0.0, zmax: float = 1.0,
               colorscale=SEQUENTIAL, colorbar: str = "", height: int = 320, max_side: int = 220,
               hover: str = "x=%{x}, y=%{y}: %{z:.3f}", title_width: float | None = None) -> go.Figure:
     """An ``(H, W)`` map of numbers over the photo's grid (x, y in the photo's pixels), with a colour bar
     (titled ``colorbar``, none when empty: a title that says what the map holds may be enough).
-    ``title_width``: see :func:`_photo_layout`."""
+    ``title_width``: see :func:`_photo_layout`. Built as plain data (three of them redraw at every move of the
+    photo page's sliders, and plotly's checks of each property cost more than the maps themselves)."""
     h, w = values.shape
     k = _step(h, w, max_side)
     sub = values[::k, ::k]  # (⌈H/k⌉, ⌈W/k⌉): every k-th pixel
-    fig = go.Figure(go.Heatmap(z=sub, x=np.arange(0, w, k), y=np.arange(0, h, k), zmin=zmin, zmax=zmax,
-                               colorscale=colorscale, hovertemplate=hover + "<extra></extra>",
-                               colorbar={"title": {"text": colorbar} if colorbar else None, "thickness": 14}))
-    return _photo_layout(fig, h, w, title, height, title_width)
+    trace = {"type": "heatmap", "z": sub, "x": np.arange(0, w, k), "y": np.arange(0, h, k), "zmin": zmin,
+             "zmax": zmax, "colorscale": _scale(colorscale) if isinstance(colorscale, str) else colorscale,
+             "hovertemplate": hover + "<extra></extra>",
+             "colorbar": {"thickness": 14, **({"title": {"text": colorbar}} if colorbar else {})}}
+    return figure_of({"data": [trace], "layout": _photo_spec(h, w, title, height, title_width)})
 
 
 def distribution_bars(names: Sequence[str], probs: Sequence[float], colors: Sequence, title: str = "",
@@ -83,27 +108,28 @@ def distribution_bars(names: Sequence[str], probs: Sequence[float], colors: Sequ
 
     A probability is written inside a long bar (in ink that reads on its colour) and after a short one, so no
     number runs past the chart's edge. With ``title_width`` the title wraps to it (``<br>`` in it is a space
-    then); without, a ``<br>`` in the title breaks it there."""
+    then); without, a ``<br>`` in the title breaks it there. Built as plain data, like :func:`value_map`."""
     n = len(probs)
+    probs = [float(p) for p in probs]
     inside = [p >= 0.5 for p in probs]
-    fig = go.Figure(go.Bar(
-        y=list(range(n)), x=list(probs), orientation="h", text=[f"{p:.3f}" for p in probs],
-        textposition=["inside" if i else "outside" for i in inside], insidetextanchor="end", cliponaxis=False,
-        textfont={"color": [_text_color(c) if i else INK for c, i in zip(colors, inside)]},
-        marker={"color": [hex_color(c) for c in colors], "line": {"color": INK, "width": 1}},
-        customdata=list(names), hovertemplate="%{customdata}: %{x:.4f}<extra></extra>", showlegend=False))
-    fig.update_xaxes(range=[0, 1.05], tickvals=[0, 0.25, 0.5, 0.75, 1], title={"text": "p"}, gridcolor="#e2e8f0",
-                     tickfont={"size": 15})
-    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=list(range(n)), ticktext=list(names),
-                     tickfont={"size": 15})
+    bar = {"type": "bar", "y": list(range(n)), "x": probs, "orientation": "h", "text": [f"{p:.3f}" for p in probs],
+           "textposition": ["inside" if i else "outside" for i in inside], "insidetextanchor": "end",
+           "cliponaxis": False, "textfont": {"color": [_text_color(c) if i else INK for c, i in zip(colors, inside)]},
+           "marker": {"color": [hex_color(c) for c in colors], "line": {"color": INK, "width": 1}},
+           "customdata": list(names), "hovertemplate": "%{customdata}: %{x:.4f}<extra></extra>", "showlegend": False}
     top = 70 if "<br>" in title else 44 if title else 10
     fitted = bool(title and title_width)
-    fig.update_layout(height=(height or 70 + 36 * n) + top - 44, margin={"l": 10, "r": 10, "t": top, "b": 40},
-                      font=FONT, title={"text": title, "font": {"size": 18}} if title and not fitted else None,
-                      plot_bgcolor="white", bargap=0.25)
+    layout = {"xaxis": {"range": [0, 1.05], "tickvals": [0, 0.25, 0.5, 0.75, 1], "title": {"text": "p"},
+                        "gridcolor": "#e2e8f0", "tickfont": {"size": 15}},
+              "yaxis": {"autorange": "reversed", "tickmode": "array", "tickvals": list(range(n)),
+                        "ticktext": list(names), "tickfont": {"size": 15}},
+              "height": (height or 70 + 36 * n) + top - 44, "margin": {"l": 10, "r": 10, "t": top, "b": 40},
+              "font": FONT, "plot_bgcolor": "white", "bargap": 0.25}
+    if title and not fitted:
+        layout["title"] = {"text": title, "font": {"size": 18}}
     if fitted:
-        set_title(fig, title.replace("<br>", " "), title_width)
-    return fig
+        title_layout(layout, title.replace("<br>", " "), title_width)
+    return figure_of({"data": [bar], "layout": layout})
 
 
 def boxes_figure(image: np.ndarray, boxes: np.ndarray, labels: Sequence[str], colors: Sequence,

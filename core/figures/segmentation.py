@@ -11,7 +11,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.figures.common import CHAR_EM, HIGHLIGHT, LINE_EM, fit_font, format_number, scale_for_projector, set_title
+from core.figures.common import (
+    CHAR_EM,
+    HIGHLIGHT,
+    LINE_EM,
+    figure_of,
+    fit_font,
+    format_number,
+    scale_for_projector,
+    set_title,
+    title_layout,
+)
 
 # How much larger presentation mode draws every font (scale_for_projector's factor). A builder that places
 # text by hand (a label above a bar, a legend row above the plot) makes room for it at this size, so the
@@ -33,17 +43,6 @@ def _readable_axes(fig: go.Figure, log_y: bool = False) -> go.Figure:
     fig.update_layout(legend_font_size=16)
     if log_y:
         fig.update_yaxes(dtick=1, exponentformat="SI")
-    return fig
-
-
-def _title_over_legend(fig: go.Figure, title: str, width_px: float, height: int) -> go.Figure:
-    """The legend in a row just above the plot, the title wrapped to ``width_px`` above the legend.
-
-    ``height`` is the plot's own; the title's lines come on top of it (and grow with presentation mode)."""
-    fig.update_layout(legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom", "xanchor": "left"},
-                      meta={"top_extra": LEGEND_ROW})
-    set_title(fig, title, width_px - 20)
-    fig.update_layout(height=height + fig.layout.margin.t)
     return fig
 
 
@@ -400,64 +399,76 @@ def class_score_bars(class_names: Sequence[str], series: dict[str, Sequence[floa
     return _readable_axes(fig)
 
 
+GRID = "#e2e8f0"
+
+
+def _axis(title: str | None = None, log: bool = False, **extra) -> dict:
+    """One axis of a line or bar chart, as :func:`_readable_axes` leaves it (plain data)."""
+    axis = {"tickfont": TICKS, "title": {"text": title, "font": {"size": 16}} if title is not None else {"font": {"size": 16}}}
+    axis.update(extra)
+    if log:
+        axis.update(type="log", dtick=1, exponentformat="SI")
+    return axis
+
+
+def _chart(data: list[dict], xaxis: dict, yaxis: dict, title: str, width_px: float, height: int, bottom: int,
+           **layout) -> go.Figure:
+    """A chart whose legend is a row above the plot and whose title is wrapped above the legend
+    (the legend's row kept in ``meta`` for presentation mode), built as plain data: the full-resolution page redraws five of them at every
+    move of its sliders, and plotly's checks of each property cost more than the page's own work."""
+    spec_layout = {"xaxis": xaxis, "yaxis": yaxis, "margin": {"l": 60, "r": 10, "b": bottom}, "font": FONT,
+                   "plot_bgcolor": "white", "meta": {"top_extra": LEGEND_ROW},
+                   "legend": {"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom", "xanchor": "left",
+                              "font": {"size": 16}}, **layout}
+    title_layout(spec_layout, title, width_px - 20)
+    spec_layout["height"] = height + spec_layout["margin"]["t"]
+    return figure_of({"data": data, "layout": spec_layout})
+
+
 def growth_curves(x: Sequence[float], series: dict[str, Sequence[float]], title: str, x_title: str, y_title: str,
                   mark_x: float | None = None, log_y: bool = True, colors: dict[str, str] | None = None,
                   hlines: Sequence[tuple[float, str]] = (), width_px: float = 600) -> go.Figure:
     """Quantities against the image size, one line per network/head (log scale by default).
 
     ``width_px``: the width of its column, to which the title is wrapped."""
-    fig = go.Figure()
     palette = list((colors or {}).values()) or list(NET_COLORS.values())
-    for k, (name, ys) in enumerate(series.items()):
-        fig.add_trace(go.Scatter(x=list(x), y=list(ys), mode="lines+markers", name=name,
-                                 line={"width": 4, "color": palette[k % len(palette)]}, marker={"size": 9}))
-    if mark_x is not None:
-        fig.add_vline(x=mark_x, line={"color": HIGHLIGHT, "width": 3, "dash": "dash"})
+    data = [{"type": "scatter", "x": list(x), "y": list(ys), "mode": "lines+markers", "name": name,
+             "line": {"width": 4, "color": palette[k % len(palette)]}, "marker": {"size": 9}}
+            for k, (name, ys) in enumerate(series.items())]
     for y, label in hlines:  # a reference level as a dotted line trace (shapes misplace labels on log axes)
-        fig.add_trace(go.Scatter(x=[min(x), max(x)], y=[y, y], mode="lines+text", name=label,
-                                 text=[f"  {label}", ""], textposition="bottom right", textfont={"size": 15},
-                                 line={"color": "#64748b", "width": 2, "dash": "dot"}, hoverinfo="skip",
-                                 showlegend=False))
-    fig.update_xaxes(title={"text": x_title})
-    fig.update_yaxes(title={"text": y_title}, type="log" if log_y else "linear")
-    fig.update_layout(margin={"l": 60, "r": 10, "b": 50}, font=FONT, plot_bgcolor="white")
-    fig.update_xaxes(showgrid=True, gridcolor="#e2e8f0")
-    fig.update_yaxes(showgrid=True, gridcolor="#e2e8f0")
-    _title_over_legend(fig, title, width_px, 360)
-    return _readable_axes(fig, log_y)
+        data.append({"type": "scatter", "x": [min(x), max(x)], "y": [y, y], "mode": "lines+text", "name": label,
+                     "text": [f"  {label}", ""], "textposition": "bottom right", "textfont": {"size": 15},
+                     "line": {"color": "#64748b", "width": 2, "dash": "dot"}, "hoverinfo": "skip",
+                     "showlegend": False})
+    shapes = [] if mark_x is None else [{"type": "line", "x0": mark_x, "x1": mark_x, "xref": "x", "y0": 0, "y1": 1,
+                                         "yref": "y domain", "line": {"color": HIGHLIGHT, "width": 3, "dash": "dash"}}]
+    yaxis = _axis(y_title, log_y, showgrid=True, gridcolor=GRID, type="linear")
+    return _chart(data, _axis(x_title, showgrid=True, gridcolor=GRID), yaxis, title, width_px, 360, 50,
+                  **({"shapes": shapes} if shapes else {}))
 
 
 def layer_bars(layers: Sequence[str], series: dict[str, Sequence[float]], title: str, y_title: str,
                log_y: bool = False, width_px: float = 600) -> go.Figure:
     """One value per layer for each network, grouped by layer."""
-    fig = go.Figure()
-    for name, ys in series.items():
-        key = "full_resolution" if len(fig.data) == 0 else "hourglass"
-        fig.add_trace(go.Bar(x=list(layers), y=list(ys), name=name, marker={"color": NET_COLORS[key]}))
-    fig.update_yaxes(title={"text": y_title}, type="log" if log_y else "linear", gridcolor="#e2e8f0")
-    fig.update_layout(barmode="group", margin={"l": 60, "r": 10, "b": 40}, font=FONT, plot_bgcolor="white")
-    _title_over_legend(fig, title, width_px, 340)
-    return _readable_axes(fig, log_y)
+    data = [{"type": "bar", "x": list(layers), "y": list(ys), "name": name,
+             "marker": {"color": NET_COLORS["full_resolution" if k == 0 else "hourglass"]}}
+            for k, (name, ys) in enumerate(series.items())]
+    return _chart(data, _axis(), _axis(y_title, log_y, type="linear", gridcolor=GRID), title, width_px, 340, 40,
+                  barmode="group")
 
 
 def layer_lines(layers: Sequence[str], series: dict[str, Sequence[float]], title: str, y_title: str,
-                bands: dict[str, Sequence[float]] | None = None, hline: tuple[float, str] | None = None,
-                width_px: float = 900) -> go.Figure:
+                bands: dict[str, Sequence[float]] | None = None, width_px: float = 900) -> go.Figure:
     """One line per network across its layers (receptive field); ``bands`` gives a lower edge to shade."""
-    fig = go.Figure()
+    data = []
     for k, (name, ys) in enumerate(series.items()):
         color = NET_COLORS["full_resolution" if k == 0 else "hourglass"]
         if bands and name in bands:
-            fig.add_trace(go.Scatter(x=list(layers), y=list(bands[name]), mode="lines", line={"width": 0},
-                                     hoverinfo="skip", showlegend=False))
-            fig.add_trace(go.Scatter(x=list(layers), y=list(ys), mode="lines", line={"width": 0}, fill="tonexty",
-                                     fillcolor="rgba(29,78,216,0.18)", hoverinfo="skip", showlegend=False))
-        fig.add_trace(go.Scatter(x=list(layers), y=list(ys), mode="lines+markers", name=name,
-                                 line={"width": 4, "color": color}, marker={"size": 10}))
-    if hline is not None:
-        fig.add_hline(y=hline[0], line={"color": "#64748b", "width": 2, "dash": "dot"}, annotation_text=hline[1],
-                      annotation_position="top left", annotation_font={"size": 14})
-    fig.update_yaxes(title={"text": y_title}, rangemode="tozero", gridcolor="#e2e8f0")
-    fig.update_layout(margin={"l": 60, "r": 10, "b": 40}, font=FONT, plot_bgcolor="white")
-    _title_over_legend(fig, title, width_px, 340)
-    return _readable_axes(fig)
+            data.append({"type": "scatter", "x": list(layers), "y": list(bands[name]), "mode": "lines",
+                         "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False})
+            data.append({"type": "scatter", "x": list(layers), "y": list(ys), "mode": "lines", "line": {"width": 0},
+                         "fill": "tonexty", "fillcolor": "rgba(29,78,216,0.18)", "hoverinfo": "skip",
+                         "showlegend": False})
+        data.append({"type": "scatter", "x": list(layers), "y": list(ys), "mode": "lines+markers", "name": name,
+                     "line": {"width": 4, "color": color}, "marker": {"size": 10}})
+    return _chart(data, _axis(), _axis(y_title, rangemode="tozero", gridcolor=GRID), title, width_px, 340, 40)
