@@ -12,6 +12,11 @@ once and kept (one shared ``ScriptCache``, as a server keeps it), the caches of 
   to a value not drawn yet, so a cache of an earlier value does not hide the cost. A widget inside an
   ``st.fragment`` reruns only its fragment, as a browser asks a server to.
 
+On the pages that run a model on a photo, each move's time inside the model's forward pass is measured too
+(torch's global module hooks): a move that runs no model (opacity, the inspected pixel, a threshold) is shown
+against the bare page (target: at most 50 ms more), one that runs the model against that forward pass (target:
+at most 1.15 times it).
+
 Between two pages a bare page (one slider, one plotly heatmap) is moved as well; its median is the floor that
 every page is shown against ("× bare"), so a busy machine slows both alike.
 
@@ -42,7 +47,7 @@ from streamlit.testing.v1 import (
 )
 from streamlit.testing.v1.element_tree import parse_tree_from_messages
 
-from app_pages.ui.manifest import all_pages
+from app_pages.ui.manifest import SECTIONS, all_pages
 from core import warmup
 from core.background import JOBS
 
@@ -50,6 +55,9 @@ logging.getLogger("streamlit").setLevel(logging.ERROR)  # "missing ScriptRunCont
 
 MOVE_TARGET_MS = 150  # p95 of a widget move
 FIRST_TARGET_MS = 1000  # a page's first visit
+VIEW_TARGET_MS = 50  # a model page's move that runs no model: at most this much over the bare page
+MODEL_TARGET = 1.15  # a move that runs the model: at most this many times the model's own forward pass
+MODEL_SECTIONS = ("your_images", "segment_anything")  # the manifest's sections whose pages run a model on a photo
 WIDGETS = ("slider", "select_slider", "toggle", "checkbox", "selectbox", "radio", "number_input")
 
 BARE_PAGE = """
@@ -93,6 +101,39 @@ def _run(self, widget_state=None, query_params=None, timeout=3, page_hash="", co
 
 
 local_runner.LocalScriptRunner.run = _run
+
+
+class _ForwardClock:
+    """Seconds spent inside outermost ``nn.Module`` calls (a model's forward pass) during one rerun.
+
+    Global module hooks (torch's ``register_module_forward_pre_hook`` / ``register_module_forward_hook``) time
+    each call that no other module call encloses, on every thread, so a move that ran a model is told apart from
+    one that only redrew the page, and its cost is set beside the model's own forward pass."""
+
+    def __init__(self):
+        import threading
+
+        import torch
+
+        self._local = threading.local()
+        self.seconds = 0.0
+        torch.nn.modules.module.register_module_forward_pre_hook(self._enter)
+        torch.nn.modules.module.register_module_forward_hook(self._leave)
+
+    def _enter(self, module, args):
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._local.t0 = time.perf_counter()
+        self._local.depth = depth + 1
+
+    def _leave(self, module, args, output):
+        self._local.depth -= 1
+        if self._local.depth == 0:
+            self.seconds += time.perf_counter() - self._local.t0
+
+    def take(self) -> float:
+        seconds, self.seconds = self.seconds, 0.0
+        return seconds
 
 
 class _Label(str):
@@ -163,6 +204,9 @@ def _widgets(at: AppTest) -> list:
     return out
 
 
+CLOCK = _ForwardClock()
+
+
 def _time_page(script: str, page: str | None, moves: int, timeout: float = 300) -> dict:
     """First visit and widget moves of one page (``page``: a path under app_pages, or None for ``script``)."""
     _next_fragment[0] = None
@@ -182,6 +226,8 @@ def _time_page(script: str, page: str | None, moves: int, timeout: float = 300) 
         background = (time.perf_counter() - t0) * 1000
         at.run()
     times: list[float] = []
+    model_moves: list[tuple[str, float, float]] = []  # (widget, ms of the rerun, ms inside a model's forward pass)
+    view_moves: list[tuple[str, float, float]] = []  # moves that ran no model
     drawn: dict[str, set] = {}
     keys = [w.key for w in _widgets(at)]
     for key in keys:
@@ -198,6 +244,7 @@ def _time_page(script: str, page: str | None, moves: int, timeout: float = 300) 
             fragment = _fragments_of_widgets().get(widget.id)
             widget.set_value(value)
             _next_fragment[0] = fragment
+            CLOCK.take()
             t0 = time.perf_counter()
             try:
                 at.run()
@@ -207,10 +254,13 @@ def _time_page(script: str, page: str | None, moves: int, timeout: float = 300) 
             finally:
                 _next_fragment[0] = None
             times.append((time.perf_counter() - t0) * 1000)
+            forward = CLOCK.take() * 1000
+            (model_moves if forward > 0 else view_moves).append((key, times[-1], forward))
             errors += [str(e.value)[:120] for e in at.exception]
             if fragment:  # the browser still shows the rest of the page: draw it all again, untimed
                 at.run()
-    return {"first_ms": first, "background_ms": background, "moves": times, "widgets": len(keys), "errors": errors[:3]}
+    return {"first_ms": first, "background_ms": background, "moves": times, "widgets": len(keys), "errors": errors[:3],
+            "model_moves": model_moves, "view_moves": [t for _, t, _ in view_moves]}
 
 
 def _p(values: list[float], q: float) -> float:
@@ -258,6 +308,21 @@ def main() -> int:
         beside = f"{r['background_ms']:9.0f}" if r["background_ms"] else f"{'':9}"
         print(f"{slug:28} {r['first_ms']:9.0f} {beside} {r['widgets']:7d} {len(r['moves']):5d} {r['p50_ms']:8.1f} "
               f"{r['p95_ms']:8.1f} {r['p95_ms'] / bare_ms:10.1f}" + (f"  ERROR {r['errors'][0]}" if r["errors"] else ""))
+    model_pages = {p.slug for section in SECTIONS if section.key in MODEL_SECTIONS for p in section.pages}
+    model_rows = {slug: r for slug, r in rows.items() if slug in model_pages}
+    if model_rows:
+        print(f"\nthe pages that run a model on a photo (targets: a move that runs none ≤ {VIEW_TARGET_MS} ms over the bare page; "
+              f"one that runs it ≤ {MODEL_TARGET}× the model's own forward pass):")
+        print(f"{'page':28} {'widget':22} {'moves':>5} {'p50 ms':>8} {'p95 ms':>8} {'forward ms':>10} {'÷ forward':>9}")
+        for slug, r in model_rows.items():
+            print(f"{slug:28} {'(no model run)':22} {len(r['view_moves']):5d} {_p(r['view_moves'], 0.5):8.1f} "
+                  f"{_p(r['view_moves'], 0.95):8.1f} {'':10} {'':9}  p95 − bare {_p(r['view_moves'], 0.95) - bare_ms:.1f} ms")
+            for key in dict.fromkeys(k for k, _, _ in r["model_moves"]):
+                moves = [(t, f) for k, t, f in r["model_moves"] if k == key]
+                ms, fw = [t for t, _ in moves], [f for _, f in moves]
+                print(f"{'':28} {key:22} {len(moves):5d} {_p(ms, 0.5):8.1f} {_p(ms, 0.95):8.1f} "
+                      f"{statistics.median(fw):10.1f} {statistics.median(t / f for t, f in moves):9.2f}")
+        print("(a widget that picks another model also loads it: its moves cost the load besides the forward pass)")
     print("beside ms: what a section prepared in the background (a model's first load and run) took after the first "
           "visit had finished; the page said so meanwhile")
     p95s = [r["p95_ms"] for r in rows.values() if r["moves"]]

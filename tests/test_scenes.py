@@ -84,6 +84,37 @@ def test_connected_components_by_hand():
     assert labels[0, 0] == labels[0, 1] and labels[0, 3] == labels[2, 2] and labels[2, 0] not in (0, labels[0, 0])
 
 
+def _flood_fill(mask):
+    """Regions labelled by a breadth-first flood fill from each new pixel, row by row (the reference)."""
+    from collections import deque
+
+    labels, count = np.zeros(mask.shape, np.int64), 0
+    h, w = mask.shape
+    for y0, x0 in zip(*np.nonzero(mask)):
+        if labels[y0, x0]:
+            continue
+        count += 1
+        labels[y0, x0] = count
+        queue = deque([(y0, x0)])
+        while queue:
+            y, x = queue.popleft()
+            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not labels[ny, nx]:
+                    labels[ny, nx] = count
+                    queue.append((ny, nx))
+    return labels, count
+
+
+@pytest.mark.parametrize("density", [0.3, 0.55, 0.8])
+def test_connected_components_number_regions_as_a_flood_fill_does(density):
+    rng = np.random.default_rng(int(density * 100))
+    for shape in ((1, 1), (7, 1), (23, 31), (64, 48)):
+        mask = rng.random(shape) < density
+        labels, n = scenes.connected_components(mask)
+        expected, m = _flood_fill(mask)
+        assert n == m and labels.dtype == np.int64 and np.array_equal(labels, expected)
+
+
 def test_box_overlap():
     assert scenes.box_overlap((0, 0, 9, 9), (5, 5, 14, 14)) == 25
     assert scenes.box_overlap((0, 0, 4, 4), (5, 5, 9, 9)) == 0

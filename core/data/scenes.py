@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -242,24 +241,15 @@ def task_output(scene: Scene, task: str) -> dict:
 
 
 def connected_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Label 4-connected regions of a bool mask: ``(labels (H, W) int64 with 0 outside, count)``."""
-    mask = np.asarray(mask, dtype=bool)
-    labels = np.zeros(mask.shape, dtype=np.int64)
-    h, w = mask.shape
-    count = 0
-    for y0, x0 in zip(*np.nonzero(mask)):
-        if labels[y0, x0]:
-            continue
-        count += 1
-        labels[y0, x0] = count
-        queue = deque([(y0, x0)])
-        while queue:  # breadth-first flood fill of one region
-            y, x = queue.popleft()
-            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
-                if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not labels[ny, nx]:
-                    labels[ny, nx] = count
-                    queue.append((ny, nx))
-    return labels, count
+    """Label 4-connected regions of a bool mask: ``(labels (H, W) int64 with 0 outside, count)``, numbered in
+    the order their first pixel comes row by row (what a flood fill started at each new pixel gives).
+
+    SciPy's labelling (``scipy.ndimage.label`` with the 4-neighbour cross): on a 256×341 photo's class the
+    flood fill in Python took 40 ms, and the instances page labels every class at every redraw."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(np.asarray(mask, dtype=bool), structure=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+    return labels.astype(np.int64), int(count)
 
 
 def semantic_instance_count(labels: np.ndarray, class_id: int) -> int:
