@@ -163,7 +163,8 @@ def as_fully_convolutional(model: PatchClassifier) -> nn.Sequential:
     """The same classifier as a network of convolutions only: the fully connected layer becomes an
     ``r × r`` convolution with the same weights (``(C, width·r·r)`` reshaped to ``(C, width, r, r)``)."""
     cfg, fc = model.config, model.classifier
-    head = nn.Conv2d(cfg.width, cfg.num_classes, cfg.head_side, dtype=fc.weight.dtype, device=fc.weight.device)
+    head = torch.nn.utils.skip_init(nn.Conv2d, cfg.width, cfg.num_classes, cfg.head_side, dtype=fc.weight.dtype,
+                                    device=fc.weight.device)  # no initial weights drawn: they are copied below
     with torch.no_grad():
         head.weight.copy_(fc.weight.view(cfg.num_classes, cfg.width, cfg.head_side, cfg.head_side))
         head.bias.copy_(fc.bias)
@@ -276,6 +277,7 @@ def train_patch_classifier(steps: int, cfg: PatchConfig = PatchConfig(), seed: i
 
 
 PAGE_STEPS = 150  # the page's patch classifier: trained this many steps, once per server
+PAGE_SIDES = (32, 48, 64, 96)  # the picture sides the page offers (each timed once per server: side_timings)
 _trained: dict[int, PatchClassifier] = {}
 _trained_lock = threading.Lock()
 

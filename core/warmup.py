@@ -10,8 +10,8 @@ collection stays cheap; one runs every minute on a thread of its own (instead of
 script run, turned off in ``.streamlit/config.toml``).
 
 Last, the few results that every session shares and no student's input changes, which a first visit would
-otherwise wait for: the full-resolution page's patch classifier, trained 150 steps (2 s), and its
-receptive-field checks (traced and measured by autograd for each network and depth, 0.3 s). None of them
+otherwise wait for: the full-resolution page's patch classifier, trained 150 steps (2 s), the timing of
+its two ways at each picture size it offers (0.4 s), and its receptive-field checks (traced and measured by autograd for each network and depth, 0.3 s). None of them
 draws from torch's global generator (each builds its weights from a generator of its own, or on ``meta``), so
 the pages' seeded results never depend on when this runs.
 """
@@ -41,6 +41,8 @@ def _patch_classifier() -> None:
     from core import sliding_window
 
     sliding_window.trained_classifier(sliding_window.PAGE_STEPS)
+    for side in sliding_window.PAGE_SIDES:  # both ways timed side by side, once per picture size
+        sliding_window.side_timings(side)
 
 
 def _receptive_field_checks() -> None:

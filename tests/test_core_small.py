@@ -62,6 +62,7 @@ def test_the_warm_up_imports_and_trains_once_in_the_background_and_draws_no_rand
     assert "torchvision" in warmup.took and "transformers" in warmup.took
     from core import cost, sliding_window
     assert sliding_window.PAGE_STEPS in sliding_window._trained  # the full-resolution page's classifier, trained
+    assert set(sliding_window.PAGE_SIDES) <= set(sliding_window._timings)  # and both ways timed at each side
     assert ("hourglass", 5) in cost._rf_checks and ("full_resolution", 1) in cost._rf_checks
     import gc
     assert gc.get_freeze_count() > 100_000  # the imports' objects: no longer walked by every full collection
