@@ -67,9 +67,12 @@ def wait_healthy(url: str, seconds: float) -> None:
 
 
 class App:
-    """``streamlit run app.py`` on 127.0.0.1, as a context manager; ``extra`` are more ``--option=value``s."""
+    """``streamlit run app.py`` (or ``script``) on 127.0.0.1, as a context manager; ``extra`` are more
+    ``--option=value``s."""
 
-    def __init__(self, extra: list[str] | None = None, env: dict | None = None, log: str | None = None):
+    def __init__(self, extra: list[str] | None = None, env: dict | None = None, log: str | None = None,
+                 script: str = "app.py"):
+        self.script = script
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra = extra or []
@@ -80,7 +83,7 @@ class App:
     def __enter__(self) -> App:
         out = open(self.log, "w") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address=127.0.0.1",
+            [sys.executable, "-m", "streamlit", "run", self.script, "--server.address=127.0.0.1",
              f"--server.port={self.port}", "--server.headless=true", "--browser.gatherUsageStats=false",
              "--server.fileWatcherType=none", *self.extra],
             cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
