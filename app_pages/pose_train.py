@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app_pages.ui import common, widgets
-from core import pose_questions
+from core import limits, pose_questions
 from core.data.poses import JOINTS
 from core.data.streets import to_image
 from core.figures.pose import (
@@ -70,7 +70,7 @@ def start() -> None:
                                                "val_size": VAL_SIZE})
     new = workers.start(job, model, name=label, cfg=cfg, kind=kind, sigma=sigma)
     history.append(new)
-    del history[:-4]  # the four latest runs are kept for comparison
+    del history[:-limits.POSE_RUNS_COMPARED]  # the latest runs are kept for comparison (core/limits.py)
     st.session_state["pt_run"] = new
 
 

@@ -3,11 +3,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import common, loaders
+from app_pages.ui import common, loaders, widgets
 from app_pages.ui import photo as pw
 from app_pages.ui import weights as wp
 from app_pages.ui.components import image_click
-from core import analysis
+from core import analysis, limits
 from core.figures.photo import distribution_bars, hex_color, mark_pixel, value_map
 from core.images import colorize, overlay
 from core.zoo import semantic, universal, weights
@@ -37,11 +37,17 @@ with right:
     with st.expander(T("app_upload_title"), icon=":material/upload_file:"):
         st.caption(T("app_upload_help"))
         up = st.file_uploader(T("app_upload"), type=["safetensors"], key="sp_app_upload")
-        if up is not None:
+        uploaded = st.session_state.setdefault("sp_app_models", {})
+        if up is not None and up.size > limits.CHECKPOINT_MB * 2**20:
+            st.error(T("app_upload_too_big", mb=up.size / 2**20, limit=limits.CHECKPOINT_MB))
+        elif up is not None and not limits.has_room(uploaded, up.name, limits.UPLOADED_CHECKPOINTS):
+            # the file stays in the uploader: once one is removed, the next run adds it
+            widgets.session_store_full(uploaded, limits.UPLOADED_CHECKPOINTS, "sp_app_kept", T("uploads_what"))
+        elif up is not None:
             data = up.getvalue()
             try:
                 app_header(data)
-                st.session_state.setdefault("sp_app_models", {})[up.name] = data
+                uploaded[up.name] = data
             except CheckpointError as err:
                 wp.checkpoint_problem(err)
     trained = st.session_state.get("trained_models", {})  # kept on the "Train live" page in this session

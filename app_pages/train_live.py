@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from app_pages.ui import common, widgets
-from core import models
+from core import limits, models
 from core.data.datasets import DOWNLOAD_MB, DatasetError, open_pairs, split_holdout
 from core.data.streets import CLASSES, SyntheticStreets, to_image
 from core.figures.training import confusion, curves, iou_bars
@@ -98,7 +98,7 @@ def start() -> None:
     job = workers.Job(segmentation_job, {"cfg": cfg, "model": model, "data": data, "val_data": val_data})
     new = workers.start(job, model, name=label, cfg=cfg, val_data=val_data, class_names=class_names)
     history.append(new)
-    del history[:-6]  # the six latest runs are kept for comparison
+    del history[:-limits.TRAIN_RUNS_COMPARED]  # the latest runs are kept for comparison (core/limits.py)
     st.session_state["tl_run"] = new
 
 
@@ -151,9 +151,13 @@ if snap.status in ("finished", "stopped", "paused") and snap.last_val is not Non
     c1, c2 = st.columns(2)
     c1.download_button(T("download"), checkpoint_bytes(run.model, meta), file_name=f"{run.cfg.model}.safetensors",
                        mime="application/octet-stream", key="tl_download")
-    if c2.button(T("keep"), key="tl_keep"):
-        st.session_state["trained_models"][run.name] = checkpoint_bytes(run.model, meta)
+    kept = st.session_state["trained_models"]
+    room = limits.has_room(kept, run.name, limits.KEPT_MODELS)
+    if c2.button(T("keep"), key="tl_keep", disabled=not room):
+        kept[run.name] = checkpoint_bytes(run.model, meta)
         st.success(T("kept", name=run.name))
+    if not room:  # the session keeps as many as it may: the student picks one to remove, nothing goes unasked
+        widgets.session_store_full(kept, limits.KEPT_MODELS, "tl_kept", T("kept_what"))
 
 done = [r for r in history if r.snapshot().steps]
 if len(done) > 1:

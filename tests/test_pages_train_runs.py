@@ -69,6 +69,32 @@ def test_a_stop_before_the_first_validation_still_offers_keep_and_download(lang)
         run.abort()
 
 
+def test_keep_waits_for_room_when_the_session_keeps_its_limit_of_models():
+    from core import limits
+
+    C, T = lessons.texts("common", "en"), lessons.texts("train_live", "en")
+    full = {f"earlier {k}": b"checkpoint" for k in range(limits.KEPT_MODELS)}
+    at = run_page("train_live", "en", state={**LONG, "trained_models": dict(full)})
+    at.button(key="tl_start").click().run()
+    run = at.session_state["tl_run"]
+    try:
+        run.wait_for(lambda s: len(s.steps) >= 2)
+        at.button(key="tl_stop").click().run()
+        at.run()
+        assert not at.exception
+        assert at.button(key="tl_keep").disabled  # no room: nothing is dropped without the student's choice
+        assert any(w.value == C("limit_full", n=limits.KEPT_MODELS, what=T("kept_what")) for w in at.warning)
+        at.selectbox(key="tl_kept_pick").set_value("earlier 0")
+        at.button(key="tl_kept_remove").click().run()
+        assert "earlier 0" not in at.session_state["trained_models"]
+        assert not at.button(key="tl_keep").disabled
+        at.button(key="tl_keep").click().run()
+        assert run.name in at.session_state["trained_models"]
+        assert len(at.session_state["trained_models"]) == limits.KEPT_MODELS
+    finally:
+        run.abort()
+
+
 def test_with_one_slot_the_second_student_waits_in_the_queue_then_trains(monkeypatch):
     monkeypatch.setenv("STUDIO_TRAIN_SLOTS", "1")
     for r in workers.queue().running:  # runs left by other tests in this process

@@ -98,6 +98,42 @@ def test_an_uploaded_app_checkpoint_joins_the_list():
     assert T("result_title", model=T("model_upload", name="street.safetensors")) in _text(at)
 
 
+@pytest.mark.parametrize("lang", lessons.LANGUAGES)
+def test_uploaded_checkpoints_stop_at_the_session_limit_and_the_student_picks_what_goes(lang):
+    from core import limits
+
+    C = lessons.texts("common", lang)
+    T, _ = _words("segment_photo", lang)
+    at = run_page("segment_photo", lang, state=SMALL_SEGMENT)
+    data = _app_model()
+    for k in range(limits.UPLOADED_CHECKPOINTS + 1):
+        at.file_uploader(key="sp_app_upload").set_value((f"m{k}.safetensors", data, "application/octet-stream"))
+        at.run()
+    assert not at.exception
+    kept = at.session_state["sp_app_models"]
+    assert list(kept) == [f"m{k}.safetensors" for k in range(limits.UPLOADED_CHECKPOINTS)]  # the last one waits
+    full = C("limit_full", n=limits.UPLOADED_CHECKPOINTS, what=T("uploads_what"))
+    assert any(w.value == full for w in at.warning)
+    at.selectbox(key="sp_app_kept_pick").set_value("m0.safetensors")
+    at.button(key="sp_app_kept_remove").click().run()
+    assert not at.exception
+    assert "m0.safetensors" not in at.session_state["sp_app_models"]
+    at.run()  # the upload still in its box joins the list now that there is room
+    assert f"m{limits.UPLOADED_CHECKPOINTS}.safetensors" in at.session_state["sp_app_models"]
+    assert not any(w.value == full for w in at.warning)
+
+
+def test_a_checkpoint_too_large_is_refused_with_a_sentence():
+    from core import limits
+
+    T, _ = _words("segment_photo", "ro")
+    at = run_page("segment_photo", "ro", state=SMALL_SEGMENT)
+    big = b"\0" * (limits.CHECKPOINT_MB * 2**20 + 1)
+    at.file_uploader(key="sp_app_upload").set_value(("huge.safetensors", big, "application/octet-stream")).run()
+    assert not at.exception and "huge.safetensors" not in at.session_state["sp_app_models"]
+    assert any(e.value == T("app_upload_too_big", mb=len(big) / 2**20, limit=limits.CHECKPOINT_MB) for e in at.error)
+
+
 class _RunsCode:
     def __init__(self, marker):
         self.marker = marker

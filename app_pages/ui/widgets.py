@@ -307,3 +307,17 @@ def run_metrics(T, snap, total: int, loss_format: str, *more: tuple) -> None:
     for col, (label, value, *help_) in zip(st.columns(len(cells)), cells):
         col.metric(label, value, help=help_[0] if help_ else None)
     st.progress(min(1.0, done / total))
+
+
+# --- what a session keeps, at its limit ----------------------------------------------------------------------
+
+def session_store_full(store: dict, limit: int, key: str, what: str) -> None:
+    """The session keeps ``limit`` entries of ``store`` (``what``: their name in the page's words, plural): say
+    so, and offer to remove one (picked by its name), so the student chooses what goes (core/limits.py)."""
+    st.warning(common.ui("limit_full", n=limit, what=what), icon=":material/inventory_2:")
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    name = c1.selectbox(common.ui("limit_pick"), list(store), key=f"{key}_pick")
+    if c2.button(common.ui("limit_remove"), key=f"{key}_remove", icon=":material/delete:") and name in store:
+        del store[name]
+        st.rerun()
+
