@@ -59,6 +59,13 @@ def test_the_app_replicas_share_redis_a_read_only_model_cache_and_are_probed_for
     assert by_kind("Service", "studio")["spec"]["sessionAffinity"] == "ClientIP"
     ingress = by_kind("Ingress", "studio")["metadata"]["annotations"]
     assert ingress["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    # the replicas' training runs go to the RQ queue in the same Redis; the trainer pods are its workers
+    from core.training import remote
+
+    trainer = by_kind("Deployment", "studio-trainer")["spec"]["template"]["spec"]["containers"][0]
+    assert env[remote.ENV] == f"redis://{redis_service['metadata']['name']}:6379/1"
+    assert trainer["command"][:3] == ["rq", "worker", remote.QUEUE_NAME] and env[remote.ENV] in trainer["command"]
+    assert trainer["image"] == container["image"]
 
 
 def test_the_compose_file_runs_replicas_behind_the_proxy_with_redis():
@@ -73,6 +80,13 @@ def test_the_compose_file_runs_replicas_behind_the_proxy_with_redis():
     assert (DEPLOY / services["proxy"]["volumes"][0].split(":")[0]).resolve() == DEPLOY / "nginx.conf"
     context = (DEPLOY / app["build"]["context"]).resolve()
     assert context == ROOT and (context / app["build"]["dockerfile"]).is_file()
+    # training runs go to the RQ queue in the same Redis, and trainer workers take them
+    from core.training import remote
+
+    queue_url = app["environment"][remote.ENV]
+    trainer = services["trainer"]
+    assert trainer["image"] == app["image"] and trainer["deploy"]["replicas"] >= 1
+    assert trainer["command"][:3] == ["rq", "worker", remote.QUEUE_NAME] and queue_url in trainer["command"]
 
 
 def test_the_dockerfile_runs_the_app_with_its_caches_on_a_volume():

@@ -289,8 +289,10 @@ def watch(T, run, status: str | None):
     if status in ("running", "queued") and snap.status != status:
         st.rerun(scope="app")
     if snap.status == "queued":
-        wait = (common.ui("queue_wait", minutes=snap.wait_s / 60)
-                if snap.wait_s is not None else common.ui("queue_wait_unknown"))
+        from core.training import remote
+
+        wait = (common.ui("queue_wait", minutes=snap.wait_s / 60) if snap.wait_s is not None
+                else common.ui("queue_wait_remote") if remote.url() else common.ui("queue_wait_unknown"))
         st.info(common.ui("queue_position", position=snap.queue_position or 1) + " " + wait)
     if snap.error:
         st.error(T("failed", error=snap.error))

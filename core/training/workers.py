@@ -270,6 +270,8 @@ class WorkerRun(Watched):
                         self._weights = message[1]
                     elif what == "started":
                         self.pid = message[1]
+                        if self._status == "queued":  # a run on the RQ queue: a worker has taken it now
+                            self._status = "paused" if self._start_paused else "running"
                     elif what in ("paused", "running"):
                         if self._status in ("running", "paused"):
                             self._status = what
@@ -286,10 +288,11 @@ class WorkerRun(Watched):
                 self._changed.notify_all()
             self._queue._ended(self)  # the slot is free at once: the next run starts while this worker exits
             self._conn.close()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+            if self._process is not None:  # a local worker process (an RQ worker lives on elsewhere)
+                try:
+                    self._process.wait(5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
 
     def _tell(self, message: str) -> int | None:
         """Send ``message``; its number, or None when there is no worker to tell."""
@@ -352,6 +355,8 @@ class WorkerRun(Watched):
         self._aborted = True
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
+        elif self._process is None:  # a run on an RQ worker: it ends at its next message
+            self._tell("stop")
 
     # --- reading -------------------------------------------------------------------------------------
     @property
@@ -500,8 +505,11 @@ def _one(kind: type):
 
 
 def queue() -> TrainingQueue:
-    """The server's one training queue (its limits read from the environment when a run is queued)."""
-    return _one(TrainingQueue)
+    """The server's one training queue (its limits read from the environment when a run is queued): the RQ queue
+    in Redis when ``STUDIO_TRAIN_QUEUE`` names one (core/training/remote.py), else this machine's processes."""
+    from core.training import remote
+
+    return _one(remote.RemoteQueue) if remote.url() else _one(TrainingQueue)
 
 
 def start(job: Job, model: torch.nn.Module, **kw) -> WorkerRun | BackgroundRun:
