@@ -32,7 +32,8 @@ TRANSFORMERS_CLASSES = ("SegformerConfig", "SegformerForSemanticSegmentation", "
 
 # The app turns off Streamlit's full collection after every script run (.streamlit/config.toml, runner.postScriptGC):
 # a classroom of polling students made it most of the server's work. Cycles are collected here instead, once a
-# minute, so what closed sessions leave behind still goes back (Python's own generational collector runs too).
+# minute, so what closed sessions leave behind still goes back (Python's own generational collector runs too), and
+# the C heap's free pages are then handed back to the system (:func:`_trim`).
 COLLECT_EVERY_S = 60.0
 
 
@@ -89,10 +90,26 @@ def _work() -> None:
         _done.set()
 
 
+def _trim() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere).
+
+    Every session's script runs on a thread of its own, and glibc gives busy threads heaps (arenas) of their
+    own: what a closed session freed stays in them, counted in the server's memory, until it is trimmed. The
+    classroom load test measured the server at 1.46× its memory after one lesson, 90 s after forty students
+    had closed their sessions, without this."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): its allocator returns memory its own way
+        pass
+
+
 def _collect(every_s: float) -> None:
     while True:
         time.sleep(every_s)
         gc.collect()
+        _trim()
 
 
 def start(collect_every_s: float = COLLECT_EVERY_S) -> threading.Thread:
