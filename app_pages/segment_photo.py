@@ -200,7 +200,7 @@ def legend(model, mask) -> None:
     for a in analysis.class_areas(mask, model.classes):
         swatch = hex_color(model.palette[a.index])
         rows.append(f"<span style='color:{swatch};font-size:1.3em'>■</span> {cname(a.name)} — "
-                    + common.localized(f"**{100 * a.share:.1f} %**"))
+                    + common.localized(f"**{100 * a.share:.1f}\u00a0%**"))
     st.markdown("<br>".join(rows), unsafe_allow_html=True)
 
 

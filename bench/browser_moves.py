@@ -26,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from server import App  # noqa: E402
+
+from bench.classroom_load import pct  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
@@ -147,13 +149,6 @@ def time_page(browser, url: str, moves: int, sliders: int) -> dict:
     return {"first_ms": first, "wire": wire_ms, "key": key_ms, "sliders": count, "kb": sizes and statistics.median(sizes) / 1024}
 
 
-def _p(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", default="", help="comma-separated slugs (default: every page in the manifest)")
@@ -183,21 +178,21 @@ def main() -> int:
     bare_wire = [t for b in bare for t in b["wire"]]
     bare_key = [t for b in bare for t in b["key"]]
     print(f"bare page (one slider, one heatmap), {len(bare_wire)} moves: rerun message → finished "
-          f"p50 {_p(bare_wire, 0.5):.0f} ms, p95 {_p(bare_wire, 0.95):.0f} ms; key press → finished "
-          f"p50 {_p(bare_key, 0.5):.0f} ms, p95 {_p(bare_key, 0.95):.0f} ms")
+          f"p50 {pct(bare_wire, 0.5):.0f} ms, p95 {pct(bare_wire, 0.95):.0f} ms; key press → finished "
+          f"p50 {pct(bare_key, 0.5):.0f} ms, p95 {pct(bare_key, 0.95):.0f} ms")
     print(f"{'page':28} {'sliders':>7} {'moves':>5} {'p50 ms':>7} {'p95 ms':>7} {'p95 × bare':>10} "
           f"{'key p50':>8} {'key p95':>8} {'KB sent':>8}")
     for slug, r in rows.items():
         if not r["wire"]:
             continue
-        p95 = _p(r["wire"], 0.95)
-        print(f"{slug:28} {r['sliders']:7d} {len(r['wire']):5d} {_p(r['wire'], 0.5):7.0f} {p95:7.0f} "
-              f"{p95 / max(_p(bare_wire, 0.95), 1e-9):10.1f} {_p(r['key'], 0.5):8.0f} {_p(r['key'], 0.95):8.0f} {r['kb']:8.0f}")
+        p95 = pct(r["wire"], 0.95)
+        print(f"{slug:28} {r['sliders']:7d} {len(r['wire']):5d} {pct(r['wire'], 0.5):7.0f} {p95:7.0f} "
+              f"{p95 / max(pct(bare_wire, 0.95), 1e-9):10.1f} {pct(r['key'], 0.5):8.0f} {pct(r['key'], 0.95):8.0f} {r['kb']:8.0f}")
     timed = {s: r for s, r in rows.items() if r["wire"]}
-    slow = [s for s, r in timed.items() if _p(r["wire"], 0.95) > TARGET_MS]
+    slow = [s for s, r in timed.items() if pct(r["wire"], 0.95) > TARGET_MS]
     if timed:
         print(f"median p95 over the {len(timed)} pages with a slider: "
-              f"{statistics.median(_p(r['wire'], 0.95) for r in timed.values()):.0f} ms")
+              f"{statistics.median(pct(r['wire'], 0.95) for r in timed.values()):.0f} ms")
     print(f"over {TARGET_MS} ms p95, rerun message → finished ({len(slow)}): {', '.join(slow) or 'none'}")
     print("(key p50/p95: from the key press, which adds the slider's own wait before it sends its value; KB sent: the "
           "median size of what the server sent for one move)")

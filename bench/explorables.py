@@ -48,6 +48,7 @@ from streamlit.testing.v1 import (
 from streamlit.testing.v1.element_tree import parse_tree_from_messages
 
 from app_pages.ui.manifest import SECTIONS, all_pages
+from bench.classroom_load import pct
 from core import warmup
 from core.background import JOBS
 
@@ -263,13 +264,6 @@ def _time_page(script: str, page: str | None, moves: int, timeout: float = 300) 
             "model_moves": model_moves, "view_moves": [t for _, t, _ in view_moves]}
 
 
-def _p(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=3, help="moves of each widget of a page")
@@ -295,7 +289,7 @@ def main() -> int:
         bare += _time_page(bare_script, None, max(3, args.moves))["moves"]
     bare_ms = statistics.median(bare)
     for row in rows.values():
-        row["p50_ms"], row["p95_ms"] = _p(row["moves"], 0.5), _p(row["moves"], 0.95)
+        row["p50_ms"], row["p95_ms"] = pct(row["moves"], 0.5), pct(row["moves"], 0.95)
     if args.json:
         print(json.dumps({"bare_ms": bare_ms, "warm_up_s": warm_s, "pages": rows}, indent=1))
         return 0
@@ -315,12 +309,12 @@ def main() -> int:
               f"one that runs it ≤ {MODEL_TARGET}× the model's own forward pass):")
         print(f"{'page':28} {'widget':22} {'moves':>5} {'p50 ms':>8} {'p95 ms':>8} {'forward ms':>10} {'÷ forward':>9}")
         for slug, r in model_rows.items():
-            print(f"{slug:28} {'(no model run)':22} {len(r['view_moves']):5d} {_p(r['view_moves'], 0.5):8.1f} "
-                  f"{_p(r['view_moves'], 0.95):8.1f} {'':10} {'':9}  p95 − bare {_p(r['view_moves'], 0.95) - bare_ms:.1f} ms")
+            print(f"{slug:28} {'(no model run)':22} {len(r['view_moves']):5d} {pct(r['view_moves'], 0.5):8.1f} "
+                  f"{pct(r['view_moves'], 0.95):8.1f} {'':10} {'':9}  p95 − bare {pct(r['view_moves'], 0.95) - bare_ms:.1f} ms")
             for key in dict.fromkeys(k for k, _, _ in r["model_moves"]):
                 moves = [(t, f) for k, t, f in r["model_moves"] if k == key]
                 ms, fw = [t for t, _ in moves], [f for _, f in moves]
-                print(f"{'':28} {key:22} {len(moves):5d} {_p(ms, 0.5):8.1f} {_p(ms, 0.95):8.1f} "
+                print(f"{'':28} {key:22} {len(moves):5d} {pct(ms, 0.5):8.1f} {pct(ms, 0.95):8.1f} "
                       f"{statistics.median(fw):10.1f} {statistics.median(t / f for t, f in moves):9.2f}")
         print("(a widget that picks another model also loads it: its moves cost the load besides the forward pass)")
     print("beside ms: what a section prepared in the background (a model's first load and run) took after the first "

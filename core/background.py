@@ -13,6 +13,8 @@ if it failed, for the page to say. No Streamlit here.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 import time
 from collections import OrderedDict
@@ -103,3 +105,27 @@ class Jobs:
 
 
 JOBS = Jobs()
+
+
+def once(fn: Callable) -> Callable:
+    """``fn`` computed once per process and per arguments (defaults filled in), then kept and shared: what every
+    session uses and no student's input changes (a classifier trained for a page, a timing, a check). A
+    second caller while it is being computed waits for it instead of computing it again (the warm-up thread
+    and a student's first visit may ask at the same moment). ``fn.kept(*args)`` says whether it is there yet."""
+    signature, results, lock = inspect.signature(fn), {}, threading.Lock()
+
+    def key(*args, **kwargs) -> tuple:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return tuple(bound.arguments.values())
+
+    @functools.wraps(fn)
+    def kept_call(*args, **kwargs):
+        k = key(*args, **kwargs)
+        with lock:
+            if k not in results:
+                results[k] = fn(*args, **kwargs)
+            return results[k]
+
+    kept_call.kept = lambda *args, **kwargs: key(*args, **kwargs) in results
+    return kept_call

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import copy
 import random
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -44,6 +43,7 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from core.background import once
 from core.quiz import Question
 
 __all__ = [
@@ -290,10 +290,7 @@ def empirical_receptive_field(model: nn.Module, size: int, position: int | None 
     return int(cols.min()), int(cols.max())
 
 
-_rf_checks: dict[tuple[str, int], tuple[int, tuple[int, int], tuple[int, int]]] = {}
-_rf_lock = threading.Lock()
-
-
+@once
 def receptive_field_check(kind: str, stages: int) -> tuple[int, tuple[int, int], tuple[int, int]]:
     """The centre pixel's receptive field on a probe image, traced and measured by autograd: ``(side, traced,
     measured)``, each ``(first, last)`` input column. Once per process and (network, stages), then kept.
@@ -301,16 +298,12 @@ def receptive_field_check(kind: str, stages: int) -> tuple[int, tuple[int, int],
     The field depends on kernels, strides and upsampling, not on widths or classes: a one-channel copy is
     probed, on a side that is a multiple of ``2**stages`` wider than twice the hourglass's field. It is built on
     ``meta`` and given constant weights, so torch's global generator is never drawn from."""
-    with _rf_lock:
-        if (kind, stages) not in _rf_checks:
-            cfg = NetConfig(stages=stages, base_width=1, num_classes=1)
-            field = max(c.receptive_field for c in layer_costs(build("hourglass", cfg, device="meta"), 2 ** stages))
-            step = 2 ** stages
-            side = step * -(-(2 * field + 2) // step)
-            narrow = build(kind, cfg, device="meta").to_empty(device="cpu")
-            _rf_checks[kind, stages] = (side, receptive_field_at(narrow, side, side // 2),
-                                        empirical_receptive_field(narrow, side))
-        return _rf_checks[kind, stages]
+    cfg = NetConfig(stages=stages, base_width=1, num_classes=1)
+    field = max(c.receptive_field for c in layer_costs(build("hourglass", cfg, device="meta"), 2 ** stages))
+    step = 2 ** stages
+    side = step * -(-(2 * field + 2) // step)
+    narrow = build(kind, cfg, device="meta").to_empty(device="cpu")
+    return side, receptive_field_at(narrow, side, side // 2), empirical_receptive_field(narrow, side)
 
 
 def cost_questions(rng: random.Random) -> list[Question]:

@@ -33,7 +33,6 @@ import copy
 import functools
 import math
 import random
-import threading
 import time
 from dataclasses import dataclass
 
@@ -43,6 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from core.background import once
 from core.data.constants import STREET_CLASSES
 from core.data.streets import make_street, to_tensor
 from core.quiz import Question
@@ -224,19 +224,13 @@ def time_both(model: PatchClassifier, image: torch.Tensor, repeats: int = 3) -> 
     return best[0], best[1]
 
 
-_timings: dict[int, tuple[float, float]] = {}
-_timings_lock = threading.Lock()
-
-
+@once
 def side_timings(side: int) -> tuple[float, float]:
     """:func:`time_both` on a ``side × side`` picture, measured once per process and side, then kept.
 
     The time depends on the picture's size and the network's shape, not on its weights or its pixels, so one
     measurement per side serves every seed, both weight choices and every session."""
-    with _timings_lock:
-        if side not in _timings:
-            _timings[side] = time_both(seeded_classifier(0).eval(), picture(0, side)[0])
-        return _timings[side]
+    return time_both(seeded_classifier(0).eval(), picture(0, side)[0])
 
 
 def picture(seed: int, side: int) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
@@ -278,17 +272,13 @@ def train_patch_classifier(steps: int, cfg: PatchConfig = PatchConfig(), seed: i
 
 PAGE_STEPS = 150  # the page's patch classifier: trained this many steps, once per server
 PAGE_SIDES = (32, 48, 64, 96)  # the picture sides the page offers (each timed once per server: side_timings)
-_trained: dict[int, PatchClassifier] = {}
-_trained_lock = threading.Lock()
 
 
+@once
 def trained_classifier(steps: int = PAGE_STEPS) -> PatchClassifier:
     """The patch classifier trained ``steps`` steps with the defaults, once per process and shared (read it only:
     it is every session's). A second caller while it trains waits for the first instead of training again."""
-    with _trained_lock:
-        if steps not in _trained:
-            _trained[steps] = train_patch_classifier(steps)[0]
-        return _trained[steps]
+    return train_patch_classifier(steps)[0]
 
 
 class _SharedHead(nn.Module):

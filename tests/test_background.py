@@ -6,7 +6,7 @@ import pytest
 
 
 from core import lessons
-from core.background import Jobs
+from core.background import Jobs, once
 
 
 def test_one_job_per_key_whoever_asks():
@@ -57,6 +57,29 @@ def test_only_finished_keys_are_forgotten():
         jobs.start(k, lambda: None)
         jobs.wait(k, 5)
     assert jobs.get(0) is None and jobs.get(3) is not None
+
+
+def test_once_computes_each_arguments_once_and_a_second_caller_waits():
+    calls, gate = [], threading.Event()
+
+    @once
+    def slow(x, scale=2):
+        calls.append(x)
+        gate.wait(5)
+        return x * scale
+
+    first = threading.Thread(target=slow, args=(3,))
+    first.start()
+    time.sleep(0.05)
+    assert not slow.kept(3)  # being computed
+    second = []
+    waiter = threading.Thread(target=lambda: second.append(slow(3, scale=2)))  # the default said: the same call
+    waiter.start()
+    gate.set()
+    first.join(5)
+    waiter.join(5)
+    assert second == [6] and calls == [3] and slow.kept(3) and slow.kept(x=3)
+    assert slow(4) == 8 and calls == [3, 4] and not slow.kept(5)
 
 
 @pytest.mark.parametrize("lang", lessons.LANGUAGES)

@@ -61,9 +61,9 @@ def test_the_warm_up_imports_and_trains_once_in_the_background_and_draws_no_rand
     assert torch.equal(torch.rand(3), expected)  # the global generator was not touched
     assert "torchvision" in warmup.took and "transformers" in warmup.took
     from core import cost, sliding_window
-    assert sliding_window.PAGE_STEPS in sliding_window._trained  # the full-resolution page's classifier, trained
-    assert set(sliding_window.PAGE_SIDES) <= set(sliding_window._timings)  # and both ways timed at each side
-    assert ("hourglass", 5) in cost._rf_checks and ("full_resolution", 1) in cost._rf_checks
+    assert sliding_window.trained_classifier.kept(sliding_window.PAGE_STEPS)  # the full-resolution page's classifier
+    assert all(sliding_window.side_timings.kept(side) for side in sliding_window.PAGE_SIDES)  # both ways timed
+    assert cost.receptive_field_check.kept("hourglass", 5) and cost.receptive_field_check.kept("full_resolution", 1)
     import gc
     assert gc.get_freeze_count() > 100_000  # the imports' objects: no longer walked by every full collection
     import sys

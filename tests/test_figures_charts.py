@@ -73,6 +73,18 @@ def reference_lines(layers, series, title, y_title, bands=None, width_px=900):
     return seg._readable_axes(fig)
 
 
+def _reference_photo_layout(fig, h, w, title, height, title_width=None):
+    fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], constrain="domain")
+    fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain")
+    fitted = bool(title and title_width)
+    fig.update_layout(height=height, margin={"l": 4, "r": 4, "t": 44 if title else 4, "b": 4}, font=FONT,
+                      title={"text": title, "font": {"size": 18}} if title and not fitted else None,
+                      plot_bgcolor="white", showlegend=False)
+    if fitted:
+        set_title(fig, title, title_width)
+    return fig
+
+
 def reference_value_map(values, title="", zmin=0.0, zmax=1.0, colorscale="Viridis", colorbar="", height=320,
                         max_side=220, hover="x=%{x}, y=%{y}: %{z:.3f}", title_width=None):
     h, w = values.shape
@@ -80,7 +92,7 @@ def reference_value_map(values, title="", zmin=0.0, zmax=1.0, colorscale="Viridi
     fig = go.Figure(go.Heatmap(z=values[::k, ::k], x=np.arange(0, w, k), y=np.arange(0, h, k), zmin=zmin, zmax=zmax,
                                colorscale=colorscale, hovertemplate=hover + "<extra></extra>",
                                colorbar={"title": {"text": colorbar} if colorbar else None, "thickness": 14}))
-    return photo._photo_layout(fig, h, w, title, height, title_width)
+    return _reference_photo_layout(fig, h, w, title, height, title_width)
 
 
 def reference_distribution(names, probs, colors, title="", height=None, title_width=None):
@@ -106,6 +118,14 @@ def reference_distribution(names, probs, colors, title="", height=None, title_wi
     return fig
 
 
+def _reference_boxes(image, boxes, labels, colors, title="", height=480):
+    """photo.boxes_figure with its layout made by plotly's own calls (the figure itself is built by plotly)."""
+    h, w = image.shape[:2]
+    fig = photo.boxes_figure(image, boxes, labels, colors)  # its traces, shapes and labels
+    fig.layout = {"shapes": fig.layout.shapes, "annotations": fig.layout.annotations}
+    return _reference_photo_layout(fig, h, w, title, height)
+
+
 MAP = np.random.default_rng(0).random((300, 420)).astype(np.float32)
 PIXEL = (["road", "car", "a person on a bicycle"], np.array([0.62, 0.25, 0.125], np.float32),
          [(128, 64, 128), (0, 0, 142), (255, 255, 255)])
@@ -128,6 +148,8 @@ CASES = {
     "map_magma": lambda: (photo.value_map, reference_value_map, (MAP[:40, :50],),
                           {"colorscale": "Magma", "colorbar": "bits", "title": "Entropy"}),
     "map_plain": lambda: (photo.value_map, reference_value_map, (MAP[:8, :8],), {}),
+    "boxes": lambda: (photo.boxes_figure, _reference_boxes, (np.zeros((30, 40, 3), np.uint8), np.array([[2, 3, 20, 25]]),
+                                                             ["car 0.91"], [(0, 0, 142)]), {"title": "Objects"}),
     "pixel": lambda: (photo.distribution_bars, reference_distribution, PIXEL,
                       {"title": "Pixel (3, 4): the six most probable classes", "title_width": 200}),
     "pixel_br": lambda: (photo.distribution_bars, reference_distribution, PIXEL, {"title": "Pixel<br>(3, 4)"}),

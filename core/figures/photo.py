@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from _plotly_utils.basevalidators import ColorscaleValidator
 from plotly.subplots import make_subplots
 
-from core.figures.common import figure_of, set_title, title_layout
+from core.figures.common import figure_of, title_layout
 
 __all__ = ["value_map", "distribution_bars", "boxes_figure", "pose_figure", "heatmap_grid", "hex_color", "mark_pixel"]
 
@@ -49,21 +49,6 @@ def _step(h: int, w: int, max_side: int) -> int:
     return max(1, int(np.ceil(max(h, w) / max_side)))
 
 
-def _photo_layout(fig: go.Figure, h: int, w: int, title: str, height: int,
-                  title_width: float | None = None) -> go.Figure:
-    """Axes in the photo's pixels, row 0 at the top. With ``title_width`` (the column's width in pixels) the title
-    wraps to it above the plot (:func:`~core.figures.common.set_title`), and wraps again in presentation mode."""
-    fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], constrain="domain")
-    fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain")
-    fitted = bool(title and title_width)
-    fig.update_layout(height=height, margin={"l": 4, "r": 4, "t": 44 if title else 4, "b": 4}, font=FONT,
-                      title={"text": title, "font": {"size": 18}} if title and not fitted else None,
-                      plot_bgcolor="white", showlegend=False)
-    if fitted:
-        set_title(fig, title, title_width)
-    return fig
-
-
 @functools.lru_cache(maxsize=16)
 def _scale(colorscale: str) -> list:
     """A named colour scale as the list of ``[position, colour]`` plotly sends (plotly.js knows fewer names):
@@ -71,8 +56,10 @@ def _scale(colorscale: str) -> list:
     return [list(pair) for pair in ColorscaleValidator("colorscale", "heatmap").validate_coerce(colorscale)]
 
 
-def _photo_spec(h: int, w: int, title: str, height: int, title_width: float | None) -> dict:
-    """:func:`_photo_layout` as plain layout data."""
+def _photo_spec(h: int, w: int, title: str, height: int, title_width: float | None = None) -> dict:
+    """The layout of a figure over a photo, as plain data: axes in the photo's pixels, row 0 at the top. With
+    ``title_width`` (the column's width in pixels) the title wraps to it above the plot, and wraps again in
+    presentation mode (:func:`~core.figures.common.title_layout`)."""
     fitted = bool(title and title_width)
     layout = {"xaxis": {"visible": False, "range": [-0.5, w - 0.5], "constrain": "domain"},
               "yaxis": {"visible": False, "range": [h - 0.5, -0.5], "scaleanchor": "x", "constrain": "domain"},
@@ -85,12 +72,17 @@ def _photo_spec(h: int, w: int, title: str, height: int, title_width: float | No
     return layout
 
 
+def _photo_layout(fig: go.Figure, h: int, w: int, title: str, height: int) -> go.Figure:
+    """:func:`_photo_spec` on a figure built trace by trace (a photo with boxes or a pose over it)."""
+    return fig.update_layout(_photo_spec(h, w, title, height))
+
+
 def value_map(values: np.ndarray, title: str = "", zmin: float = 0.0, zmax: float = 1.0,
               colorscale=SEQUENTIAL, colorbar: str = "", height: int = 320, max_side: int = 220,
               hover: str = "x=%{x}, y=%{y}: %{z:.3f}", title_width: float | None = None) -> go.Figure:
     """An ``(H, W)`` map of numbers over the photo's grid (x, y in the photo's pixels), with a colour bar
     (titled ``colorbar``, none when empty: a title that says what the map holds may be enough).
-    ``title_width``: see :func:`_photo_layout`. Built as plain data (three of them redraw at every move of the
+    ``title_width``: see :func:`_photo_spec`. Built as plain data (three of them redraw at every move of the
     photo page's sliders, and plotly's checks of each property cost more than the maps themselves)."""
     h, w = values.shape
     k = _step(h, w, max_side)
